@@ -1,0 +1,86 @@
+"""The one interface every layer follows.
+
+Shapes exclude the batch axis: a dense layer on flat MNIST has `in_shape == (784,)`, and its forward
+takes `x` of shape (N, 784). Each layer owns:
+
+- `params`:  trainable arrays by name, e.g. {"W": (D, M), "b": (M,)}; optimizers update them in place.
+- `grads`:   same keys and shapes as `params`, filled by `backward` (a layer may rebind the arrays).
+- `buffers`: arrays that are saved in checkpoints but not trained (batch-norm running statistics).
+- `penalized`: names of params that L1/L2 penalties and weight decay apply to (weights, not biases).
+
+A layer with `arity == "many"` (concat, add) takes a list of inputs: `build(in_shapes)`,
+`forward(xs)`, and `backward(dy)` returns one gradient per input.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from nnctl.spec import Option
+
+Shape = tuple[int, ...]
+
+
+class Layer:
+    """Base class. Subclasses set `options` (the YAML keys they accept) and implement the three methods."""
+
+    options: dict[str, Option] = {}
+    arity = "one"
+    penalized: tuple[str, ...] = ()
+
+    def __init__(self, name: str, **config: Any):
+        self.name = name
+        self.config = config
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+        self.buffers: dict[str, np.ndarray] = {}
+        self.in_shape: Any = None
+        self.out_shape: Shape | None = None
+        self.dtype = np.dtype(np.float32)
+        self.rng: np.random.Generator | None = None
+
+    def build(self, in_shape: Any, rng: np.random.Generator, dtype: Any = np.float32) -> Shape:
+        """Create params for inputs of `in_shape` (no batch axis); return the output shape.
+
+        `rng` is the run's generator: kept by layers that draw at training time (dropout), used once
+        here by layers that initialize weights.
+        """
+        self.in_shape = in_shape
+        self.dtype = np.dtype(dtype)
+        self.rng = rng
+        self.out_shape = self.output_shape(in_shape)
+        self.create_params(rng)
+        return self.out_shape
+
+    def output_shape(self, in_shape: Any) -> Shape:
+        """Output shape for the given input shape. Default: unchanged."""
+        return tuple(in_shape)
+
+    def create_params(self, rng: np.random.Generator) -> None:
+        """Fill `self.params` (and `self.buffers`). Default: no parameters."""
+
+    def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def macs(self) -> int:
+        """Multiply-adds per sample in the forward pass (for `nnctl summary`)."""
+        return 0
+
+    def describe(self) -> str:
+        """A short word on the configuration, shown in `nnctl summary`."""
+        return ""
+
+    def kinks(self) -> bool:
+        """True if this layer has points where its derivative jumps (ReLU, max): gradcheck may warn there."""
+        return False
+
+    def zero_like_params(self) -> dict[str, np.ndarray]:
+        return {k: np.zeros_like(v) for k, v in self.params.items()}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r})"

@@ -1,0 +1,59 @@
+"""Fully connected (affine) layer: y = x W + b."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from nnctl.init import INITIALIZERS, init_weights
+from nnctl.layers.base import Layer, Shape
+from nnctl.spec import Bool, Choice, Float, Int, Option
+
+
+class Dense(Layer):
+    """x: (N, D) -> y: (N, M) with W: (D, M), b: (M,).
+
+    Backward: dW = x^T dy, db = sum_n dy, dx = dy W^T. Inputs with more than one feature axis are
+    rejected at build time (put a `flatten` layer first).
+    """
+
+    options = {
+        "units": Option(Int(1), doc="number of output units M"),
+        "init": Option(Choice(*INITIALIZERS), "he", "weight initializer"),
+        "weight_scale": Option(Float(0, low_open=True), 1e-2, "std for init: normal"),
+        "bias": Option(Bool(), True, "learn a bias vector"),
+    }
+    penalized = ("W",)
+
+    def output_shape(self, in_shape: Shape) -> Shape:
+        if len(in_shape) != 1:
+            raise ValueError(f"dense expects flat inputs, got shape {tuple(in_shape)}; add a flatten layer first")
+        return (self.config["units"],)
+
+    def create_params(self, rng: np.random.Generator) -> None:
+        d, m = self.in_shape[0], self.config["units"]
+        self.params["W"] = init_weights(self.config["init"], (d, m), d, m, self.config["weight_scale"], rng,
+                                        self.dtype)
+        if self.config["bias"]:
+            self.params["b"] = np.zeros(m, dtype=self.dtype)
+
+    def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+        self.x = x
+        y = x @ self.params["W"]
+        if "b" in self.params:
+            y += self.params["b"]
+        return y
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        self.grads["W"] = self.x.T @ dy
+        if "b" in self.params:
+            self.grads["b"] = dy.sum(axis=0)
+        self.x = None
+        return dy @ self.params["W"].T
+
+    def macs(self) -> int:
+        return int(math.prod(self.in_shape)) * self.config["units"]
+
+    def describe(self) -> str:
+        return f"{self.config['units']} units, init {self.config['init']}"
