@@ -48,3 +48,9 @@ class ConfigError(InputError):
             self.source = source
         self.args = (str(self),)
         return self
+
+
+class Interrupted(NnctlError):
+    """The user pressed Ctrl-C; what could be saved was saved. Exit code 130, as shells expect."""
+
+    exit_code = 130

@@ -8,6 +8,7 @@ from __future__ import annotations
 from nnctl import losses
 from nnctl.errors import ConfigError
 from nnctl.layers import activations, dense, shape
+from nnctl.layers import dropout, norm
 from nnctl.spec import did_you_mean, show
 
 
@@ -39,9 +40,22 @@ LAYERS = Registry("layer", {
     "leaky_relu": activations.LeakyReLU,
     "sigmoid": activations.Sigmoid,
     "tanh": activations.Tanh,
+    "prelu": activations.PReLU,
+    "elu": activations.ELU,
+    "gelu": activations.GELU,
+    "softplus": activations.Softplus,
+    "identity": activations.Identity,
+    "batchnorm": norm.BatchNorm,
+    "layernorm": norm.LayerNorm,
+    "dropout": dropout.Dropout,
     "flatten": shape.Flatten,
 })
 
 LOSSES = Registry("loss", {
     "softmax_cross_entropy": losses.SoftmaxCrossEntropy,
+    "svm": losses.MulticlassHinge,
+    "sigmoid_bce": losses.SigmoidBCE,
+    "mse": losses.MeanSquaredError,
+    "l1": losses.MeanAbsoluteError,
+    "huber": losses.Huber,
 })

@@ -252,6 +252,9 @@ def validate(options: dict[str, Option], given: Any, path: str, ignore: Iterable
                 raise ConfigError(where, "required key is missing")
             out[key] = option.default
             continue
+        if given[key] is None and option.default is None:   # explicit null = the (null) default
+            out[key] = None
+            continue
         try:
             out[key] = option.check(given[key])
         except Mismatch as exc:

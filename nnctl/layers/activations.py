@@ -5,10 +5,12 @@ All map (N, ...) -> (N, ...) with the same shape.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from nnctl.layers.base import Layer
-from nnctl.spec import Float, Option
+from nnctl.layers.base import Layer, Shape
+from nnctl.spec import Bool, Float, Option
 
 
 class ReLU(Layer):
@@ -74,3 +76,142 @@ class Tanh(Layer):
         dx = dy * (1 - self.y * self.y)
         self.y = None
         return dx
+
+
+class PReLU(Layer):
+    """y = x if x > 0 else alpha * x, with alpha learned (He et al. 2015).
+
+    alpha: (1,) when `shared`, else one per feature / channel: (C,) for inputs (N, C, ...), broadcast over
+    the trailing axes. Starts at `init`. dx = dy * (1 if x > 0 else alpha); dalpha = sum dy * min(x, 0)
+    over every axis alpha is shared across.
+    """
+
+    options = {
+        "shared": Option(Bool(), False, "one alpha for all values (true) or one per feature/channel"),
+        "init": Option(Float(), 0.25, "starting value of alpha"),
+    }
+
+    def create_params(self, rng: np.random.Generator) -> None:
+        shared = self.config["shared"]
+        size = 1 if shared else self.in_shape[0]
+        self.broadcast: Shape = (1,) if shared else (size,) + (1,) * (len(self.in_shape) - 1)
+        self.axes = None if shared else (0,) + tuple(range(2, len(self.in_shape) + 1))
+        self.params["alpha"] = np.full(size, self.config["init"], dtype=self.dtype)
+
+    def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+        self.mask = x > 0
+        self.negative = np.minimum(x, 0)
+        y = self.negative * self.params["alpha"].reshape(self.broadcast)
+        y += np.maximum(x, 0)
+        return y
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        alpha = self.params["alpha"].reshape(self.broadcast)
+        self.grads["alpha"] = (dy * self.negative).sum(axis=self.axes).reshape(self.params["alpha"].shape)
+        dx = np.where(self.mask, dy, dy * alpha)
+        self.mask = self.negative = None
+        return dx
+
+    def kinks(self) -> bool:
+        return True
+
+    def describe(self) -> str:
+        return f"{'shared' if self.config['shared'] else 'per-channel'} alpha, init {self.config['init']:g}"
+
+
+class ELU(Layer):
+    """y = x if x > 0 else alpha * (e^x - 1)  (Clevert et al. 2015);  dx = dy * (1 if x > 0 else y + alpha).
+
+    e^x - 1 is computed by expm1 on min(x, 0), so large inputs never overflow. The derivative jumps at 0
+    unless alpha = 1, and even then the second derivative does: kinks() is True.
+    """
+
+    options = {"alpha": Option(Float(0), 1.0, "scale of the negative saturation value")}
+
+    def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+        self.mask = x > 0
+        negative = np.expm1(np.minimum(x, 0))
+        negative *= self.dtype.type(self.config["alpha"])
+        self.y = np.where(self.mask, x, negative)
+        return self.y
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        dx = np.where(self.mask, dy, dy * (self.y + self.dtype.type(self.config["alpha"])))
+        self.mask = self.y = None
+        return dx
+
+    def kinks(self) -> bool:
+        return True
+
+    def describe(self) -> str:
+        return f"alpha {self.config['alpha']:g}"
+
+
+class GELU(Layer):
+    """Gaussian error linear unit, tanh approximation (Hendrycks & Gimpel 2016):
+
+        y = 0.5 x (1 + t),  t = tanh(c (x + k x^3)),  c = sqrt(2/pi), k = 0.044715
+        dx = dy * (0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 k x^2))
+
+    The approximation stays within 4.8e-4 of the exact x * Phi(x) (largest gap near x = -2.7); the
+    gradient is the exact derivative of the approximation, so gradient checks hold to rounding.
+    """
+
+    C = math.sqrt(2 / math.pi)
+    K = 0.044715
+
+    def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+        u = x * x
+        u *= self.K
+        u += 1
+        u *= x
+        u *= self.C
+        self.x, self.t = x, np.tanh(u, out=u)
+        y = self.t + 1
+        y *= x
+        y *= 0.5
+        return y
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        x, t = self.x, self.t
+        slope = x * x
+        slope *= 3 * self.K
+        slope += 1
+        slope *= self.C
+        slope *= x
+        slope *= 1 - t * t
+        slope += t
+        slope += 1
+        slope *= 0.5
+        slope *= dy
+        self.x = self.t = None
+        return slope
+
+
+class Softplus(Layer):
+    """y = log(1 + e^x), computed as max(x, 0) + log1p(e^-|x|) so it never overflows;
+    dx = dy * sigmoid(x), with sigmoid taken from the same e^-|x|."""
+
+    def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+        self.positive = x >= 0
+        self.z = np.exp(-np.abs(x))
+        y = np.log1p(self.z)
+        y += np.maximum(x, 0)
+        return y
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        z = self.z
+        sigmoid = np.where(self.positive, 1, z)
+        sigmoid /= 1 + z
+        self.positive = self.z = None
+        return dy * sigmoid
+
+
+class Identity(Layer):
+    """y = x (the same array);  dx = dy. A placeholder, or the linear output of a regression net."""
+
+    def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+        return x
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        return dy

@@ -1,0 +1,153 @@
+"""The `nnctl` command line. Each command parses its arguments, calls the library and prints."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+from nnctl.errors import NnctlError
+
+
+class NnctlGroup(click.Group):
+    """Turns nnctl's own errors into one line on stderr and their exit code (traceback with --debug)."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except NnctlError as exc:
+            if ctx.params.get("debug"):
+                traceback.print_exc()
+            click.echo(str(exc), err=True)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            ctx.exit(130)
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+            raise
+        except Exception as exc:  # a bug: say so in one line, keep the traceback for --debug
+            if ctx.params.get("debug"):
+                traceback.print_exc()
+            click.echo(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)",
+                       err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=NnctlGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show a traceback when something fails.")
+@click.version_option(package_name="nnctl")
+def cli(debug: bool) -> None:
+    """Train NumPy neural networks described by YAML files."""
+
+
+@cli.command()
+@click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE",
+              help="Override a config value (parsed as YAML), e.g. --set optimizer.lr=3e-4. Repeatable.")
+@click.option("--out", default="runs", show_default=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder that receives runs/<name>/<timestamp>/.")
+@click.option("--print-config", is_flag=True, help="Print the resolved config and exit.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar; print only the final line.")
+def train(config: Path, overrides: tuple[str, ...], out: Path, print_config: bool, quiet: bool) -> None:
+    """Train the network described by CONFIG."""
+    from nnctl.config import load_config
+    from nnctl.train import train as run_training
+    from nnctl.yamlio import dump_yaml
+
+    resolved = load_config(config, list(overrides))
+    if print_config:
+        click.echo(dump_yaml(dict(resolved)), nl=False)
+        return
+    progress = resolved["train"]["progress"] and not quiet
+    result = run_training(resolved, out, progress=progress)
+    click.echo(final_line(result.report))
+
+
+def final_line(report: dict) -> str:
+    parts = [f"{report['status']} after {report['epochs_run']} epochs"]
+    for split in ("val", "test"):
+        r = report.get(split)
+        if r and r.get("acc") is not None:
+            parts.append(f"{split} accuracy {100 * r['acc']:.2f}% (loss {r['loss']:.4f})")
+        elif r:
+            parts.append(f"{split} loss {r['loss']:.4f}")
+    return ", ".join(parts) + f"; run: {report['run_dir']}"
+
+
+@cli.command("eval")
+@click.argument("checkpoint", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--split", type=click.Choice(["test", "val", "train"]), default="test", show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Samples per forward pass.")
+def eval_command(checkpoint: Path, split: str, batch_size: int | None) -> None:
+    """Evaluate CHECKPOINT: loss, accuracy and confusion matrix on a split."""
+    from nnctl.evaluation import evaluate_checkpoint
+
+    result, written = evaluate_checkpoint(checkpoint, split, batch_size, progress=False)
+    click.echo(f"{split}: {result['samples']} samples, loss {result['loss']:.6f}")
+    if "acc" in result:
+        click.echo(f"accuracy {100 * result['acc']:.2f}% ({result['correct']}/{result['samples']})")
+    if "confusion" in result:
+        click.echo(format_confusion(result["confusion"], result.get("class_names")))
+    click.echo(f"wrote {written}")
+
+
+def format_confusion(confusion: list[list[int]], names: list[str] | None) -> str:
+    names = [str(n)[:11] for n in (names or range(len(confusion)))]
+    width = max(5, max(len(n) for n in names), max(len(str(v)) for row in confusion for v in row))
+    lines = ["confusion matrix (rows: true, columns: predicted)",
+             " " * (width + 1) + " ".join(n.rjust(width) for n in names)]
+    for name, row in zip(names, confusion):
+        lines.append(name.rjust(width) + " " + " ".join(str(v).rjust(width) for v in row))
+    return "\n".join(lines)
+
+
+@cli.command()
+@click.argument("runs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--metric", default="val_acc", show_default=True,
+              type=click.Choice(["train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds"]))
+@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="PNG to write (default: plot_<metric>.png in the current folder).")
+@click.option("--log-y", is_flag=True, help="Logarithmic y axis.")
+def plot(runs: tuple[Path, ...], metric: str, out_file: Path | None, log_y: bool) -> None:
+    """Overlay one metric of several RUNS (run folders, or folders of runs: the newest is taken)."""
+    from nnctl.plot import plot_overlay
+    from nnctl.runs import find_run, read_metrics
+
+    series = []
+    for path in runs:
+        run = find_run(path)
+        series.append((f"{run.parent.name}/{run.name}", read_metrics(run / "metrics.csv")))
+    out_file = out_file or Path(f"plot_{metric}.png")
+    plot_overlay(series, metric, out_file, log_y)
+    click.echo(f"wrote {out_file}")
+
+
+@cli.command()
+@click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE", help="Override a config value.")
+def summary(config: Path, overrides: tuple[str, ...]) -> None:
+    """Print each layer's output shape, parameter count and multiply-adds, and the totals."""
+    from nnctl.config import load_config
+    from nnctl.setup import prepare
+    from nnctl.summary import format_summary
+
+    setup = prepare(load_config(config, list(overrides)), progress=False)
+    click.echo(format_summary(setup.network, show_inputs=any(len(n.inputs) > 1 or n.inputs[0] != prev
+                                                             for n, prev in _with_previous(setup.network))))
+
+
+def _with_previous(network):
+    previous = "input"
+    for node in network.nodes:
+        yield node, previous
+        previous = node.name
+
+
+def main() -> None:
+    cli(prog_name="nnctl")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,68 @@
+"""Every dataset nnctl knows, the `data:` keys they all share, and the check of a `data:` mapping.
+
+A `data:` mapping is the common keys below plus the chosen dataset's own `options`, for example
+    data: {dataset: spiral, samples: 600, noise: 0.1, val_size: 0.2, normalize: standard}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nnctl.data.arrays import Csv, Npz
+from nnctl.data.base import Dataset
+from nnctl.data.mnist import FashionMnist, Mnist
+from nnctl.data.normalize import METHODS
+from nnctl.data.synthetic import Blobs, Circles, Spiral, Xor
+from nnctl.errors import ConfigError
+from nnctl.spec import Bool, Choice, Int, IntOrFraction, Option, Optional, did_you_mean, join_path, require_mapping, \
+    show, validate
+
+DATASETS: dict[str, type[Dataset]] = {
+    "mnist": Mnist,
+    "fashion-mnist": FashionMnist,
+    "spiral": Spiral,
+    "blobs": Blobs,
+    "circles": Circles,
+    "xor": Xor,
+    "npz": Npz,
+    "csv": Csv,
+}
+
+DATA_OPTIONS: dict[str, Option] = {
+    "dataset": Option(Choice(*DATASETS), doc="which data: " + ", ".join(DATASETS)),
+    "val_size": Option(IntOrFraction(), 0.1, "validation samples taken from the training split (count or fraction)"),
+    "limit": Option(Optional(Int(1)), None, "keep at most this many training samples (after the split)"),
+    "normalize": Option(Choice(*METHODS), "standard", "input scaling fitted on the training split"),
+    "flatten": Option(Bool(), True, "images become flat vectors (C*H*W,) instead of (C, H, W)"),
+}
+
+
+def dataset_class(name: Any, path: str) -> type[Dataset]:
+    """The class registered as `name`, or a ConfigError at `path` with a did-you-mean."""
+    if not isinstance(name, str):
+        raise ConfigError(path, f"expected a dataset name ({', '.join(DATASETS)}), got {show(name)}")
+    if name not in DATASETS:
+        raise ConfigError(path, f"unknown dataset {name!r}{did_you_mean(name, DATASETS)}")
+    return DATASETS[name]
+
+
+def validate_data_config(raw: dict | None, path: str = "data") -> dict:
+    """Check a `data:` mapping and return it with every default filled in (`dataset` first).
+
+    Keys that belong to another dataset are named as such, e.g. `data.noise: unknown key for dataset
+    'mnist' (it belongs to spiral, blobs, circles, xor)`.
+    """
+    raw = require_mapping({} if raw is None else raw, path)
+    if "dataset" not in raw:
+        raise ConfigError(join_path(path, "dataset"), "required key is missing")
+    name = raw["dataset"]
+    cls = dataset_class(name, join_path(path, "dataset"))
+    options = {**DATA_OPTIONS, **cls.options}
+    for key in raw:
+        if key not in options:
+            owners = [other for other, c in DATASETS.items() if key in c.options]
+            hint = f" (it belongs to {', '.join(owners)})" if owners else did_you_mean(key, options)
+            raise ConfigError(join_path(path, key), f"unknown key for dataset {name!r}{hint}")
+    config = validate(options, raw, path)
+    cls.check_config(config, path)
+    return config

@@ -1,0 +1,135 @@
+"""From a validated `data:` config and seed material to float32 train/val/test arrays, reproducibly.
+
+Steps, the same for every dataset:
+1. Two independent random streams are derived from the seed material: one for drawing synthetic
+   samples, one for splitting. Changing `val_size` therefore never changes the synthetic points.
+2. The dataset loads its samples (`Source`).
+3. One permutation of the N samples from the split stream orders them; in that order come
+   `n_test` test samples (only for sets without their own test split), then `n_val` validation samples,
+   then the training samples, cut to `limit`. Each part keeps the samples' original order.
+   Counts: an integer is taken as is; a fraction f of a pool of P samples gives round(f * P), where the
+   test pool is all N samples and the validation pool what the test split leaves.
+4. x becomes float32 (divided by `raw_divisor`), the normalization is fitted on the training part
+   alone and applied to all parts in place, and images are flattened if asked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from nnctl.data import normalize
+from nnctl.data.catalog import DATASETS
+from nnctl.data.loader import take_rows
+from nnctl.errors import ConfigError, InputError
+
+DEFAULT_TEST_SIZE = 0.2
+STREAM_TAG = 0x64617461  # "data": keeps these streams apart from any child the trainer spawns
+DRAW_STREAM, SPLIT_STREAM = 0, 1
+
+
+@dataclass
+class Splits:
+    """The arrays a run trains, validates and tests on.
+
+    train, val, test: (x, y) with x float32 (N, *input_shape) C-contiguous and y (N,) int64 labels, or
+    float32 regression targets (N,) or (N, K); val and test are None when empty.
+    input_shape: one sample's shape, e.g. (784,) or (1, 28, 28).
+    num_classes, class_names: None for regression targets.
+    normalization: what was applied (see nnctl.data.normalize), JSON-able.
+    """
+
+    train: tuple[np.ndarray, np.ndarray]
+    val: tuple[np.ndarray, np.ndarray] | None
+    test: tuple[np.ndarray, np.ndarray] | None
+    input_shape: tuple[int, ...]
+    num_classes: int | None
+    class_names: list[str] | None
+    normalization: dict
+
+
+def data_streams(seed: np.random.SeedSequence | np.random.Generator) -> tuple[np.random.Generator, np.random.Generator]:
+    """(draw, split) generators. From a SeedSequence they are its children with spawn keys
+    (..., STREAM_TAG, 0) and (..., STREAM_TAG, 1), made without spawning (the sequence is not changed,
+    so calling twice gives the same streams). From a Generator, 128 bits are drawn from it first."""
+    if isinstance(seed, np.random.Generator):
+        seed = np.random.SeedSequence(seed.integers(0, 2**63, size=2).tolist())
+    streams = [np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, STREAM_TAG, k))
+               for k in (DRAW_STREAM, SPLIT_STREAM)]
+    return np.random.default_rng(streams[0]), np.random.default_rng(streams[1])
+
+
+def part_size(size: int | float, pool: int) -> int:
+    """A count as given, or round(fraction * pool)."""
+    return int(round(size * pool)) if isinstance(size, float) else int(size)
+
+
+def split_indices(n: int, n_test: int, n_val: int, limit: int | None, rng: np.random.Generator) -> list[np.ndarray]:
+    """Sorted index arrays [test, val, train] from one permutation of range(n)."""
+    order = rng.permutation(n)
+    train_end = n if limit is None else min(n, n_test + n_val + limit)
+    bounds = [0, n_test, n_test + n_val, train_end]
+    return [np.sort(order[a:b]) for a, b in zip(bounds, bounds[1:])]
+
+
+def to_float32(x: np.ndarray, raw_divisor: float) -> np.ndarray:
+    """A C-contiguous float32 array of x / raw_divisor that may be changed in place (copies only if needed)."""
+    if raw_divisor != 1.0:
+        return np.divide(x, np.float32(raw_divisor), dtype=np.float32)
+    out = np.ascontiguousarray(x, dtype=np.float32)
+    return out if out.flags.writeable else out.copy()
+
+
+def flatten(part: tuple[np.ndarray, np.ndarray] | None) -> tuple[np.ndarray, np.ndarray] | None:
+    """(x, y) with x: (N, C, H, W) seen as (N, C*H*W) (a view, no copy)."""
+    return None if part is None else (part[0].reshape(part[0].shape[0], -1), part[1])
+
+
+def load_splits(cfg: dict, seed_seq: np.random.SeedSequence | np.random.Generator, base_dir: Path,
+                progress: bool = True) -> Splits:
+    """Build the splits a validated `data:` config describes (see the module docstring for the steps).
+
+    The same config and seed give identical arrays. A split request that the data cannot satisfy
+    raises ConfigError at `data.val_size` / `data.test_size`.
+    """
+    cls = DATASETS[cfg["dataset"]]
+    draw_rng, split_rng = data_streams(seed_seq)
+    source = cls(**{key: cfg[key] for key in cls.options}).load(draw_rng, Path(base_dir), progress)
+    n = source.x.shape[0]
+    if n == 0:
+        raise InputError(f"{cfg['dataset']}: the data has no samples")
+
+    n_test = 0
+    if source.test is None:
+        test_size = cfg.get("test_size")
+        n_test = part_size(DEFAULT_TEST_SIZE if test_size is None else test_size, n)
+        if n_test >= n:
+            raise ConfigError("data.test_size", f"asks for {n_test} test samples but there are only {n}")
+    n_val = part_size(cfg["val_size"], n - n_test)
+    if n_test + n_val >= n:
+        raise ConfigError("data.val_size", f"asks for {n_val} validation samples, leaving no training samples "
+                                           f"(of {n - n_test})")
+    test_idx, val_idx, train_idx = split_indices(n, n_test, n_val, cfg["limit"], split_rng)
+
+    def take(idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if len(idx) == n:  # everything, in order: no gather needed
+            return to_float32(source.x, source.raw_divisor), source.y
+        return to_float32(take_rows(source.x, idx), source.raw_divisor), take_rows(source.y, idx)
+
+    train = take(train_idx)
+    val = take(val_idx) if n_val else None
+    if source.test is not None:
+        test = to_float32(source.test[0], source.raw_divisor), source.test[1]
+    else:
+        test = take(test_idx) if n_test else None
+
+    description = normalize.fit(train[0], cfg["normalize"], source.images, source.raw_divisor)
+    parts = [part for part in (train, val, test) if part is not None]
+    for x, _ in parts:
+        normalize.apply(x, description, source.images)
+    if source.images and cfg["flatten"]:
+        train, val, test = flatten(train), flatten(val), flatten(test)
+    return Splits(train=train, val=val, test=test, input_shape=tuple(train[0].shape[1:]),
+                  num_classes=source.num_classes, class_names=source.class_names, normalization=description)

@@ -1,0 +1,204 @@
+"""Normalization layers: batch norm (statistics over the batch) and layer norm (over each sample)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nnctl.errors import WorkError
+from nnctl.layers.base import Layer, Shape
+from nnctl.spec import Choice, Float, Option
+
+
+class BatchNorm(Layer):
+    """Batch normalization, per feature on (N, D) and per channel on (N, C, H, W).
+
+    Statistics are taken for each index of axis 1 (a feature or a channel) over the batch axis and every
+    trailing axis, so (N, C, L) inputs work per channel too. gamma, beta: (C,), starting at ones and zeros.
+
+        training:  xhat = (x - mu_B) / sqrt(var_B + eps),  y = gamma * xhat + beta
+    with mu_B and var_B the batch mean and the *biased* batch variance (divided by m, the number of values
+    per channel: N for (N, D), N*H*W for (N, C, H, W)). The same biased var_B feeds the running average,
+    as in the course material:
+
+        running_mean = momentum * running_mean + (1 - momentum) * mu_B
+        running_var  = momentum * running_var  + (1 - momentum) * var_B
+
+    (`momentum` is the weight kept by the old value; 0.9 by default.) At evaluation `test_stats` says
+    which statistics normalize:
+
+    - running:   running_mean / running_var (buffers; start at 0 and 1).
+    - batch:     the evaluated batch's own statistics (nothing is updated).
+    - recompute: population statistics recomputed over the training set by a model-level pass after
+      training: `begin_recompute()`, eval-mode forwards over the data (each normalizes with its batch's
+      own statistics and adds it to float64 accumulators), `end_recompute()`. The result lives in the
+      buffers recomputed_mean / recomputed_var (biased population variance) and recomputed_samples (the
+      count, shape (1,)); until a recompute has run (count 0) evaluation falls back to the running stats.
+
+    Backward with batch statistics uses the simplified closed form (one pass, no per-sample loops):
+        dx = gamma / sqrt(var_B + eps) * (dy - mean(dy) - xhat * mean(dy * xhat))
+    with means per channel; dgamma = sum(dy * xhat), dbeta = sum(dy). After a forward with fixed
+    statistics the layer is affine and dx = dy * gamma / sqrt(var + eps).
+    """
+
+    options = {
+        "momentum": Option(Float(0, 1, high_open=True), 0.9, "weight of the old running value per update"),
+        "eps": Option(Float(0, low_open=True), 1e-5, "added to the variance before the square root"),
+        "test_stats": Option(Choice("running", "batch", "recompute"), "running",
+                             "statistics used at evaluation"),
+    }
+
+    def output_shape(self, in_shape: Shape) -> Shape:
+        if len(in_shape) < 1:
+            raise ValueError("batchnorm expects inputs with at least one feature axis")
+        return tuple(in_shape)
+
+    def create_params(self, rng: np.random.Generator) -> None:
+        channels = self.in_shape[0]
+        self.axes = (0,) + tuple(range(2, len(self.in_shape) + 1))          # all but the channel axis
+        self.broadcast = (channels,) + (1,) * (len(self.in_shape) - 1)       # (C,) -> (C, 1, 1)
+        self.params["gamma"] = np.ones(channels, dtype=self.dtype)
+        self.params["beta"] = np.zeros(channels, dtype=self.dtype)
+        self.buffers["running_mean"] = np.zeros(channels, dtype=self.dtype)
+        self.buffers["running_var"] = np.ones(channels, dtype=self.dtype)
+        if self.config["test_stats"] == "recompute":
+            self.buffers["recomputed_mean"] = np.zeros(channels, dtype=self.dtype)
+            self.buffers["recomputed_var"] = np.ones(channels, dtype=self.dtype)
+            self.buffers["recomputed_samples"] = np.zeros(1, dtype=np.float64)
+        self.recomputing = False
+
+    @property
+    def needs_recompute(self) -> bool:
+        """True when evaluation uses population statistics that a recompute pass must provide."""
+        return self.config["test_stats"] == "recompute"
+
+    def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+        """x: (N, C, ...) -> y of the same shape."""
+        self.batch_stats = training or self.recomputing or self.config["test_stats"] == "batch"
+        if self.batch_stats:
+            mean = x.mean(axis=self.axes, keepdims=True)
+            xhat = x - mean
+            var = np.square(xhat).mean(axis=self.axes, keepdims=True)
+            if training:
+                self._update_running(mean.reshape(-1), var.reshape(-1))
+            elif self.recomputing:
+                self._accumulate(x)
+        else:
+            mean, var = self._fixed_stats()
+            xhat = x - mean
+        self.inv_std = 1 / np.sqrt(var + self.config["eps"])
+        xhat *= self.inv_std
+        self.xhat = xhat
+        y = xhat * self.params["gamma"].reshape(self.broadcast)
+        y += self.params["beta"].reshape(self.broadcast)
+        return y
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        xhat, scale = self.xhat, self.params["gamma"].reshape(self.broadcast) * self.inv_std
+        dbeta = dy.sum(axis=self.axes)
+        dgamma = (dy * xhat).sum(axis=self.axes)
+        self.grads["gamma"], self.grads["beta"] = dgamma, dbeta
+        self.xhat = self.inv_std = None
+        if not self.batch_stats:
+            return dy * scale
+        per_channel = dy.size // dbeta.size
+        xhat *= (dgamma / per_channel).reshape(self.broadcast)     # xhat is ours and no longer needed
+        dx = dy - (dbeta / per_channel).reshape(self.broadcast)
+        dx -= xhat
+        dx *= scale
+        return dx
+
+    # ------------------------------------------------------------------------------ statistics
+    def _update_running(self, mean: np.ndarray, var: np.ndarray) -> None:
+        keep = self.config["momentum"]
+        for name, batch in (("running_mean", mean), ("running_var", var)):
+            running = self.buffers[name]
+            running *= keep
+            running += (1 - keep) * batch
+
+    def _fixed_stats(self) -> tuple[np.ndarray, np.ndarray]:
+        """(mean, var) shaped for broadcasting: recomputed when available, else running."""
+        use_recomputed = self.needs_recompute and self.buffers["recomputed_samples"][0] > 0
+        prefix = "recomputed" if use_recomputed else "running"
+        return (self.buffers[f"{prefix}_mean"].reshape(self.broadcast),
+                self.buffers[f"{prefix}_var"].reshape(self.broadcast))
+
+    def begin_recompute(self) -> None:
+        """Start a recompute pass: zero the float64 accumulators; eval forwards then use batch stats."""
+        if not self.needs_recompute:
+            raise ValueError(f"{self.name}: begin_recompute() needs test_stats: recompute")
+        channels = self.in_shape[0]
+        self.seen_count = 0
+        self.seen_mean = np.zeros(channels, dtype=np.float64)
+        self.seen_squares = np.zeros(channels, dtype=np.float64)   # squared deviations from seen_mean, summed
+        self.recomputing = True
+
+    def _accumulate(self, x: np.ndarray) -> None:
+        """Merge one batch into the running (count, mean, squared deviations) with Chan et al.'s update,
+        in float64, so the result equals a two-pass mean/variance over all samples up to float64 rounding."""
+        wide = x.astype(np.float64)
+        batch_count = x.size // x.shape[1]
+        batch_mean = wide.mean(axis=self.axes, keepdims=True)
+        wide -= batch_mean
+        batch_squares = np.square(wide, out=wide).sum(axis=self.axes)
+        batch_mean = batch_mean.reshape(-1)
+        total = self.seen_count + batch_count
+        delta = batch_mean - self.seen_mean
+        self.seen_mean += delta * (batch_count / total)
+        self.seen_squares += batch_squares + delta * delta * (self.seen_count * batch_count / total)
+        self.seen_count = total
+
+    def end_recompute(self) -> None:
+        """Store the population mean and biased variance of everything seen since begin_recompute()."""
+        if not self.recomputing:
+            raise ValueError(f"{self.name}: end_recompute() without begin_recompute()")
+        self.recomputing = False
+        if self.seen_count == 0:
+            raise WorkError(f"{self.name}: no batches were seen while recomputing batch-norm statistics")
+        self.buffers["recomputed_mean"][...] = self.seen_mean
+        self.buffers["recomputed_var"][...] = self.seen_squares / self.seen_count
+        self.buffers["recomputed_samples"][0] = self.seen_count
+
+    def describe(self) -> str:
+        return f"momentum {self.config['momentum']:g}, test stats {self.config['test_stats']}"
+
+
+class LayerNorm(Layer):
+    """Layer normalization: each sample is normalized over all of its feature values.
+
+    x: (N, *F) -> y: (N, *F), with F the feature shape of any rank and per sample n
+        xhat_n = (x_n - mean(x_n)) / sqrt(var(x_n) + eps)   (biased variance over the prod(F) values)
+        y_n = gain * xhat_n + bias                          (gain, bias: F; ones and zeros at start)
+    Identical at training and evaluation. Backward per sample, with g = dy * gain and means over F:
+        dx = (g - mean(g) - xhat * mean(g * xhat)) / sqrt(var + eps)
+    """
+
+    options = {"eps": Option(Float(0, low_open=True), 1e-5, "added to the variance before the square root")}
+
+    def create_params(self, rng: np.random.Generator) -> None:
+        self.params["gain"] = np.ones(self.in_shape, dtype=self.dtype)
+        self.params["bias"] = np.zeros(self.in_shape, dtype=self.dtype)
+
+    def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+        flat = x.reshape(x.shape[0], -1)
+        xhat = flat - flat.mean(axis=1, keepdims=True)
+        var = np.square(xhat).mean(axis=1, keepdims=True)
+        self.inv_std = 1 / np.sqrt(var + self.config["eps"])
+        xhat *= self.inv_std
+        self.xhat = xhat
+        y = xhat.reshape(x.shape) * self.params["gain"]
+        y += self.params["bias"]
+        return y
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        xhat = self.xhat
+        flat_dy = dy.reshape(xhat.shape)
+        self.grads["gain"] = (flat_dy * xhat).sum(axis=0).reshape(self.in_shape)
+        self.grads["bias"] = flat_dy.sum(axis=0).reshape(self.in_shape)
+        g = flat_dy * self.params["gain"].reshape(-1)
+        projection = (g * xhat).mean(axis=1, keepdims=True)
+        xhat *= projection                                            # xhat is ours and no longer needed
+        g -= g.mean(axis=1, keepdims=True)
+        g -= xhat
+        g *= self.inv_std
+        self.xhat = self.inv_std = None
+        return g.reshape(dy.shape)

@@ -1,0 +1,146 @@
+"""What training minimizes: one or more weighted loss terms plus L1/L2 weight penalties.
+
+    total = sum_t weight_t * loss_t(scores of node_t, target_t)
+          + sum_W [ 0.5 * l2_W * sum(W^2) + l1_W * sum(|W|) ]
+
+`loss:` in YAML is one mapping (a single term on the last node against the labels) or a list of terms,
+each with `type`, optional `weight` (1.0), `input` (node name; default the last node) and `target`
+(`labels`, or `input` to reconstruct the network input as an autoencoder does). Penalties apply to weight
+tensors only (a layer's `penalized` params, not biases or norm gains), with `regularization.l1/l2` as the
+global coefficients and a node's own `l1`/`l2` overriding them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from nnctl.errors import ConfigError
+from nnctl.losses import Loss
+from nnctl.model import Network
+from nnctl.spec import Choice, Float, Option, Str, join_path, require_mapping, validate
+
+TERM_OPTIONS = {
+    "weight": Option(Float(0, low_open=True), 1.0, "factor on this term in the total loss"),
+    "input": Option(Str(), None, "node whose output is scored (default: the last node)"),
+    "target": Option(Choice("labels", "input"), "labels", "labels, or the network input (autoencoders)"),
+}
+
+
+def resolve_loss_config(raw: Any, path: str) -> list[dict]:
+    """Validate the `loss` section; always returns a list of resolved terms."""
+    from nnctl.registry import LOSSES
+
+    items = raw if isinstance(raw, list) else [raw]
+    if not items:
+        raise ConfigError(path, "expected a loss mapping or a non-empty list of them, got []")
+    terms = []
+    for i, item in enumerate(items):
+        where = join_path(path, i) if isinstance(raw, list) else path
+        item = require_mapping(item, where)
+        if "type" not in item:
+            raise ConfigError(join_path(where, "type"), f"required key is missing (one of "
+                                                        f"{', '.join(LOSSES.names())})")
+        loss_cls = LOSSES.lookup(item["type"], join_path(where, "type"))
+        options = validate({**TERM_OPTIONS, **loss_cls.options}, item, where, ignore=("type",))
+        terms.append({"type": item["type"], **options})
+    return terms
+
+
+@dataclass
+class Term:
+    loss: Loss
+    weight: float
+    node: str
+    target: str
+
+
+class Objective:
+    """Weighted loss terms over a network's node outputs, plus weight penalties."""
+
+    def __init__(self, terms: list[Term], penalties: dict[str, tuple[float, float]]):
+        self.terms = terms
+        self.penalties = penalties            # param key -> (l1, l2), only nonzero entries
+        self.primary = terms[0]               # the term whose scores define accuracy
+        self.last_parts: dict[str, float] = {}
+
+    @property
+    def task(self) -> str:
+        return self.primary.loss.task
+
+    def target_for(self, term: Term, x: np.ndarray, y: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        if term.target == "labels":
+            return y
+        return x.reshape(scores.shape)
+
+    def forward(self, network: Network, x: np.ndarray, y: np.ndarray, training: bool) -> float:
+        """Run the network on x and return the weighted data loss (penalties not included)."""
+        network.forward(x, training)
+        total = 0.0
+        self.last_parts = {}
+        for i, term in enumerate(self.terms):
+            scores = network.outputs[term.node]
+            value = term.loss.forward(scores, self.target_for(term, x, y, scores))
+            self.last_parts[f"{i}:{term.node}"] = value
+            total += term.weight * value
+        return total
+
+    def backward(self, network: Network, need_input_grad: bool = False) -> None:
+        """Backpropagate the weighted data loss into every layer's grads (penalties not included)."""
+        seeds: dict[str, np.ndarray] = {}
+        for term in self.terms:
+            d = term.loss.backward()
+            if term.weight != 1.0:
+                d *= d.dtype.type(term.weight)
+            seeds[term.node] = d if term.node not in seeds else seeds[term.node] + d
+        network.backward(seeds, need_input_grad)
+
+    def primary_scores(self, network: Network) -> np.ndarray:
+        return network.outputs[self.primary.node]
+
+    def penalty(self, params: dict[str, np.ndarray]) -> float:
+        """0.5*l2*sum(W^2) + l1*sum(|W|) over penalized params (accumulated in float64)."""
+        total = 0.0
+        for key, (l1, l2) in self.penalties.items():
+            w = params[key]
+            if l2:
+                total += 0.5 * l2 * float(np.vdot(w, w))
+            if l1:
+                total += l1 * float(np.abs(w).sum(dtype=np.float64))
+        return total
+
+    def add_penalty_grads(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
+        """grads[W] += l2*W + l1*sign(W), in place."""
+        for key, (l1, l2) in self.penalties.items():
+            w, g = params[key], grads[key]
+            if l2:
+                g += w.dtype.type(l2) * w
+            if l1:
+                g += w.dtype.type(l1) * np.sign(w)
+
+
+def build_objective(loss_cfg: list[dict], regularization: dict, network: Network) -> Objective:
+    """Instantiate the resolved loss terms for `network`; node names are checked here."""
+    from nnctl.registry import LOSSES
+
+    terms = []
+    for i, spec in enumerate(loss_cfg):
+        where = f"loss[{i}]" if len(loss_cfg) > 1 else "loss"
+        loss_cls = LOSSES.table[spec["type"]]
+        node = spec["input"] or network.output_name
+        if node not in network.by_name:
+            raise ConfigError(join_path(where, "input"), f"unknown node {node!r}")
+        loss = loss_cls(**{k: v for k, v in spec.items() if k in loss_cls.options})
+        terms.append(Term(loss, spec["weight"], node, spec["target"]))
+        network.keep.add(node)
+    penalties = {}
+    for n in network.nodes:
+        l1 = n.penalty.get("l1", regularization.get("l1", 0.0))
+        l2 = n.penalty.get("l2", regularization.get("l2", 0.0))
+        if l1 or l2:
+            for k in n.layer.penalized:
+                if k in n.layer.params:
+                    penalties[f"{n.name}.{k}"] = (l1, l2)
+    return Objective(terms, penalties)

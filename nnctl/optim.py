@@ -1,0 +1,301 @@
+"""Optimizers: how one step of gradients changes the parameters, in place.
+
+Every optimizer sees the model as flat dicts keyed like "dense1.W": `params` (the very arrays the layers
+hold, so each update writes into them), `grads` (same keys and shapes) and its own state ("m/dense1.W").
+The learning rate is not the optimizer's: the schedule computes it and `step(grads, lr)` receives it;
+the `lr` option is only the base value the schedule starts from.
+
+Every step follows the same three stages, with g the caller's gradient (never modified):
+
+1. norm = ||g||_2 over all parameters together; with `clip_norm` c and norm > c, g <- g * c / norm.
+2. weight decay, for the keys in `decay_keys` only: g <- g + wd * p (L2 penalty), except adamw, whose
+   decay is decoupled from the gradient (p <- p - lr * wd * p, before the Adam update).
+3. the update rule of the class (formulas in each docstring).
+
+Speed: all arithmetic is in-place NumPy ufuncs with `out=` on preallocated buffers, in the dtype of the
+parameters (float32 state for float32 params); Python scalars never upcast (NEP 50). The clipping
+factor is never applied as a pass of its own: each rule receives it as `scale` and folds it into the
+scalar factors it multiplies by anyway (scale * g enters the rule wherever g does). Only L2 decay keys
+need a buffer: it holds g + (wd / scale) * p, which the rule's `scale` turns into scale * g + wd * p.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from nnctl.errors import InputError
+from nnctl.spec import Float, Option, Optional, validate
+
+STEP_KEY = "t"
+
+
+def common_options(lr: float) -> dict[str, Option]:
+    """The keys every optimizer accepts; `lr` is the default base learning rate."""
+    return {
+        "lr": Option(Float(0, low_open=True), lr, "base learning rate (the schedule scales it)"),
+        "weight_decay": Option(Float(0), 0.0, "L2 penalty on weights (decoupled for adamw)"),
+        "clip_norm": Option(Optional(Float(0, low_open=True)), None,
+                            "clip all gradients together to this global L2 norm"),
+    }
+
+
+class Optimizer:
+    """Base class: gradient norm, clipping and L2 decay, step counting, state save/load.
+
+    params: {name: array} updated in place; decay_keys: the names weight decay applies to (weights,
+    not biases or norm gains); config: the options below (validated here, defaults filled in).
+    Subclasses set `slots` (names of per-parameter state arrays) and implement `update`.
+    """
+
+    options: dict[str, Option] = common_options(1e-2)
+    slots: tuple[str, ...] = ()
+    decoupled_decay = False
+
+    def __init__(self, params: dict[str, np.ndarray], decay_keys: set[str], **config: Any):
+        unknown = set(decay_keys) - set(params)
+        if unknown:
+            raise ValueError(f"decay_keys name no parameter: {sorted(unknown)}")
+        self.config = validate(self.options, config, "optimizer")
+        self.params = params
+        self.decay_keys = set(decay_keys)
+        self.weight_decay = self.config["weight_decay"]
+        self.clip_norm = self.config["clip_norm"]
+        self.t = 0
+        self.state = {slot: {k: np.zeros_like(p) for k, p in params.items()} for slot in self.slots}
+        self.scratch = {k: np.empty_like(p) for k, p in params.items()}
+        decaying = self.decay_keys if self.weight_decay > 0 else set()
+        self.l2_keys = set() if self.decoupled_decay else decaying
+        self.decoupled_keys = decaying if self.decoupled_decay else set()
+        self.decayed_grad = {k: np.empty_like(params[k]) for k in self.l2_keys}
+
+    # ------------------------------------------------------------------------------------------ stepping
+
+    def step(self, grads: dict[str, np.ndarray], lr: float) -> float:
+        """Apply one update with learning rate `lr`; return the global gradient norm before clipping.
+
+        grads: same keys and shapes as params; left unchanged. A non-finite norm (inf or NaN gradients)
+        is returned as is and disables clipping for the step: the caller decides what divergence means.
+        """
+        norm = self.global_norm(grads)
+        scale = 1.0
+        if self.clip_norm is not None and math.isfinite(norm) and norm > self.clip_norm:
+            scale = self.clip_norm / norm
+        self.t += 1
+        lr = float(lr)
+        for key, param in self.params.items():
+            grad = grads[key]
+            if key in self.l2_keys:
+                grad = np.multiply(param, self.weight_decay / scale, out=self.decayed_grad[key])
+                grad += grads[key]
+            elif key in self.decoupled_keys:
+                param *= 1.0 - lr * self.weight_decay
+            self.update(key, param, grad, lr, scale)
+        return norm
+
+    def global_norm(self, grads: dict[str, np.ndarray]) -> float:
+        """sqrt(sum of g^2 over every gradient), after checking keys and shapes against params."""
+        if grads.keys() != self.params.keys():
+            missing = sorted(set(self.params) - set(grads))
+            extra = sorted(set(grads) - set(self.params))
+            raise ValueError(f"gradients do not match parameters: missing {missing}, unexpected {extra}")
+        for key, g in grads.items():
+            if g.shape != self.params[key].shape:
+                raise ValueError(f"gradient {key!r} has shape {g.shape}, parameter {self.params[key].shape}")
+        with np.errstate(over="ignore"):
+            total = sum(float(np.dot(g.reshape(-1), g.reshape(-1))) for g in grads.values())
+        if not math.isfinite(total):
+            # float32 squares overflow from |g| ~ 1e19 on: redo in float64 so clipping still sees a number.
+            total = sum(float(np.dot(f, f)) for f in (g.reshape(-1).astype(np.float64) for g in grads.values()))
+        return math.sqrt(total)
+
+    def update(self, key: str, param: np.ndarray, grad: np.ndarray, lr: float, scale: float) -> None:
+        """Change `param` in place from the gradient g = scale * grad; `self.scratch[key]` is free to use."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------------------------------ state
+
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        """Everything an exact resume needs: "t" (steps taken) and "<slot>/<param name>" arrays (copies)."""
+        arrays = {STEP_KEY: np.array(self.t, dtype=np.int64)}
+        for slot, table in self.state.items():
+            for key, value in table.items():
+                arrays[f"{slot}/{key}"] = value.copy()
+        return arrays
+
+    def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        """Restore from `state_arrays()` output. Strict: every key present, nothing extra, same shapes and
+        dtypes; on any mismatch raises InputError and changes nothing."""
+        expected = {STEP_KEY: ((), None)}
+        for slot, table in self.state.items():
+            for key, value in table.items():
+                expected[f"{slot}/{key}"] = (value.shape, value.dtype)
+        missing = [k for k in expected if k not in arrays]
+        extra = sorted(k for k in arrays if k not in expected)
+        if missing or extra:
+            what = f"missing {_names(missing)}" if missing else f"unexpected {_names(extra)}"
+            raise InputError(f"optimizer state does not fit this {type(self).__name__.lower()} optimizer and "
+                             f"model: {what}")
+        for name, (shape, dtype) in expected.items():
+            found = np.asarray(arrays[name])
+            if name == STEP_KEY:
+                if found.shape != () or found.dtype.kind not in "iu" or found < 0:
+                    raise InputError(f"optimizer state {name!r}: expected a non-negative integer step count, "
+                                     f"got {found.dtype} array of shape {found.shape}")
+            elif found.shape != shape or found.dtype != dtype:
+                raise InputError(f"optimizer state {name!r}: expected {dtype} array of shape {shape}, "
+                                 f"got {found.dtype} array of shape {found.shape}")
+        self.t = int(arrays[STEP_KEY])
+        for slot, table in self.state.items():
+            for key, value in table.items():
+                np.copyto(value, arrays[f"{slot}/{key}"])
+
+
+def _names(keys: list[str]) -> str:
+    shown = ", ".join(repr(k) for k in keys[:3])
+    return shown + (f" and {len(keys) - 3} more" if len(keys) > 3 else "")
+
+
+# ---------------------------------------------------------------------------------------------- rules
+
+class SGD(Optimizer):
+    """Vanilla gradient descent:  p -= lr * g."""
+
+    options = common_options(1e-2)
+
+    def update(self, key, param, grad, lr, scale):
+        param -= np.multiply(grad, lr * scale, out=self.scratch[key])
+
+
+class Momentum(Optimizer):
+    """SGD with momentum (cs231n):  v = mu * v - lr * g;  p += v.   State: v (starts at 0)."""
+
+    options = {**common_options(1e-2),
+               "momentum": Option(Float(0, 1, high_open=True), 0.9, "mu, the velocity kept per step")}
+    slots = ("v",)
+
+    def update(self, key, param, grad, lr, scale):
+        v = self.state["v"][key]
+        v *= self.config["momentum"]
+        v -= np.multiply(grad, lr * scale, out=self.scratch[key])
+        param += v
+
+
+class Nesterov(Optimizer):
+    """Nesterov momentum in the cs231n "v_prev" form:
+
+        v_prev = v;  v = mu * v - lr * g;  p += -mu * v_prev + (1 + mu) * v
+
+    computed as the algebraically equal  p += mu * v - lr * g  (with the new v), which needs no copy of
+    v_prev. g is the gradient at the current p (the lookahead is folded into the variable change).
+    State: v (starts at 0).
+    """
+
+    options = {**common_options(1e-2),
+               "momentum": Option(Float(0, 1, high_open=True), 0.9, "mu, the velocity kept per step")}
+    slots = ("v",)
+
+    def update(self, key, param, grad, lr, scale):
+        mu, v, s = self.config["momentum"], self.state["v"][key], self.scratch[key]
+        np.multiply(grad, -lr * scale, out=s)      # s = -lr g
+        v *= mu
+        v += s                                     # v = mu v - lr g
+        param += s
+        param += np.multiply(v, mu, out=s)
+
+
+class RMSProp(Optimizer):
+    """RMSProp (cs231n):  cache = rho * cache + (1 - rho) * g^2;  p -= lr * g / (sqrt(cache) + eps).
+    State: cache (starts at 0)."""
+
+    options = {**common_options(1e-3),
+               "rho": Option(Float(0, 1, high_open=True), 0.99, "decay rate of the squared-gradient cache"),
+               "eps": Option(Float(0, low_open=True), 1e-8, "added to the root for stability")}
+    slots = ("cache",)
+
+    def update(self, key, param, grad, lr, scale):
+        rho, cache, s = self.config["rho"], self.state["cache"][key], self.scratch[key]
+        np.multiply(grad, grad, out=s)
+        s *= (1.0 - rho) * scale * scale
+        cache *= rho
+        cache += s
+        np.sqrt(cache, out=s)
+        s += self.config["eps"]
+        np.divide(grad, s, out=s)
+        s *= lr * scale
+        param -= s
+
+
+class Adagrad(Optimizer):
+    """Adagrad (cs231n):  cache += g^2;  p -= lr * g / (sqrt(cache) + eps).   State: cache (starts at 0)."""
+
+    options = {**common_options(1e-2),
+               "eps": Option(Float(0, low_open=True), 1e-8, "added to the root for stability")}
+    slots = ("cache",)
+
+    def update(self, key, param, grad, lr, scale):
+        cache, s = self.state["cache"][key], self.scratch[key]
+        np.multiply(grad, grad, out=s)
+        if scale != 1.0:
+            s *= scale * scale
+        cache += s
+        np.sqrt(cache, out=s)
+        s += self.config["eps"]
+        np.divide(grad, s, out=s)
+        s *= lr * scale
+        param -= s
+
+
+class Adam(Optimizer):
+    """Adam with bias correction (cs231n; Kingma & Ba 2015), t = 1 on the first step:
+
+        m = beta1 * m + (1 - beta1) * g          mt = m / (1 - beta1^t)
+        v = beta2 * v + (1 - beta2) * g^2        vt = v / (1 - beta2^t)
+        p -= lr * mt / (sqrt(vt) + eps)
+
+    The last line is computed as the equal  p -= (lr * sqrt(c2) / c1) * m / (sqrt(v) + eps * sqrt(c2))
+    with c1 = 1 - beta1^t, c2 = 1 - beta2^t: one pass over memory fewer. State: m, v (start at 0), t.
+    """
+
+    options = {**common_options(1e-3),
+               "beta1": Option(Float(0, 1, high_open=True), 0.9, "decay rate of the gradient mean m"),
+               "beta2": Option(Float(0, 1, high_open=True), 0.999, "decay rate of the squared-gradient mean v"),
+               "eps": Option(Float(0, low_open=True), 1e-8, "added to the root for stability")}
+    slots = ("m", "v")
+
+    def update(self, key, param, grad, lr, scale):
+        beta1, beta2 = self.config["beta1"], self.config["beta2"]
+        m, v, s = self.state["m"][key], self.state["v"][key], self.scratch[key]
+        c1, root_c2 = 1.0 - beta1 ** self.t, math.sqrt(1.0 - beta2 ** self.t)
+        m *= beta1
+        m += np.multiply(grad, (1.0 - beta1) * scale, out=s)
+        np.multiply(grad, grad, out=s)
+        s *= (1.0 - beta2) * scale * scale
+        v *= beta2
+        v += s
+        np.sqrt(v, out=s)
+        s += self.config["eps"] * root_c2
+        np.divide(m, s, out=s)
+        s *= lr * root_c2 / c1
+        param -= s
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter 2019): before the Adam update, each
+    parameter in decay_keys shrinks by  p -= lr * weight_decay * p;  the gradient gets no L2 term.
+    Otherwise exactly Adam (same formulas, options and state)."""
+
+    decoupled_decay = True
+
+
+OPTIMIZERS: dict[str, type[Optimizer]] = {
+    "sgd": SGD,
+    "momentum": Momentum,
+    "nesterov": Nesterov,
+    "rmsprop": RMSProp,
+    "adagrad": Adagrad,
+    "adam": Adam,
+    "adamw": AdamW,
+}

@@ -1,0 +1,67 @@
+"""report.json and report.md: what a finished (or stopped) run achieved, in numbers and in words."""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+from pathlib import Path
+
+import numpy as np
+
+import nnctl
+from nnctl.runs import write_text_atomic
+
+
+def versions() -> dict[str, str]:
+    return {"nnctl": nnctl.__version__, "python": sys.version.split()[0], "numpy": np.__version__,
+            "platform": platform.platform()}
+
+
+def _pct(value) -> str:
+    return "—" if value is None else f"{100 * value:.2f}%"
+
+
+def _num(value) -> str:
+    return "—" if value is None else f"{value:.4f}"
+
+
+def confusion_markdown(confusion: list[list[int]], class_names: list[str] | None) -> list[str]:
+    names = class_names or [str(i) for i in range(len(confusion))]
+    lines = ["| true \\ predicted | " + " | ".join(names) + " |",
+             "|---|" + "---|" * len(names)]
+    for name, row in zip(names, confusion):
+        lines.append(f"| **{name}** | " + " | ".join(str(v) for v in row) + " |")
+    return lines
+
+
+def render_markdown(report: dict) -> str:
+    lines = [f"# {report['name']}: {report['status']}", ""]
+    lines += [f"- run: `{report['run_dir']}`",
+              f"- epochs run: {report['epochs_run']} of {report['epochs_planned']}; best epoch "
+              f"{report['best_epoch']} by {report['monitor']} = {_num(report['best_value'])}",
+              f"- parameters: {report['parameters']:,}",
+              f"- seconds per epoch: {_num(report['seconds_per_epoch_mean'])} "
+              f"(total {report['total_seconds']:.1f} s)", ""]
+    lines += ["| split | loss | accuracy |", "|---|---|---|"]
+    for split in ("train", "val", "test"):
+        result = report.get(split)
+        if result:
+            lines.append(f"| {split} | {_num(result.get('loss'))} | {_pct(result.get('acc'))} |")
+    test = report.get("test") or {}
+    if test.get("confusion"):
+        names = report.get("class_names")
+        lines += ["", "## Test confusion matrix", ""] + confusion_markdown(test["confusion"], names)
+        lines += ["", "## Test accuracy per class", "", "| class | accuracy |", "|---|---|"]
+        for i, acc in enumerate(test["per_class_acc"]):
+            lines.append(f"| {names[i] if names else i} | {_pct(acc)} |")
+    if report.get("message"):
+        lines += ["", f"> {report['message']}"]
+    v = report["versions"]
+    lines += ["", f"nnctl {v['nnctl']}, Python {v['python']}, NumPy {v['numpy']}, {v['platform']}", ""]
+    return "\n".join(lines)
+
+
+def write_report(run_dir: Path, report: dict) -> None:
+    write_text_atomic(run_dir / "report.json", json.dumps(report, indent=2) + "\n")
+    write_text_atomic(run_dir / "report.md", render_markdown(report))

@@ -1,0 +1,84 @@
+"""The run directory: where a training run writes everything a person wants afterwards.
+
+    runs/<name>/<YYYYmmdd-HHMMSS>/
+      config.yaml        the resolved config (defaults filled, overrides applied)
+      metrics.csv        one row per epoch: epoch, lr, train_loss, train_acc, val_loss, val_acc, seconds
+      checkpoints/       last.npz, best.npz
+      curves.png         loss and accuracy curves
+      report.json, report.md
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import time
+from pathlib import Path
+
+from nnctl.errors import InputError
+
+METRIC_COLUMNS = ("epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "seconds")
+
+
+def create_run_dir(out: str | Path, name: str) -> Path:
+    """A new, empty `out/name/<timestamp>` folder (suffixed -2, -3, ... if that second is taken)."""
+    parent = Path(out) / name
+    parent.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for suffix in [""] + [f"-{i}" for i in range(2, 1000)]:
+        candidate = parent / f"{stamp}{suffix}"
+        try:
+            candidate.mkdir()
+            return candidate
+        except FileExistsError:
+            continue
+    raise InputError(f"{parent}: too many runs started in the same second")
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write `text` to `path` via a temporary file and a rename, so readers never see half a file."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+class MetricsLog:
+    """metrics.csv, appended and flushed one row per epoch so it is readable while training runs."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.rows: list[dict] = []
+        with open(path, "w", newline="", encoding="utf-8") as handle:
+            csv.writer(handle).writerow(METRIC_COLUMNS)
+
+    def append(self, row: dict) -> None:
+        self.rows.append(row)
+        with open(self.path, "a", newline="", encoding="utf-8") as handle:
+            csv.writer(handle).writerow([_cell(row.get(c)) for c in METRIC_COLUMNS])
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def read_metrics(path: Path) -> list[dict[str, float | None]]:
+    """Rows of a metrics.csv as dicts of floats (None for empty cells)."""
+    with open(path, newline="", encoding="utf-8") as handle:
+        return [{k: (float(v) if v not in ("", None) else None) for k, v in row.items()}
+                for row in csv.DictReader(handle)]
+
+
+def find_run(path: str | Path) -> Path:
+    """A run directory from a path to it, or to a folder of runs (the newest one is taken)."""
+    path = Path(path)
+    if (path / "metrics.csv").is_file():
+        return path
+    if path.is_dir():
+        runs = sorted(p.parent for p in path.glob("*/metrics.csv"))
+        if runs:
+            return runs[-1]
+    raise InputError(f"{path}: not a run directory (no metrics.csv in it or in its subfolders)")

@@ -1,0 +1,57 @@
+"""Build everything a config describes: data splits, network, objective, and the run's generators.
+
+Randomness: the config's `seed` makes one `numpy.random.SeedSequence`; it spawns two children, one for
+the data (synthetic draws, the validation split) and one for the run's `Generator` (weight init, per-epoch
+shuffling, dropout masks, noise). Splitting them means `nnctl eval` can rebuild exactly the same data
+splits from the seed without replaying training, and the same config + seed always gives the same numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nnctl.data import Splits, load_splits
+from nnctl.errors import ConfigError
+from nnctl.model import Network, build_network
+from nnctl.objective import Objective, build_objective
+
+
+def seed_streams(seed: int) -> tuple[np.random.SeedSequence, np.random.Generator]:
+    """(seed material for the data, the run's generator) from one integer seed."""
+    data_seq, run_seq = np.random.SeedSequence(seed).spawn(2)
+    return data_seq, np.random.default_rng(run_seq)
+
+
+@dataclass
+class Setup:
+    config: dict
+    splits: Splits
+    network: Network
+    objective: Objective
+    rng: np.random.Generator
+
+
+def config_dir(config: dict, fallback: str | Path = ".") -> Path:
+    """Folder that relative data paths in `config` resolve against."""
+    source = getattr(config, "source", "") or ""
+    return Path(source).resolve().parent if source else Path(fallback)
+
+
+def prepare(config: dict, dtype: Any = np.float32, base_dir: Path | None = None, progress: bool = True,
+            splits: Splits | None = None) -> Setup:
+    """Load data and build the network and objective for a resolved config."""
+    data_seq, rng = seed_streams(config["seed"])
+    try:
+        if splits is None:
+            splits = load_splits(config["data"], data_seq, base_dir or config_dir(config), progress=progress)
+        network = build_network(config["model"], splits.input_shape, rng, dtype,
+                                getattr(config, "node_paths", None))
+        objective = build_objective(config["loss"], config["regularization"], network)
+    except ConfigError as exc:
+        source = getattr(config, "source", "")
+        raise (exc.with_source(source) if source else exc) from None
+    return Setup(config, splits, network, objective, rng)

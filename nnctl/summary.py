@@ -1,0 +1,47 @@
+"""`nnctl summary`: a table of the network's layers with output shapes, parameters and multiply-adds."""
+
+from __future__ import annotations
+
+from nnctl.model import Network
+
+
+def summary_rows(network: Network) -> list[dict]:
+    """One dict per node: name, type, inputs, output shape, parameter count, MACs per sample, details."""
+    rows = []
+    for node in network.nodes:
+        layer = node.layer
+        rows.append({"name": node.name, "type": node.type,
+                     "inputs": node.inputs, "output": tuple(layer.out_shape),
+                     "params": int(sum(p.size for p in layer.params.values())), "macs": int(layer.macs()),
+                     "details": layer.describe()})
+    return rows
+
+
+def _count(n: int) -> str:
+    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if n >= size:
+            return f"{n / size:.2f}{unit}"
+    return str(n)
+
+
+def format_summary(network: Network, show_inputs: bool = False) -> str:
+    rows = summary_rows(network)
+    header = ["layer", "type", "output shape", "params", "MACs", "details"]
+    if show_inputs:
+        header.insert(2, "inputs")
+    table = [header]
+    table.append(["input", "", *([""] if show_inputs else []), str(network.input_shape), "", "", ""])
+    for r in rows:
+        line = [r["name"], r["type"], str(r["output"]), f"{r['params']:,}", _count(r["macs"]), r["details"]]
+        if show_inputs:
+            line.insert(2, ", ".join(r["inputs"]))
+        table.append(line)
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in table]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    total_params = sum(r["params"] for r in rows)
+    total_macs = sum(r["macs"] for r in rows)
+    lines.append("")
+    lines.append(f"total: {total_params:,} parameters ({4 * total_params / 1e6:.2f} MB as float32), "
+                 f"{_count(total_macs)} multiply-adds per sample (forward)")
+    return "\n".join(lines)

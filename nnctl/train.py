@@ -1,0 +1,243 @@
+"""The training loop: epochs of shuffled minibatches, validation, checkpoints, early stopping, reports.
+
+`train(config, out)` validates and builds everything before it creates the run directory, so a bad
+config leaves nothing behind. It then trains, writing metrics.csv as it goes, last.npz every epoch and
+best.npz whenever the monitored metric improves; at the end it restores the best weights, evaluates the
+test split and writes curves.png, report.json and report.md.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from nnctl.checkpoint import load_checkpoint, save_checkpoint
+from nnctl.data import iterate_batches
+from nnctl.errors import Interrupted, WorkError
+from nnctl.metrics import evaluate, predictions
+from nnctl.optim import OPTIMIZERS
+from nnctl.report import versions, write_report
+from nnctl.runs import MetricsLog, create_run_dir, write_text_atomic
+from nnctl.schedules import SCHEDULES
+from nnctl.setup import Setup, prepare
+from nnctl.yamlio import dump_yaml, plain
+
+
+def options_of(section: dict) -> dict:
+    return {k: v for k, v in section.items() if k != "type"}
+
+
+def monitored_metric(config: dict, setup: Setup) -> tuple[str, str]:
+    """(metric name, 'min' or 'max') that decides which epoch is best."""
+    metric = config["train"]["monitor"]
+    if metric == "auto":
+        has_val = setup.splits.val is not None and len(setup.splits.val[0]) > 0
+        classifies = setup.objective.task != "regression" and setup.objective.primary.target == "labels"
+        metric = ("val_" if has_val else "train_") + ("acc" if classifies else "loss")
+    return metric, "max" if metric.endswith("acc") else "min"
+
+
+class Diverged(Exception):
+    pass
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    report: dict
+
+
+class Trainer:
+    """One training run of a prepared network into `run_dir`."""
+
+    def __init__(self, setup: Setup, progress: bool):
+        self.setup, self.progress = setup, progress
+        cfg = setup.config
+        self.train_cfg = cfg["train"]
+        self.params = setup.network.params()
+        self.optimizer = OPTIMIZERS[cfg["optimizer"]["type"]](
+            self.params, setup.network.penalized_keys(), **options_of(cfg["optimizer"]))
+        self.schedule = SCHEDULES[cfg["schedule"]["type"]](
+            cfg["optimizer"]["lr"], self.train_cfg["epochs"], **options_of(cfg["schedule"]))
+        self.monitor, self.mode = monitored_metric(cfg, setup)
+        stop = self.train_cfg["early_stopping"]
+        self.early = None if stop is None else {
+            **stop, "metric": self.monitor if stop["metric"] == "auto" else stop["metric"]}
+        self.best_value: float | None = None
+        self.best_epoch = 0
+        self.seconds: list[float] = []
+        self.epoch = 0
+
+    # ---------------------------------------------------------------------------------------- steps
+    def train_epoch(self, epoch: int) -> dict:
+        s, net, objective = self.setup, self.setup.network, self.setup.objective
+        x, y = s.splits.train
+        batch = self.train_cfg["batch_size"]
+        steps = math.ceil(len(x) / batch)
+        loss_sum, correct, seen = 0.0, 0, 0
+        bar = tqdm(total=steps, desc=f"epoch {epoch + 1}/{self.train_cfg['epochs']}", unit="batch",
+                   disable=not self.progress, leave=True, dynamic_ncols=True, mininterval=0.25)
+        batches = iterate_batches(x, y, batch, s.rng if self.train_cfg["shuffle"] else None)
+        for i, (xb, yb) in enumerate(batches):
+            lr = self.schedule.lr(epoch + i / steps)
+            loss = objective.forward(net, xb, yb, training=True)
+            pred = predictions(objective.primary_scores(net), objective.task)
+            objective.backward(net)
+            grads = net.grads()
+            if objective.penalties:
+                loss += objective.penalty(self.params)
+                objective.add_penalty_grads(self.params, grads)
+            if not math.isfinite(loss):
+                bar.close()
+                raise Diverged(f"loss became {loss} at epoch {epoch + 1}, step {i + 1}")
+            self.optimizer.step(grads, lr)
+            loss_sum += loss * len(xb)
+            seen += len(xb)
+            if pred is not None:
+                correct += int(np.count_nonzero(pred == yb))
+            bar.update()
+            if i % 20 == 0 or i == steps - 1:
+                bar.set_postfix(loss=f"{loss_sum / seen:.4f}",
+                                **({"acc": f"{correct / seen:.4f}"} if pred is not None else {}), refresh=False)
+        self.bar = bar
+        return {"lr": self.schedule.lr(epoch), "train_loss": loss_sum / seen,
+                "train_acc": correct / seen if pred is not None else None}
+
+    def evaluate_split(self, split: str) -> dict | None:
+        data = getattr(self.setup.splits, split)
+        if data is None or len(data[0]) == 0:
+            return None
+        return evaluate(self.setup.network, self.setup.objective, data[0], data[1],
+                        self.train_cfg["eval_batch_size"], self.setup.splits.num_classes)
+
+    def improved(self, value: float | None, best: float | None, min_delta: float = 0.0) -> bool:
+        if value is None:
+            return False
+        if best is None:
+            return True
+        return value > best + min_delta if self.mode == "max" else value < best - min_delta
+
+    # ---------------------------------------------------------------------------------------- files
+    def meta(self, row: dict | None) -> dict:
+        cfg = self.setup.config
+        return {"config": plain(dict(cfg)), "config_dir": str(Path(getattr(cfg, "source", "") or ".").resolve().parent),
+                "epoch": self.epoch, "metrics": row, "best_epoch": self.best_epoch, "monitor": self.monitor,
+                "rng_state": self.setup.rng.bit_generator.state, "schedule_state": self.schedule.state(),
+                "normalization": self.setup.splits.normalization, "versions": versions()}
+
+    def save(self, name: str, row: dict | None) -> Path:
+        path = self.run_dir / "checkpoints" / f"{name}.npz"
+        net = self.setup.network
+        save_checkpoint(path, net.params(), net.buffers(), self.optimizer.state_arrays(), self.meta(row))
+        return path
+
+    def restore_best(self) -> None:
+        best = self.run_dir / "checkpoints" / "best.npz"
+        if best.is_file():
+            ckpt = load_checkpoint(best)
+            self.setup.network.load_arrays(ckpt.params, ckpt.buffers, str(best))
+
+    # ---------------------------------------------------------------------------------------- the loop
+    def run(self, run_dir: Path) -> dict:
+        """Train into `run_dir`; returns the report. Overflow warnings are silenced: the loss guard reports
+        a diverging run in one line instead."""
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return self.run_guarded(run_dir)
+
+    def run_guarded(self, run_dir: Path) -> dict:
+        self.run_dir = run_dir
+        self.log = MetricsLog(run_dir / "metrics.csv")
+        status, message = "completed", ""
+        try:
+            if self.fit_all():
+                status = "stopped early"
+                message = (f"early stopping: {self.early['metric']} did not improve for "
+                           f"{self.early['patience']} epochs")
+        except Diverged as exc:
+            kept = (f"kept the best checkpoint (epoch {self.best_epoch})" if self.best_epoch
+                    else "no epoch finished, so there is no best checkpoint")
+            return self.finish("diverged", f"{exc}; {kept}", error=WorkError(
+                f"training diverged: {exc}; {kept} in {self.run_dir}. Try a smaller optimizer.lr or "
+                f"gradient clipping (optimizer.clip_norm)"))
+        except KeyboardInterrupt:
+            if self.progress and getattr(self, "bar", None) is not None:
+                self.bar.close()
+            last = self.save("last", self.log.rows[-1] if self.log.rows else None)
+            return self.finish("interrupted", f"interrupted during epoch {self.epoch + 1}", error=Interrupted(
+                f"interrupted: saved {last} and the report in {self.run_dir}"), evaluate_test=False)
+        return self.finish(status, message)
+
+    def fit_all(self) -> bool:
+        """Train epoch after epoch; True if early stopping ended the run."""
+        return any(self.fit_one_epoch(epoch) for epoch in range(self.train_cfg["epochs"]))
+
+    def fit_one_epoch(self, epoch: int) -> bool:
+        """Train and validate one epoch, log and checkpoint it. Returns True when early stopping fires."""
+        start = time.perf_counter()
+        row = {"epoch": epoch + 1, **self.train_epoch(epoch)}
+        val = self.evaluate_split("val")
+        row["val_loss"] = val["loss"] if val else None
+        row["val_acc"] = val.get("acc") if val else None
+        row["seconds"] = time.perf_counter() - start
+        self.epoch = epoch + 1
+        self.seconds.append(row["seconds"])
+        self.log.append(row)
+        if self.progress:
+            extra = {k: f"{row[k]:.4f}" for k in ("train_loss", "train_acc", "val_loss", "val_acc")
+                     if row[k] is not None}
+            self.bar.set_postfix(extra, refresh=True)
+            self.bar.close()
+        self.schedule.observe(epoch, row)
+        self.save("last", row)
+        if self.improved(row[self.monitor], self.best_value):
+            self.best_value, self.best_epoch = row[self.monitor], epoch + 1
+            self.save("best", row)
+        if self.early is not None:
+            history = [r[self.early["metric"]] for r in self.log.rows]
+            best_i = self.best_index(history)
+            return len(history) - 1 - best_i >= self.early["patience"]
+        return False
+
+    def best_index(self, history: list) -> int:
+        best_i = 0
+        for i, value in enumerate(history):
+            if self.improved(value, history[best_i], self.early["min_delta"]):
+                best_i = i
+        return best_i
+
+    def finish(self, status: str, message: str, error: Exception | None = None, evaluate_test: bool = True) -> dict:
+        from nnctl.plot import plot_curves
+
+        if status != "interrupted":
+            self.restore_best()
+        report = {"name": self.setup.config["name"], "run_dir": str(self.run_dir), "status": status,
+                  "message": message, "epochs_planned": self.train_cfg["epochs"], "epochs_run": self.epoch,
+                  "best_epoch": self.best_epoch, "monitor": self.monitor, "best_value": self.best_value,
+                  "parameters": self.setup.network.parameter_count(),
+                  "seconds_per_epoch": self.seconds,
+                  "seconds_per_epoch_mean": float(np.mean(self.seconds)) if self.seconds else None,
+                  "total_seconds": float(sum(self.seconds)),
+                  "class_names": self.setup.splits.class_names, "versions": versions()}
+        if evaluate_test:
+            for split in ("train", "val", "test"):
+                report[split] = self.evaluate_split(split)
+        if self.log.rows:
+            plot_curves(self.log.rows, self.run_dir / "curves.png", title=self.setup.config["name"])
+        write_report(self.run_dir, report)
+        if error is not None:
+            raise error
+        return report
+
+
+def train(config: dict, out: str | Path = "runs", progress: bool = True) -> TrainResult:
+    """Train the resolved `config`; results go to a new folder under `out/<name>/`."""
+    trainer = Trainer(prepare(config, progress=progress), progress)
+    run_dir = create_run_dir(out, config["name"])
+    write_text_atomic(run_dir / "config.yaml", dump_yaml(dict(config)))
+    report = trainer.run(run_dir)
+    return TrainResult(run_dir, report)

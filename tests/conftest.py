@@ -1,0 +1,65 @@
+"""Shared fixtures for the data tests: an isolated data environment and small fake MNIST-style files."""
+
+from __future__ import annotations
+
+import gzip
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nnctl.data import mnist
+
+
+def idx_bytes(array: np.ndarray) -> bytes:
+    """An uncompressed IDX file holding a uint8 array."""
+    assert array.dtype == np.uint8
+    header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    return header + array.tobytes()
+
+
+@pytest.fixture
+def data_env(tmp_path, monkeypatch):
+    """No real data folder is visible: HOME, NNCTL_DATA, the system folder and NNCTL_MIRRORS are empty
+    places under tmp_path. Returns a dict of those folders."""
+    folders = {name: tmp_path / name for name in ("home", "nnctl_data", "system")}
+    for folder in folders.values():
+        folder.mkdir()
+    monkeypatch.setenv("HOME", str(folders["home"]))
+    monkeypatch.setenv("NNCTL_DATA", str(folders["nnctl_data"]))
+    monkeypatch.setenv("NNCTL_MIRRORS", "http://127.0.0.1:9/unused/")
+    monkeypatch.setattr(mnist, "SYSTEM_DATA_DIR", folders["system"])
+    return folders
+
+
+@pytest.fixture
+def fake_mnist():
+    """The four gz files of a tiny MNIST-like set: {file name: gz bytes} and the arrays they hold.
+
+    Train: 6 images of 4x5 pixels, labels 0..5; test: 3 images, labels 7, 8, 9. Pixel values are
+    (10 * sample + position) mod 256, so every image is different.
+    """
+    train_x = ((np.arange(6 * 20).reshape(6, 4, 5) + 10 * np.arange(6)[:, None, None]) % 256).astype(np.uint8)
+    test_x = (np.arange(3 * 20).reshape(3, 4, 5) * 3 % 256).astype(np.uint8)
+    arrays = {
+        "train-images-idx3-ubyte": train_x,
+        "train-labels-idx1-ubyte": np.arange(6, dtype=np.uint8),
+        "t10k-images-idx3-ubyte": test_x,
+        "t10k-labels-idx1-ubyte": np.array([7, 8, 9], dtype=np.uint8),
+    }
+    files = {f"{stem}.gz": gzip.compress(idx_bytes(a), mtime=0) for stem, a in arrays.items()}
+    return {"files": files, "arrays": arrays}
+
+
+def write_files(folder: Path, files: dict[str, bytes]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    return folder
+
+
+@pytest.fixture
+def put_files():
+    """put_files(folder, {name: bytes}) writes the files (creating the folder) and returns the folder."""
+    return write_files

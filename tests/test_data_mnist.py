@@ -1,0 +1,125 @@
+import gzip
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nnctl.data import load_splits, mnist, validate_data_config
+from nnctl.data.mnist import FILES, files_in, search_dirs
+from nnctl.errors import InputError
+
+REAL_FASHION = Path("/usr/share/datasets/fashion-mnist")
+
+
+def mnist_cfg(**keys):
+    return validate_data_config({"dataset": "mnist", "val_size": 0, "normalize": "none", **keys})
+
+
+def test_search_order(data_env, tmp_path):
+    assert search_dirs("mnist", tmp_path / "mine") == [
+        tmp_path / "mine",
+        data_env["nnctl_data"] / "mnist",
+        data_env["home"] / ".cache" / "nnctl" / "mnist",
+        data_env["system"] / "mnist",
+    ]
+
+
+def test_first_complete_folder_wins(data_env, fake_mnist, put_files, tmp_path):
+    folders = [tmp_path / "configs" / "mine", data_env["nnctl_data"] / "mnist",
+               data_env["home"] / ".cache" / "nnctl" / "mnist", data_env["system"] / "mnist"]
+    for folder in folders:
+        put_files(folder, fake_mnist["files"])
+    cfg = mnist_cfg(path="mine", download=False)
+    for folder in folders:
+        splits = load_splits(cfg, np.random.SeedSequence(0), tmp_path / "configs", progress=False)
+        assert files_in(folder)["train_images"] == folder / "train-images-idx3-ubyte.gz"
+        np.testing.assert_array_equal(splits.train[1], np.arange(6))
+        mine = mnist.locate(mnist.COLLECTIONS["mnist"], tmp_path / "configs" / "mine", False, False)
+        assert mine["train_images"].parent == folder
+        (folder / "t10k-labels-idx1-ubyte.gz").unlink()  # now incomplete: the next folder is used
+
+
+def test_raw_files_are_preferred_and_mixing_is_fine(tmp_path, fake_mnist, put_files):
+    files = dict(fake_mnist["files"])
+    files["train-images-idx3-ubyte"] = gzip.decompress(files["train-images-idx3-ubyte.gz"])
+    put_files(tmp_path, files)
+    found = files_in(tmp_path)
+    assert found["train_images"] == tmp_path / "train-images-idx3-ubyte"
+    assert found["test_images"] == tmp_path / "t10k-images-idx3-ubyte.gz"
+
+
+def test_missing_files_without_download(data_env, tmp_path):
+    with pytest.raises(InputError) as info:
+        load_splits(mnist_cfg(download=False), np.random.SeedSequence(0), tmp_path, progress=False)
+    dirs = [data_env["nnctl_data"] / "mnist", data_env["home"] / ".cache/nnctl/mnist", data_env["system"] / "mnist"]
+    assert str(info.value) == (
+        "mnist: the IDX files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, "
+        f"t10k-labels-idx1-ubyte, raw or .gz) are not in any of {', '.join(map(str, dirs))}; "
+        "put them in one or set data.download: true")
+
+
+def test_images_and_labels_must_agree(tmp_path, fake_mnist, put_files):
+    files = dict(fake_mnist["files"])
+    files["train-labels-idx1-ubyte.gz"] = files["t10k-labels-idx1-ubyte.gz"]  # 3 labels for 6 images
+    put_files(tmp_path / "mine", files)
+    with pytest.raises(InputError) as info:
+        load_splits(mnist_cfg(path=str(tmp_path / "mine")), np.random.SeedSequence(0), tmp_path, progress=False)
+    assert str(info.value) == (f"{tmp_path / 'mine' / 'train-labels-idx1-ubyte.gz'}: expected 6 labels to match "
+                               "train-images-idx3-ubyte.gz, found shape (3,)")
+
+
+def test_mnist_pixels_scaled_and_standardized_per_channel(data_env, fake_mnist, put_files, tmp_path):
+    put_files(data_env["system"] / "mnist", fake_mnist["files"])
+    splits = load_splits(mnist_cfg(normalize="standard"), np.random.SeedSequence(0), tmp_path, progress=False)
+    # statistics of the float32 pixels the network sees, accumulated in float64
+    pixels = (fake_mnist["arrays"]["train-images-idx3-ubyte"] / np.float32(255)).astype(np.float64)
+    assert splits.normalization["mean"] == pytest.approx([pixels.mean()], rel=1e-12)
+    assert splits.normalization["std"] == pytest.approx([pixels.std()], rel=1e-12)
+    assert splits.normalization["per"] == "channel" and splits.normalization["raw_divisor"] == 255.0
+    assert splits.train[0].shape == (6, 20) and splits.input_shape == (20,)
+    assert splits.class_names == [str(d) for d in range(10)] and splits.num_classes == 10
+
+
+# ------------------------------------------------------------------------------ the real Fashion-MNIST
+
+def test_installed_fashion_files_have_accepted_hashes():
+    expected = mnist.COLLECTIONS["fashion-mnist"].sha256
+    for name, accepted in expected.items():
+        assert hashlib.sha256((REAL_FASHION / name).read_bytes()).hexdigest() in accepted
+
+
+@pytest.fixture(scope="module")
+def fashion():
+    """Fashion-MNIST from /usr/share/datasets, no validation split, no normalization (about 1 s)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HOME", "/nonexistent-home")
+        patch.delenv("NNCTL_DATA", raising=False)
+        cfg = validate_data_config({"dataset": "fashion-mnist", "val_size": 0, "normalize": "none",
+                                    "download": False})
+        return load_splits(cfg, np.random.SeedSequence(0), Path("."), progress=False)
+
+
+def test_real_fashion_mnist_shapes_and_types(fashion):
+    x, y = fashion.train
+    x_test, y_test = fashion.test
+    assert x.shape == (60000, 784) and x.dtype == np.float32 and x.flags.c_contiguous
+    assert x_test.shape == (10000, 784) and x_test.dtype == np.float32
+    assert y.dtype == np.int64 and y_test.dtype == np.int64
+    assert fashion.val is None and fashion.input_shape == (784,) and fashion.num_classes == 10
+    assert float(x.min()) == 0.0 and float(x.max()) == 1.0
+    assert fashion.class_names[0] == "T-shirt/top" and fashion.class_names[9] == "Ankle boot"
+
+
+def test_real_fashion_mnist_label_counts(fashion):
+    np.testing.assert_array_equal(np.bincount(fashion.train[1], minlength=10), [6000] * 10)
+    np.testing.assert_array_equal(np.bincount(fashion.test[1], minlength=10), [1000] * 10)
+
+
+def test_real_fashion_first_image_matches_the_file(fashion):
+    raw = gzip.decompress((REAL_FASHION / "train-images-idx3-ubyte.gz").read_bytes())
+    first = np.frombuffer(raw, dtype=np.uint8, count=784, offset=16)
+    np.testing.assert_array_equal(fashion.train[0][0], first / np.float32(255))
+    labels = gzip.decompress((REAL_FASHION / "train-labels-idx1-ubyte.gz").read_bytes())
+    assert fashion.train[1][:5].tolist() == list(labels[8:13])
+    assert FILES["train_images"] == "train-images-idx3-ubyte"
