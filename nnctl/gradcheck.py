@@ -4,10 +4,13 @@ A layer is checked through the scalar f = sum(y * dy) for a random upstream grad
 with respect to the input and to each parameter is exactly what `backward(dy)` returns. To keep rounding
 noise at the level of single outputs rather than of the whole sum, f is evaluated as
 sum((y - y0) * dy) with y0 the unperturbed output: outputs an entry does not touch cancel exactly.
+A loss is checked through its own value, a whole network through its objective (losses + penalties).
 
-Large tensors are checked on a random subset of entries (drawn from the given generator); each result
-row records how many entries were checked out of how many. Checks are meant for float64 layers and
-data: float32 rounding alone exceeds the pass limit.
+Each tensor gets one `CheckRow`: the largest relative error over its checked entries (`relative_error`)
+and a `verdict`: pass up to 1e-7, warn up to 1e-4 where a derivative jumps (ReLU, max, L1), else fail.
+Large tensors are checked on a random subset of entries (drawn from the given generator); the row
+records how many entries were checked out of how many. Checks are meant for float64 layers and data:
+float32 rounding alone exceeds the pass limit.
 """
 
 from __future__ import annotations

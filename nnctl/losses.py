@@ -54,7 +54,7 @@ class SoftmaxCrossEntropy(Loss):
     }
 
     def forward(self, scores: np.ndarray, target: np.ndarray) -> float:
-        n, classes = scores.shape
+        n = scores.shape[0]
         smoothing = self.config["label_smoothing"]
         shifted = scores - scores.max(axis=1, keepdims=True)
         exp = np.exp(shifted)

@@ -9,6 +9,7 @@ from nnctl import losses
 from nnctl.errors import ConfigError
 from nnctl.layers import activations, dense, shape
 from nnctl.layers import dropout, norm
+from nnctl.layers import conv, pool
 from nnctl.spec import did_you_mean, show
 
 
@@ -49,6 +50,10 @@ LAYERS = Registry("layer", {
     "layernorm": norm.LayerNorm,
     "dropout": dropout.Dropout,
     "flatten": shape.Flatten,
+    "conv2d": conv.Conv2D,
+    "maxpool2d": pool.MaxPool2D,
+    "avgpool2d": pool.AvgPool2D,
+    "global_avgpool": pool.GlobalAvgPool,
 })
 
 LOSSES = Registry("loss", {

@@ -36,12 +36,12 @@ def with_warmup(options: dict[str, Option]) -> dict[str, Option]:
             "warmup_start": Option(Float(0, 1, low_open=True), 0.1, "warmup's first factor of the lr")}
 
 
-DECAY = Float(0, 1, low_open=True)
+DECAY_FACTOR = Float(0, 1, low_open=True)
 
 
 class Schedule:
     """Base class. base_lr: lr0; total_epochs: T; config: the options (validated here, defaults filled).
-    Subclasses implement `rule(t)`; stateful ones also `observe`, `state` and `load_state`."""
+    Subclasses implement `rule(t)`; stateful ones also `observe`, `state` and `restore`."""
 
     options: dict[str, Option] = with_warmup({})
 
@@ -101,7 +101,7 @@ class Step(Schedule):
     """lr0 * gamma^floor(e / every):  multiplied by gamma after every `every` epochs."""
 
     options = with_warmup({"every": Option(Int(1), doc="epochs between decays"),
-                           "gamma": Option(DECAY, 0.1, "factor applied at each decay")})
+                           "gamma": Option(DECAY_FACTOR, 0.1, "factor applied at each decay")})
 
     def rule(self, t):
         return self.base_lr * self.config["gamma"] ** (math.floor(t) // self.config["every"])
@@ -111,7 +111,7 @@ class MultiStep(Schedule):
     """lr0 * gamma^k, k = how many milestones are <= e:  multiplied by gamma when epoch e reaches each."""
 
     options = with_warmup({"milestones": Option(increasing_epochs, doc="epochs at which to decay"),
-                           "gamma": Option(DECAY, 0.1, "factor applied at each milestone")})
+                           "gamma": Option(DECAY_FACTOR, 0.1, "factor applied at each milestone")})
 
     def rule(self, t):
         epoch = math.floor(t)
@@ -122,7 +122,7 @@ class MultiStep(Schedule):
 class Exponential(Schedule):
     """lr0 * gamma^e:  multiplied by gamma after each epoch (cs231n's per-epoch `lr_decay`)."""
 
-    options = with_warmup({"gamma": Option(DECAY, 0.95, "factor applied after each epoch")})
+    options = with_warmup({"gamma": Option(DECAY_FACTOR, 0.95, "factor applied after each epoch")})
 
     def rule(self, t):
         return self.base_lr * self.config["gamma"] ** math.floor(t)
@@ -197,9 +197,9 @@ class ReduceOnPlateau(Schedule):
 
     def observe(self, epoch: int, metrics: dict[str, float]) -> None:
         name = self.config["metric"]
-        if name not in metrics:
-            raise ConfigError("schedule.metric", f"expected one of the epoch's metrics "
-                                                 f"({', '.join(sorted(metrics))}), got {name!r}")
+        if metrics.get(name) is None:
+            have = ", ".join(sorted(k for k, v in metrics.items() if v is not None))
+            raise ConfigError("schedule.metric", f"expected a metric this run measures ({have}), got {name!r}")
         value = float(metrics[name])
         if self.improved(value):
             self.best, self.bad_epochs = value, 0

@@ -137,9 +137,12 @@ def test_plateau_with_warmup():
 
 def test_plateau_missing_metric_names_the_key():
     s = make("reduce_on_plateau", metric="val_los")
-    with pytest.raises(ConfigError, match=r"schedule.metric: expected one of the epoch's metrics "
+    with pytest.raises(ConfigError, match=r"schedule.metric: expected a metric this run measures "
                                           r"\(train_loss, val_loss\), got 'val_los'"):
         s.observe(0, {"val_loss": 1.0, "train_loss": 1.0})
+    s = make("reduce_on_plateau")                      # no validation split: val_loss is None
+    with pytest.raises(ConfigError, match=r"measures \(epoch, train_loss\), got 'val_loss'"):
+        s.observe(0, {"epoch": 1, "train_loss": 1.0, "val_loss": None})
 
 
 # ---------------------------------------------------------------------------------------------- state

@@ -8,9 +8,9 @@ csv: one sample per row; the label column (`label_column`: index, negative count
      header name; default the last) and every other column a number. `header: auto` treats the first
      row as column names when one of its feature cells is not a number.
 
-Targets (`task`): `auto` reads integer labels as classes (npz: an integer dtype; csv: all whole
-numbers) and other numbers as regression values; CSV labels that are not numbers are class names,
-numbered in sorted order. `classification` and `regression` force the reading.
+Targets (`task`): `auto` reads integer labels as classes (npz: an integer dtype; csv: every label
+written as an integer) and other numbers as regression values; CSV labels that are not numbers are
+class names, numbered in sorted order. `classification` and `regression` force the reading.
 """
 
 from __future__ import annotations
@@ -54,7 +54,10 @@ def array_targets(y: np.ndarray, task: str, where: str) -> np.ndarray:
     if y.dtype.kind not in "biuf":
         raise InputError(f"{where}: expected numbers, found dtype {y.dtype}")
     if task == "regression" or (task == "auto" and y.dtype.kind == "f"):
-        return y.astype(np.float32)
+        values = y.astype(np.float32)
+        if not np.isfinite(values).all():
+            raise InputError(f"{where}: regression targets must be finite, found nan or inf")
+        return values
     if y.ndim != 1:
         raise InputError(f"{where}: class labels must have shape (N,), found {y.shape}")
     if y.dtype.kind == "f" and not np.array_equal(y, np.round(y)):
@@ -64,18 +67,24 @@ def array_targets(y: np.ndarray, task: str, where: str) -> np.ndarray:
 
 def read_npz(path: Path) -> dict[str, np.ndarray]:
     """All arrays of an .npz file, refusing pickled objects and unknown array names."""
+    if not path.is_file():
+        raise InputError(f"{path}: file not found")
+    if not zipfile.is_zipfile(path):
+        raise InputError(f"{path}: not an .npz archive (expected a file written by numpy.savez)")
+    arrays = {}
     try:
         with np.load(path, allow_pickle=False) as archive:
-            unknown = [name for name in archive.files if name not in NPZ_ARRAYS]
-            if unknown:
-                raise InputError(f"{path}: unexpected array {unknown[0]!r} (expected {', '.join(NPZ_ARRAYS)})")
-            return {name: archive[name] for name in archive.files}
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found") from None
-    except ValueError as exc:  # object arrays would need pickle
-        raise InputError(f"{path}: cannot read without pickle ({exc})") from None
+            for name in archive.files:
+                if name not in NPZ_ARRAYS:
+                    raise InputError(f"{path}: unexpected array {name!r} (expected {', '.join(NPZ_ARRAYS)})")
+                try:
+                    arrays[name] = archive[name]
+                except ValueError:
+                    raise InputError(f"{path}: array {name!r} holds Python objects, which nnctl does not "
+                                     f"unpickle; save plain numeric arrays") from None
     except (OSError, zipfile.BadZipFile, EOFError) as exc:
-        raise InputError(f"{path}: not a readable .npz file ({exc})") from None
+        raise InputError(f"{path}: damaged .npz archive ({exc})") from None
+    return arrays
 
 
 class Npz(Dataset):
@@ -118,6 +127,8 @@ class Npz(Dataset):
                              f"found {x.dtype} of shape {x.shape}")
         if y.ndim == 0 or y.shape[0] != x.shape[0]:
             raise InputError(f"{path}: {y_name} has shape {y.shape}, expected {x.shape[0]} rows like {x_name}")
+        if x.dtype.kind == "f" and not np.isfinite(x).all():
+            raise InputError(f"{path}: {x_name} holds {int((~np.isfinite(x)).sum())} nan or inf values")
         if x.ndim == 3:
             x = x.reshape(x.shape[0], 1, *x.shape[1:])
         return x, array_targets(y, self.config["task"], f"{path}: {y_name}")
@@ -154,6 +165,15 @@ def HeaderMode() -> Any:
     return check
 
 
+def OneCharacter() -> Any:
+    def check(value: Any) -> str:
+        if not isinstance(value, str) or len(value) != 1:
+            raise Mismatch("a single character")
+        return value
+
+    return check
+
+
 def is_number(text: str) -> bool:
     try:
         float(text)
@@ -171,12 +191,17 @@ def text_targets(labels: list[str], lines: list[int], task: str, where: str) -> 
             pass
     if task != "classification":
         try:
-            return np.array([float(v) for v in labels], dtype=np.float32), None
+            values = np.array([float(v) for v in labels], dtype=np.float32)
         except ValueError:
             if task == "regression":
                 bad = next(i for i, v in enumerate(labels) if not is_number(v))
                 raise InputError(f"{where}, line {lines[bad]}: expected a number in the label column, "
                                  f"got {labels[bad]!r}") from None
+        else:
+            if not np.isfinite(values).all():
+                bad = int(np.flatnonzero(~np.isfinite(values))[0])
+                raise InputError(f"{where}, line {lines[bad]}: expected a finite label, got {labels[bad]!r}")
+            return values, None
     names = sorted(set(labels))
     return np.searchsorted(np.array(names), np.array(labels)).astype(np.int64), names
 
@@ -188,7 +213,7 @@ class Csv(Dataset):
         "path": Option(Str(), doc="the .csv file (relative to the config file's folder)"),
         "label_column": Option(LabelColumn(), -1, "index or header name of the label column (default: last)"),
         "header": Option(HeaderMode(), "auto", "whether the first row names the columns"),
-        "delimiter": Option(Str(), ",", "the field separator"),
+        "delimiter": Option(OneCharacter(), ",", "the field separator (\"\\t\" for tabs)"),
         "task": Option(Choice(*TASKS), "auto", "how labels are read: classes or regression values"),
         "test_size": Option(IntOrFraction(), 0.2, "test samples taken first (count or fraction)"),
     }
@@ -213,6 +238,9 @@ class Csv(Dataset):
             row, col = next((r, c) for r, cells in enumerate(features) for c, v in enumerate(cells) if not is_number(v))
             raise InputError(f"{path}, line {lines[row]}, column {col + (col >= column) + 1}: expected a number, "
                              f"got {features[row][col]!r}") from None
+        if not np.isfinite(x).all():
+            row = int(np.flatnonzero(~np.isfinite(x).all(axis=1))[0])
+            raise InputError(f"{path}, line {lines[row]}: expected finite numbers, found nan or inf")
         y, names = text_targets(labels, lines, self.config["task"], str(path))
         source = Source(x, y)
         if y.dtype == np.int64:

@@ -39,11 +39,11 @@ class Source:
 class Dataset:
     """Base class. Subclasses set `options` (their own YAML keys under `data:`) and implement `load`.
 
-    `has_test_split` is True for sets that ship their own test split; the others accept `test_size`.
+    Sets without a test split of their own list a `test_size` option; `load` then leaves `Source.test`
+    as None and the split is taken from the samples.
     """
 
     options: dict[str, Option] = {}
-    has_test_split = False
 
     def __init__(self, **config: Any):
         self.config = config

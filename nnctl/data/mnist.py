@@ -157,7 +157,6 @@ class IdxDataset(Dataset):
         "path": Option(Optional(Str()), None, "folder holding the four IDX files (searched first)"),
         "download": Option(Bool(), True, "fetch missing files from the mirrors"),
     }
-    has_test_split = True
 
     def load(self, rng: np.random.Generator, base_dir: Path, progress: bool) -> Source:
         collection = COLLECTIONS[self.collection]

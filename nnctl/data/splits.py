@@ -77,7 +77,7 @@ def split_indices(n: int, n_test: int, n_val: int, limit: int | None, rng: np.ra
 def to_float32(x: np.ndarray, raw_divisor: float) -> np.ndarray:
     """A C-contiguous float32 array of x / raw_divisor that may be changed in place (copies only if needed)."""
     if raw_divisor != 1.0:
-        return np.divide(x, np.float32(raw_divisor), dtype=np.float32)
+        return np.divide(x, np.float32(raw_divisor), out=np.empty(x.shape, dtype=np.float32), dtype=np.float32)
     out = np.ascontiguousarray(x, dtype=np.float32)
     return out if out.flags.writeable else out.copy()
 
@@ -113,15 +113,16 @@ def load_splits(cfg: dict, seed_seq: np.random.SeedSequence | np.random.Generato
                                            f"(of {n - n_test})")
     test_idx, val_idx, train_idx = split_indices(n, n_test, n_val, cfg["limit"], split_rng)
 
-    def take(idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        if len(idx) == n:  # everything, in order: no gather needed
-            return to_float32(source.x, source.raw_divisor), source.y
-        return to_float32(take_rows(source.x, idx), source.raw_divisor), take_rows(source.y, idx)
+    def take(idx: np.ndarray | None, x: np.ndarray = source.x, y: np.ndarray = source.y):
+        """(x[idx] as float32, y[idx]), both C-contiguous; idx None or covering all of x: no gather."""
+        if idx is not None and len(idx) < len(x):
+            x, y = take_rows(x, idx), take_rows(y, idx)
+        return to_float32(x, source.raw_divisor), np.ascontiguousarray(y)
 
     train = take(train_idx)
     val = take(val_idx) if n_val else None
     if source.test is not None:
-        test = to_float32(source.test[0], source.raw_divisor), source.test[1]
+        test = take(None, *source.test) if len(source.test[1]) else None
     else:
         test = take(test_idx) if n_test else None
 

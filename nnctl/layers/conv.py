@@ -1,0 +1,118 @@
+"""2-D convolution on NCHW data, computed as one GEMM per pass over im2col columns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from nnctl.init import INITIALIZERS, init_weights
+from nnctl.layers.base import Layer, Shape
+from nnctl.layers.im2col import Im2Col, Scratch, Window, pair, same_padding, show_pair
+from nnctl.spec import Bool, Choice, Float, Int, IntPair, Mismatch, Option
+
+
+def PaddingOrSame():
+    """A non-negative int, an [h, w] pair of them, or the word 'same'."""
+    int_pair = IntPair(0)
+
+    def check(value: Any) -> tuple[int, int] | str:
+        if value == "same":
+            return "same"
+        try:
+            return int_pair(value)
+        except Mismatch:
+            raise Mismatch("a non-negative integer, a pair [h, w] of them, or 'same'") from None
+
+    return check
+
+
+class Conv2D(Layer):
+    """2-D convolution (cross-correlation, as in every framework): (C, H, W) -> (F, Ho, Wo), NCHW data.
+
+    y[n, f, ho, wo] = b[f] + sum_{c, i, j} W[f, c, i, j] * xpad[n, c, ho*sh + i*dh, wo*sw + j*dw]
+    with W: (F, C, kh, kw), b: (F,), xpad the input with `padding` zeros on each side.
+
+    With columns = im2col(x) as a (K, N*P) matrix (K = C*kh*kw, P = Ho*Wo):
+      forward   y = W (F, K) @ columns + b                       one GEMM, then one transpose to NCHW
+      backward  dW = dy (F, N*P) @ columns.T, db = sum of dy     one GEMM
+                dx = col2im(W.T @ dy)                            one GEMM, written over the spent columns
+    """
+
+    options = {
+        "filters": Option(Int(1), doc="number of output channels F"),
+        "kernel": Option(IntPair(1), doc="kernel size: an integer or [h, w]"),
+        "stride": Option(IntPair(1), 1, "step between windows: an integer or [h, w]"),
+        "padding": Option(PaddingOrSame(), 0, "zeros added on each side: an integer, [h, w], or 'same'"),
+        "dilation": Option(IntPair(1), 1, "spacing between kernel taps: an integer or [h, w]"),
+        "bias": Option(Bool(), True, "learn a bias per filter"),
+        "init": Option(Choice(*INITIALIZERS), "he", "weight initializer (fan_in = C*kh*kw)"),
+        "weight_scale": Option(Float(0, low_open=True), 1e-2, "std for init: normal"),
+    }
+    penalized = ("W",)
+
+    def window(self, in_shape: Shape) -> Window:
+        """The geometry for inputs of `in_shape` (C, H, W); ValueError if it does not fit."""
+        kernel, stride, dilation = (pair(self.config[k]) for k in ("kernel", "stride", "dilation"))
+        padding = self.config["padding"]
+        if padding == "same":
+            padding = same_padding(kernel, stride, dilation)
+        return Window(in_shape, kernel, stride, padding, dilation)
+
+    def output_shape(self, in_shape: Shape) -> Shape:
+        w = self.window(in_shape)
+        return self.config["filters"], w.out_height, w.out_width
+
+    def build(self, in_shape: Shape, rng: np.random.Generator, dtype: Any = np.float32) -> Shape:
+        self.geometry = self.window(in_shape)
+        self.im2col = Im2Col(self.geometry)
+        self.scratch = Scratch()
+        self.columns: np.ndarray | None = None
+        return super().build(in_shape, rng, dtype)
+
+    def create_params(self, rng: np.random.Generator) -> None:
+        f, (c, kh, kw) = self.config["filters"], (self.geometry.channels, *self.geometry.kernel)
+        self.params["W"] = init_weights(self.config["init"], (f, c, kh, kw), c * kh * kw, f * kh * kw,
+                                        self.config["weight_scale"], rng, self.dtype)
+        if self.config["bias"]:
+            self.params["b"] = np.zeros(f, dtype=self.dtype)
+
+    def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+        """x (N, C, H, W) -> y (N, F, Ho, Wo), a new array. Keeps the columns for backward."""
+        g, n, f = self.geometry, x.shape[0], self.config["filters"]
+        self.columns = self.im2col.columns(x)
+        out = self.scratch.get("out", (f, n, g.out_height, g.out_width), x.dtype)
+        np.matmul(self.params["W"].reshape(f, -1), self.columns, out=out.reshape(f, -1))
+        y = np.empty((n, f, g.out_height, g.out_width), x.dtype)
+        if "b" in self.params:
+            np.add(out.transpose(1, 0, 2, 3), self.params["b"][:, None, None], out=y)
+        else:
+            np.copyto(y, out.transpose(1, 0, 2, 3))
+        return y
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        """dy (N, F, Ho, Wo) -> dx (N, C, H, W); fills grads W (F, C, kh, kw) and b (F,)."""
+        n, f = dy.shape[0], self.config["filters"]
+        dy_t = self.scratch.get("dy", (f, n) + dy.shape[2:], dy.dtype)
+        np.copyto(dy_t, dy.transpose(1, 0, 2, 3))
+        dy_t = dy_t.reshape(f, -1)
+        w = self.params["W"]
+        if "b" in self.params:
+            self.grads["b"] = dy_t.sum(axis=1)
+        self.grads["W"] = (dy_t @ self.columns.T).reshape(w.shape)
+        dcolumns = np.matmul(w.reshape(f, -1).T, dy_t, out=self.columns)
+        self.columns = None
+        return self.im2col.image(dcolumns)
+
+    def macs(self) -> int:
+        g = self.geometry
+        return self.config["filters"] * g.out_height * g.out_width * g.channels * g.taps
+
+    def describe(self) -> str:
+        c = self.config
+        padding = "same" if c["padding"] == "same" else show_pair(c["padding"])
+        text = (f"{c['filters']} filters {show_pair(c['kernel'], square=False)}, stride {show_pair(c['stride'])}, "
+                f"pad {padding}")
+        if pair(c["dilation"]) != (1, 1):
+            text += f", dilation {show_pair(c['dilation'])}"
+        return text

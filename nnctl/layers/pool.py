@@ -1,0 +1,158 @@
+"""Pooling on NCHW data: max and average over sliding windows, and global average.
+
+Windows may overlap (stride < kernel), skip (stride > kernel) or tile exactly. The work is a loop over the
+kh*kw kernel taps, each a strided (N, C, Ho, Wo) view of the (padded) input, so every NumPy call covers
+the whole batch. When windows tile the input (kernel == stride, sizes divisible, no padding) those views
+are the slices [:, :, :, i, :, j] of x.reshape(N, C, Ho, kh, Wo, kw): they partition x, so backward
+writes each tap's share straight into dx instead of accumulating into a zeroed, padded buffer.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nnctl.layers.base import Layer, Shape
+from nnctl.layers.im2col import Scratch, Window, pair, show_pair
+from nnctl.spec import IntPair, Optional, Option
+
+
+class Pool2D(Layer):
+    """Shared geometry of max and average pooling: (C, H, W) -> (C, Ho, Wo)."""
+
+    options = {
+        "kernel": Option(IntPair(1), doc="window size: an integer or [h, w]"),
+        "stride": Option(Optional(IntPair(1)), None, "step between windows (default: the kernel)"),
+        "padding": Option(IntPair(0), 0, "padding on each side: an integer or [h, w], smaller than the kernel"),
+    }
+    pad_value = 0.0
+
+    def window(self, in_shape: Shape) -> Window:
+        kernel, padding = pair(self.config["kernel"]), pair(self.config["padding"])
+        stride = kernel if self.config["stride"] is None else pair(self.config["stride"])
+        if padding[0] >= kernel[0] or padding[1] >= kernel[1]:
+            raise ValueError(f"padding {show_pair(padding, square=False)} must be smaller than the kernel "
+                             f"{show_pair(kernel, square=False)} (else a window can lie wholly in the padding)")
+        return Window(in_shape, kernel, stride, padding)
+
+    def output_shape(self, in_shape: Shape) -> Shape:
+        w = self.window(in_shape)
+        return w.channels, w.out_height, w.out_width
+
+    def build(self, in_shape: Shape, rng: np.random.Generator, dtype=np.float32) -> Shape:
+        self.geometry = self.window(in_shape)
+        self.scratch = Scratch()
+        return super().build(in_shape, rng, dtype)
+
+    def padded(self, x: np.ndarray) -> np.ndarray:
+        """x itself without padding, else a work array (N, C, Hp, Wp) with a `pad_value` border."""
+        g = self.geometry
+        if g.padding == (0, 0):
+            return x
+        shape = (x.shape[0], g.channels, g.padded_height, g.padded_width)
+        padded = self.scratch.get("padded", shape, x.dtype, fill=self.pad_value)
+        rows, cols = g.interior()
+        padded[:, :, rows, cols] = x
+        return padded
+
+    def scatter(self, dy: np.ndarray, tap_gradient) -> np.ndarray:
+        """dx (N, C, H, W) for dy (N, C, Ho, Wo). `tap_gradient(k, out)` writes into `out` the gradient
+        that tap k (row-major order) passes to the input elements it read, an (N, C, Ho, Wo) array."""
+        g, n = self.geometry, dy.shape[0]
+        dx = np.empty((n, g.channels, g.height, g.width), dy.dtype)
+        if g.tiles:
+            for k, (_, _, rows, cols) in enumerate(g.offsets()):
+                tap_gradient(k, dx[:, :, rows, cols])
+            return dx
+        padded = self.scratch.get("dpadded", (n, g.channels, g.padded_height, g.padded_width), dx.dtype)
+        padded.fill(0)
+        share = self.scratch.get("share", (n, g.channels, g.out_height, g.out_width), dx.dtype)
+        for k, (_, _, rows, cols) in enumerate(g.offsets()):
+            tap_gradient(k, share)
+            padded[:, :, rows, cols] += share
+        rows, cols = g.interior()
+        np.copyto(dx, padded[:, :, rows, cols])
+        return dx
+
+    def describe(self) -> str:
+        g = self.geometry
+        text = f"{show_pair(g.kernel, square=False)}, stride {show_pair(g.stride)}"
+        return text + (f", pad {show_pair(g.padding)}" if g.padding != (0, 0) else "")
+
+
+class MaxPool2D(Pool2D):
+    """y[n, c, ho, wo] = max over the window; padding is -inf, so it is never the maximum.
+
+    Ties: the gradient goes to the first maximal element of the window in row-major (i, j) order, and
+    only to it. Forward keeps that element's tap index (uint8 for up to 256 taps) for backward.
+    """
+
+    pad_value = -np.inf
+
+    def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+        """x (N, C, H, W) -> y (N, C, Ho, Wo)."""
+        src, g = self.padded(x), self.geometry
+        taps = list(g.offsets())
+        _, _, rows, cols = taps[0]
+        y = src[:, :, rows, cols].copy()
+        argmax = np.zeros(y.shape, np.min_scalar_type(g.taps - 1))
+        greater = np.empty(y.shape, bool)
+        for k, (_, _, rows, cols) in enumerate(taps[1:], start=1):
+            view = src[:, :, rows, cols]
+            np.greater(view, y, out=greater)     # strictly greater: an equal later element never wins
+            np.copyto(argmax, k, where=greater)
+            np.copyto(y, view, where=greater)
+        self.argmax = argmax
+        return y
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        """dy (N, C, Ho, Wo) -> dx (N, C, H, W): dy goes to each window's first maximal element."""
+        argmax = self.argmax
+
+        def tap_gradient(k: int, out: np.ndarray) -> None:
+            np.multiply(argmax == k, dy, out=out)
+
+        dx = self.scatter(dy, tap_gradient)
+        self.argmax = None
+        return dx
+
+    def kinks(self) -> bool:
+        return True
+
+
+class AvgPool2D(Pool2D):
+    """y[n, c, ho, wo] = mean of the kh*kw window; padded zeros count (the divisor is always kh*kw)."""
+
+    def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+        """x (N, C, H, W) -> y (N, C, Ho, Wo)."""
+        src, g = self.padded(x), self.geometry
+        taps = list(g.offsets())
+        _, _, rows, cols = taps[0]
+        y = src[:, :, rows, cols].copy()
+        for _, _, rows, cols in taps[1:]:
+            y += src[:, :, rows, cols]
+        y *= 1.0 / g.taps
+        return y
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        """dy (N, C, Ho, Wo) -> dx (N, C, H, W): each window element receives dy / (kh*kw)."""
+        share = dy * (1.0 / self.geometry.taps)
+        return self.scatter(dy, lambda k, out: np.copyto(out, share))
+
+
+class GlobalAvgPool(Layer):
+    """(N, C, H, W) -> (N, C): the mean of each channel;  dx = dy / (H*W) spread over the channel."""
+
+    def output_shape(self, in_shape: Shape) -> Shape:
+        if len(in_shape) != 3:
+            raise ValueError(f"expected (channels, height, width) inputs, got shape {tuple(in_shape)}")
+        return (in_shape[0],)
+
+    def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+        n, c = x.shape[:2]
+        return x.reshape(n, c, -1).mean(axis=2)
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        c, h, w = self.in_shape
+        dx = np.empty((dy.shape[0], c, h, w), dy.dtype)
+        dx.reshape(dy.shape[0], c, h * w)[...] = (dy * (1.0 / (h * w)))[:, :, None]
+        return dx

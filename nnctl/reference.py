@@ -1,0 +1,85 @@
+"""The config reference, generated from the option tables themselves so it can never drift from the code.
+
+    python -m nnctl.reference > reference.md
+
+README.md embeds this text between `<!-- reference:start -->` and `<!-- reference:end -->`; a test checks
+that the two agree.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+from nnctl.spec import Option
+from nnctl.yamlio import plain
+
+
+def _default(option: Option) -> str:
+    if option.required:
+        return "**required**"
+    value = plain(option.default)
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return f"{value}"
+
+
+def option_table(options: dict[str, Option]) -> list[str]:
+    if not options:
+        return ["(no options)"]
+    lines = ["| key | default | meaning |", "|---|---|---|"]
+    for key, option in options.items():
+        doc = option.doc.replace("|", "\\|")
+        lines.append(f"| `{key}` | {_default(option)} | {doc} |")
+    return lines
+
+
+def _summary(cls: type) -> str:
+    doc = inspect.getdoc(cls) or ""
+    return doc.split("\n\n")[0].replace("\n", " ")
+
+
+def catalogue(title: str, table: dict[str, type], extra_keys: str = "") -> list[str]:
+    lines = [f"### {title}", ""]
+    if extra_keys:
+        lines += [extra_keys, ""]
+    for name, cls in table.items():
+        lines += [f"#### `{name}`", "", _summary(cls), ""]
+        lines += option_table(cls.options) + [""]
+    return lines
+
+
+def reference_markdown() -> str:
+    from nnctl.config import EARLY_STOPPING_OPTIONS, REGULARIZATION_OPTIONS, TOP_OPTIONS, TRAIN_OPTIONS
+    from nnctl.data import DATA_OPTIONS, DATASETS
+    from nnctl.model import PENALTY_OPTIONS
+    from nnctl.objective import TERM_OPTIONS
+    from nnctl.optim import OPTIMIZERS
+    from nnctl.registry import LAYERS, LOSSES
+    from nnctl.schedules import SCHEDULES
+
+    lines = ["### Top level", ""] + option_table(TOP_OPTIONS) + [""]
+    lines += ["### `data`", "", "Keys every dataset accepts:", ""] + option_table(DATA_OPTIONS) + [""]
+    for name, cls in DATASETS.items():
+        lines += [f"#### `dataset: {name}`", "", _summary(cls), ""] + option_table(cls.options) + [""]
+    lines += catalogue("`model.layers`: layer types", LAYERS.table,
+                       "Every node also accepts `name`, `input` (one earlier node, or `input`), `inputs` (a list, "
+                       "for layers that combine several) and these penalty overrides:\n\n"
+                       + "\n".join(option_table(PENALTY_OPTIONS)))
+    lines += catalogue("`loss`: loss types", LOSSES.table,
+                       "A mapping, or a list of mappings for several weighted terms. Every term also accepts:\n\n"
+                       + "\n".join(option_table(TERM_OPTIONS)))
+    lines += ["### `regularization`", ""] + option_table(REGULARIZATION_OPTIONS) + [""]
+    lines += catalogue("`optimizer`", OPTIMIZERS)
+    lines += catalogue("`schedule`", SCHEDULES)
+    lines += ["### `train`", ""] + option_table(TRAIN_OPTIONS) + [""]
+    lines += ["#### `train.early_stopping`", "", "`null` (off), `true` (defaults) or a mapping:", ""]
+    lines += option_table(EARLY_STOPPING_OPTIONS)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+if __name__ == "__main__":
+    print(reference_markdown(), end="")

@@ -1,0 +1,238 @@
+"""The gradient checker itself: relative error, centered differences, verdicts, sampling, restoring state,
+layers with several inputs, losses and whole networks (with penalties)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from nnctl import gradcheck
+from nnctl.gradcheck import CheckRow, check_layer, check_loss, check_network, numeric_gradient, relative_error
+from nnctl.layers import dense
+from nnctl.layers.base import Layer
+from nnctl.losses import MeanSquaredError
+from nnctl.model import build_network, resolve_model_config
+from nnctl.objective import build_objective, resolve_loss_config
+from nnctl.registry import LAYERS
+from nnctl.spec import validate
+
+
+def build(kind: str, in_shape: tuple, **options):
+    cls = LAYERS.lookup(kind, "test")
+    layer = cls(kind, **validate(cls.options, options, "test"))
+    layer.build(in_shape, np.random.default_rng(0), np.float64)
+    return layer
+
+
+# ------------------------------------------------------------------------------------- relative error
+
+def test_relative_error_is_the_largest_entrywise_ratio():
+    assert relative_error(np.array([1.0, 2.0]), np.array([1.0, 2.5])) == 0.5 / 4.5
+    assert relative_error(np.array([-1.0]), np.array([1.0])) == 1.0
+    assert relative_error(np.zeros(3), np.zeros(3)) == 0.0
+    assert relative_error(np.zeros(0), np.zeros(0)) == 0.0
+    assert math.isnan(relative_error(np.array([1.0, np.nan]), np.array([1.0, 1.0])))
+
+
+def test_relative_error_measures_tiny_entries_against_a_share_of_the_largest():
+    # entry 2 alone would be 1/3; against 1e-2 * (100 + 100) = 2 it is 1e-6 / 2
+    error = relative_error(np.array([100.0, 1e-6]), np.array([100.0, 2e-6]))
+    assert error == pytest.approx(5e-7, rel=1e-9)
+    assert relative_error(np.array([1e-17]), np.array([0.0]), floor=1e-3) == pytest.approx(1e-14, rel=1e-12)
+    assert relative_error(np.array([1e-17]), np.array([0.0])) == 1.0
+
+
+def test_noise_floor_is_rounding_over_step_over_the_pass_limit():
+    assert gradcheck.noise_floor(2.0, 1e-6) == pytest.approx(np.finfo(float).eps * 2.0 / 1e-6 / 1e-7, rel=1e-12)
+
+
+@pytest.mark.parametrize("error, kinks, expected", [
+    (0.0, False, "pass"), (1e-7, False, "pass"), (1.1e-7, False, "fail"), (1.1e-7, True, "warn"),
+    (1e-4, True, "warn"), (1.1e-4, True, "fail"), (float("nan"), True, "fail"), (float("inf"), False, "fail"),
+])
+def test_verdict(error, kinks, expected):
+    assert gradcheck.verdict(error, kinks) == expected
+
+
+# ----------------------------------------------------------------------------------- numeric gradient
+
+def test_numeric_gradient_of_a_cubic_and_the_array_restored_exactly():
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((3, 4))
+    before = a.copy()
+    c = rng.standard_normal((3, 4))
+    grad = numeric_gradient(lambda: float(np.sum(c * a ** 3)), a, 1e-6)
+    np.testing.assert_allclose(grad, 3 * c * before ** 2, rtol=1e-7, atol=1e-9)
+    np.testing.assert_array_equal(a, before)
+
+
+def test_numeric_gradient_on_chosen_flat_indices_of_a_strided_view():
+    base = np.arange(12, dtype=np.float64).reshape(3, 4)
+    view = base.T                                          # (4, 3), not C-contiguous
+    grad = numeric_gradient(lambda: float(np.sum(view ** 2)), view, 1e-4, indices=[0, 5, 11])
+    np.testing.assert_allclose(grad, 2 * view.reshape(-1)[[0, 5, 11]], rtol=1e-10)
+    assert grad.shape == (3,)
+    np.testing.assert_array_equal(base, np.arange(12).reshape(3, 4))
+
+
+# ------------------------------------------------------------------------------------------ layers
+
+def test_check_layer_samples_large_tensors_and_records_it():
+    layer = build("dense", (30,), units=20)
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((3, 30))
+    rows = check_layer(layer, x, rng, max_entries=50)
+    assert [(r.where, r.tensor, r.shape, r.checked, r.total) for r in rows] == [
+        ("dense", "x", (3, 30), 50, 90), ("dense", "W", (30, 20), 50, 600), ("dense", "b", (20,), 20, 20)]
+    assert all(r.verdict == "pass" for r in rows)
+
+
+def test_check_layer_restores_inputs_params_buffers_and_mask_holding():
+    rng = np.random.default_rng(2)
+    norm_layer = build("batchnorm", (4,))
+    x = rng.standard_normal((5, 4))
+    saved_x, saved_gamma = x.copy(), norm_layer.params["gamma"].copy()
+    check_layer(norm_layer, x, rng)
+    np.testing.assert_array_equal(x, saved_x)
+    np.testing.assert_array_equal(norm_layer.params["gamma"], saved_gamma)
+    np.testing.assert_array_equal(norm_layer.buffers["running_mean"], np.zeros(4))
+    np.testing.assert_array_equal(norm_layer.buffers["running_var"], np.ones(4))
+
+    drop = build("dropout", (40,), p=0.5)
+    assert check_layer(drop, rng.standard_normal((3, 40)), rng)[0].verdict == "pass"
+    assert drop.hold_mask is False
+
+
+def test_a_missing_or_misshapen_gradient_fails_without_crashing(monkeypatch):
+    right = dense.Dense.backward
+
+    def forgets_bias(self, dy):
+        dx = right(self, dy)
+        del self.grads["b"]
+        self.grads["W"] = self.grads["W"][:-1]
+        return dx
+
+    monkeypatch.setattr(dense.Dense, "backward", forgets_bias)
+    layer = build("dense", (4,), units=2)
+    layer.grads.clear()
+    rows = check_layer(layer, np.ones((2, 4)), np.random.default_rng(3))
+    assert [(r.tensor, r.checked, r.max_rel_error, r.verdict) for r in rows[1:]] == [
+        ("W", 0, math.inf, "fail"), ("b", 0, math.inf, "fail")]
+
+
+class WeightedSum(Layer):
+    """A two-input layer for the test: y = a * x0 + x1 * x1 with a learned scalar a."""
+
+    arity = "many"
+
+    def output_shape(self, in_shapes):
+        return tuple(in_shapes[0])
+
+    def create_params(self, rng):
+        self.params["a"] = np.array([1.5])
+
+    def forward(self, xs, training):
+        self.xs = xs
+        return self.params["a"] * xs[0] + xs[1] * xs[1]
+
+    def backward(self, dy):
+        self.grads["a"] = np.array([np.sum(dy * self.xs[0])])
+        return [dy * self.params["a"], 2 * dy * self.xs[1]]
+
+
+def test_check_layer_with_several_inputs():
+    layer = WeightedSum("mix")
+    layer.build([(3,), (3,)], np.random.default_rng(0), np.float64)
+    rng = np.random.default_rng(4)
+    rows = check_layer(layer, [rng.standard_normal((2, 3)), rng.standard_normal((2, 3))], rng)
+    assert [(r.tensor, r.verdict) for r in rows] == [("x[0]", "pass"), ("x[1]", "pass"), ("a", "pass")]
+
+
+# ------------------------------------------------------------------------------------------- losses
+
+def test_check_loss_row():
+    rng = np.random.default_rng(5)
+    scores = rng.standard_normal((3, 2))
+    row = check_loss(MeanSquaredError(), scores, rng.standard_normal((3, 2)))
+    assert isinstance(row, CheckRow)
+    assert (row.where, row.tensor, row.shape, row.checked, row.total, row.verdict) == (
+        "loss", "scores", (3, 2), 6, 6, "pass")
+    assert row.max_rel_error <= 1e-7
+
+
+# ----------------------------------------------------------------------------------------- networks
+
+def network_and_objective(layers: list, loss: dict, regularization: dict, in_shape: tuple = (6,)):
+    rng = np.random.default_rng(9)
+    model_cfg, paths = resolve_model_config(layers, "model")
+    network = build_network(model_cfg, in_shape, rng, np.float64, paths)
+    objective = build_objective(resolve_loss_config(loss, "loss"), regularization, network)
+    return network, objective
+
+
+MLP = [{"type": "dense", "units": 5}, {"type": "batchnorm"}, {"type": "gelu"}, {"type": "dropout", "p": 0.3},
+       {"type": "dense", "units": 4}, {"type": "layernorm"}, {"type": "tanh"}, {"type": "dense", "units": 3}]
+
+
+def test_check_network_passes_every_parameter_including_penalties():
+    network, objective = network_and_objective(MLP, {"type": "softmax_cross_entropy", "label_smoothing": 0.1},
+                                               {"l2": 0.3})
+    rng = np.random.default_rng(10)
+    x, y = rng.standard_normal((5, 6)), rng.integers(0, 3, size=5)
+    buffers = {k: v.copy() for k, v in network.buffers().items()}
+    rows = check_network(network, objective, x, y, rng)
+    assert [(r.where, r.tensor) for r in rows] == [
+        ("dense1", "W"), ("dense1", "b"), ("batchnorm1", "gamma"), ("batchnorm1", "beta"), ("dense2", "W"),
+        ("dense2", "b"), ("layernorm1", "gain"), ("layernorm1", "bias"), ("dense3", "W"), ("dense3", "b")]
+    assert all(r.verdict == "pass" for r in rows), rows
+    # dense1.b feeds batch norm: its true gradient is zero and the check must agree, not divide noise by noise
+    assert rows[1].max_rel_error <= 1e-7
+    for k, v in network.buffers().items():
+        np.testing.assert_array_equal(v, buffers[k])
+
+
+def test_check_network_catches_a_missing_penalty_gradient(monkeypatch):
+    network, objective = network_and_objective(MLP[-1:], {"type": "mse"}, {"l2": 0.5})
+    monkeypatch.setattr(type(objective), "add_penalty_grads", lambda self, params, grads: None)
+    rng = np.random.default_rng(11)
+    rows = check_network(network, objective, rng.standard_normal((4, 6)), rng.standard_normal((4, 3)), rng)
+    assert [(r.tensor, r.verdict) for r in rows] == [("W", "fail"), ("b", "pass")]
+
+
+def test_check_network_catches_a_wrong_layer_deep_inside(monkeypatch):
+    monkeypatch.setattr(LAYERS.table["gelu"], "backward", lambda self, dy: dy * 0.5 * (1 + self.t))
+    network, objective = network_and_objective(MLP, {"type": "softmax_cross_entropy"}, {})
+    rng = np.random.default_rng(12)
+    rows = check_network(network, objective, rng.standard_normal((5, 6)), rng.integers(0, 3, size=5), rng)
+    verdicts = {(r.where, r.tensor): r.verdict for r in rows}
+    assert verdicts[("dense1", "W")] == "fail" and verdicts[("batchnorm1", "gamma")] == "fail"
+    assert verdicts[("dense3", "W")] == "pass"
+
+
+def test_check_network_with_kinks_passes_away_from_them():
+    layers = [{"type": "dense", "units": 4}, {"type": "relu"}, {"type": "dense", "units": 2}]
+    network, objective = network_and_objective(layers, {"type": "huber"}, {"l1": 0.01})
+    rng = np.random.default_rng(13)
+    rows = check_network(network, objective, rng.standard_normal((3, 6)), rng.standard_normal((3, 2)), rng)
+    assert all(r.verdict == "pass" for r in rows), rows
+
+
+@pytest.mark.parametrize("activation, regularization, expected", [
+    ("relu", {}, "warn"), ("tanh", {}, "fail"), ("tanh", {"l1": 0.01}, "warn")])
+def test_small_errors_warn_only_where_something_kinks(monkeypatch, activation, regularization, expected):
+    right = dense.Dense.backward
+
+    def slightly_off(self, dy):
+        dx = right(self, dy)
+        self.grads["W"] = self.grads["W"] * (1 + 1e-5)
+        return dx
+
+    monkeypatch.setattr(dense.Dense, "backward", slightly_off)
+    layers = [{"type": "dense", "units": 4}, {"type": activation}, {"type": "dense", "units": 2}]
+    network, objective = network_and_objective(layers, {"type": "mse"}, regularization)
+    rng = np.random.default_rng(14)
+    rows = check_network(network, objective, rng.standard_normal((3, 6)), rng.standard_normal((3, 2)), rng)
+    assert [(r.where, r.tensor, r.verdict) for r in rows] == [
+        ("dense1", "W", expected), ("dense1", "b", "pass"), ("dense2", "W", expected), ("dense2", "b", "pass")]
