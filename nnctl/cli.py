@@ -50,19 +50,27 @@ def cli(debug: bool) -> None:
               help="Folder that receives runs/<name>/<timestamp>/.")
 @click.option("--print-config", is_flag=True, help="Print the resolved config and exit.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar; print only the final line.")
-def train(config: Path, overrides: tuple[str, ...], out: Path, print_config: bool, quiet: bool) -> None:
+@click.option("--overfit", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Sanity check: train on N samples without regularization; report whether it reaches 100%.")
+def train(config: Path, overrides: tuple[str, ...], out: Path, print_config: bool, quiet: bool,
+          overfit: int | None) -> None:
     """Train the network described by CONFIG."""
     from nnctl.config import load_config
+    from nnctl.overfit import overfit_config, overfit_verdict
     from nnctl.train import train as run_training
     from nnctl.yamlio import dump_yaml
 
     resolved = load_config(config, list(overrides))
+    if overfit is not None:
+        resolved = overfit_config(resolved, overfit)
     if print_config:
         click.echo(dump_yaml(dict(resolved)), nl=False)
         return
     progress = resolved["train"]["progress"] and not quiet
     result = run_training(resolved, out, progress=progress)
     click.echo(final_line(result.report))
+    if overfit is not None:
+        click.echo(overfit_verdict(result.report))
 
 
 def final_line(report: dict) -> str:
@@ -136,6 +144,31 @@ def summary(config: Path, overrides: tuple[str, ...]) -> None:
     setup = prepare(load_config(config, list(overrides)), progress=False)
     click.echo(format_summary(setup.network, show_inputs=any(len(n.inputs) > 1 or n.inputs[0] != prev
                                                              for n, prev in _with_previous(setup.network))))
+
+
+@cli.command()
+@click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE", help="Override a config value.")
+@click.option("--samples", type=click.IntRange(min=1), default=8, show_default=True,
+              help="Training samples in the checked batch.")
+@click.option("--eps", type=click.FloatRange(min=0, min_open=True), default=1e-6, show_default=True,
+              help="Step of the centered differences.")
+@click.option("--layer", default=None, help="Check only this node (by name).")
+@click.option("--max-entries", type=click.IntRange(min=1), default=200, show_default=True,
+              help="Entries checked per tensor; larger tensors are sampled.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+def gradcheck(config: Path, overrides: tuple[str, ...], samples: int, eps: float, layer: str | None,
+              max_entries: int, as_json: bool) -> None:
+    """Check every layer's and the whole network's gradients numerically (float64). Exit 1 on failure."""
+    import json
+
+    from nnctl.config import load_config
+    from nnctl.gradcheck_run import format_gradcheck, run_gradcheck
+
+    result = run_gradcheck(load_config(config, list(overrides)), samples, eps, layer, max_entries)
+    click.echo(json.dumps(result, indent=2) if as_json else format_gradcheck(result, str(config)))
+    if result["counts"]["fail"]:
+        raise SystemExit(1)
 
 
 def _with_previous(network):

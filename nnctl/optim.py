@@ -30,6 +30,8 @@ from nnctl.errors import InputError
 from nnctl.spec import Float, Option, Optional, validate
 
 STEP_KEY = "t"
+MOMENTUM = Option(Float(0, 1, high_open=True), 0.9, "mu, the fraction of the velocity kept per step")
+EPS = Option(Float(0, low_open=True), 1e-8, "added to the root for stability")
 
 
 def common_options(lr: float) -> dict[str, Option]:
@@ -112,7 +114,8 @@ class Optimizer:
         return math.sqrt(total)
 
     def update(self, key: str, param: np.ndarray, grad: np.ndarray, lr: float, scale: float) -> None:
-        """Change `param` in place from the gradient g = scale * grad; `self.scratch[key]` is free to use."""
+        """Change `param` in place from the gradient g = scale * grad (both of the param's shape);
+        `self.scratch[key]`, of that shape too, is free to use."""
         raise NotImplementedError
 
     # ------------------------------------------------------------------------------------------ state
@@ -161,9 +164,7 @@ def _names(keys: list[str]) -> str:
 # ---------------------------------------------------------------------------------------------- rules
 
 class SGD(Optimizer):
-    """Vanilla gradient descent:  p -= lr * g."""
-
-    options = common_options(1e-2)
+    """Vanilla gradient descent:  p -= lr * g.   No state but the step count."""
 
     def update(self, key, param, grad, lr, scale):
         param -= np.multiply(grad, lr * scale, out=self.scratch[key])
@@ -173,7 +174,7 @@ class Momentum(Optimizer):
     """SGD with momentum (cs231n):  v = mu * v - lr * g;  p += v.   State: v (starts at 0)."""
 
     options = {**common_options(1e-2),
-               "momentum": Option(Float(0, 1, high_open=True), 0.9, "mu, the velocity kept per step")}
+               "momentum": MOMENTUM}
     slots = ("v",)
 
     def update(self, key, param, grad, lr, scale):
@@ -194,7 +195,7 @@ class Nesterov(Optimizer):
     """
 
     options = {**common_options(1e-2),
-               "momentum": Option(Float(0, 1, high_open=True), 0.9, "mu, the velocity kept per step")}
+               "momentum": MOMENTUM}
     slots = ("v",)
 
     def update(self, key, param, grad, lr, scale):
@@ -212,7 +213,7 @@ class RMSProp(Optimizer):
 
     options = {**common_options(1e-3),
                "rho": Option(Float(0, 1, high_open=True), 0.99, "decay rate of the squared-gradient cache"),
-               "eps": Option(Float(0, low_open=True), 1e-8, "added to the root for stability")}
+               "eps": EPS}
     slots = ("cache",)
 
     def update(self, key, param, grad, lr, scale):
@@ -232,13 +233,13 @@ class Adagrad(Optimizer):
     """Adagrad (cs231n):  cache += g^2;  p -= lr * g / (sqrt(cache) + eps).   State: cache (starts at 0)."""
 
     options = {**common_options(1e-2),
-               "eps": Option(Float(0, low_open=True), 1e-8, "added to the root for stability")}
+               "eps": EPS}
     slots = ("cache",)
 
     def update(self, key, param, grad, lr, scale):
         cache, s = self.state["cache"][key], self.scratch[key]
         np.multiply(grad, grad, out=s)
-        if scale != 1.0:
+        if scale != 1.0:                           # a pass of its own here, so only when clipping
             s *= scale * scale
         cache += s
         np.sqrt(cache, out=s)
@@ -262,7 +263,7 @@ class Adam(Optimizer):
     options = {**common_options(1e-3),
                "beta1": Option(Float(0, 1, high_open=True), 0.9, "decay rate of the gradient mean m"),
                "beta2": Option(Float(0, 1, high_open=True), 0.999, "decay rate of the squared-gradient mean v"),
-               "eps": Option(Float(0, low_open=True), 1e-8, "added to the root for stability")}
+               "eps": EPS}
     slots = ("m", "v")
 
     def update(self, key, param, grad, lr, scale):
@@ -291,11 +292,6 @@ class AdamW(Adam):
 
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {
-    "sgd": SGD,
-    "momentum": Momentum,
-    "nesterov": Nesterov,
-    "rmsprop": RMSProp,
-    "adagrad": Adagrad,
-    "adam": Adam,
-    "adamw": AdamW,
+    "sgd": SGD, "momentum": Momentum, "nesterov": Nesterov, "rmsprop": RMSProp, "adagrad": Adagrad,
+    "adam": Adam, "adamw": AdamW,
 }

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from nnctl.bnstats import layers_to_recompute, recompute_batchnorm
 from nnctl.checkpoint import load_checkpoint, save_checkpoint
 from nnctl.data import iterate_batches
 from nnctl.errors import Interrupted, WorkError
@@ -137,10 +138,17 @@ class Trainer:
         return path
 
     def restore_best(self) -> None:
+        """Load best.npz back into the network; recompute batch-norm statistics into it where asked."""
         best = self.run_dir / "checkpoints" / "best.npz"
-        if best.is_file():
-            ckpt = load_checkpoint(best)
-            self.setup.network.load_arrays(ckpt.params, ckpt.buffers, str(best))
+        if not best.is_file():
+            return
+        ckpt = load_checkpoint(best)
+        self.setup.network.load_arrays(ckpt.params, ckpt.buffers, str(best))
+        if layers_to_recompute(self.setup.network):
+            recompute_batchnorm(self.setup.network, self.setup.splits.train[0], self.train_cfg["eval_batch_size"])
+            net = self.setup.network
+            meta = {k: v for k, v in ckpt.meta.items() if k != "format"}
+            save_checkpoint(best, net.params(), net.buffers(), ckpt.optim, meta)
 
     # ---------------------------------------------------------------------------------------- the loop
     def run(self, run_dir: Path) -> dict:

@@ -134,7 +134,8 @@ def test_csv_integer_labels_as_regression_values(tmp_path):
 
 def test_csv_bad_cell_names_line_and_column(tmp_path):
     raw = csv_file(tmp_path, "a,label,c,d\n1,0,3,4\n5,1,x,8\n")  # x is the 2nd feature, 3rd column
-    assert error(tmp_path, {**raw, "label_column": 1}) == f"{tmp_path / 't.csv'}, line 3, column 3: expected a number, got 'x'"
+    assert error(tmp_path, {**raw, "label_column": 1}) == (
+        f"{tmp_path / 't.csv'}, line 3, column 3: expected a number, got 'x'")
 
 
 def test_csv_ragged_row(tmp_path):

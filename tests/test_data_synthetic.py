@@ -86,7 +86,8 @@ def test_blobs_centres_stay_in_their_box():
 def test_changing_the_split_does_not_redraw_the_points():
     cfg = validate_data_config({"dataset": "blobs", "val_size": 0, "test_size": 0, "normalize": "none"})
     whole = load_splits(cfg, np.random.SeedSequence(3), Path("."), progress=False).train[0]
-    split = load_splits({**cfg, "val_size": 0.3, "test_size": 0.2}, np.random.SeedSequence(3), Path("."), progress=False)
+    cfg.update(val_size=0.3, test_size=0.2)
+    split = load_splits(cfg, np.random.SeedSequence(3), Path("."), progress=False)
     parts = np.concatenate([split.train[0], split.val[0], split.test[0]])
     np.testing.assert_array_equal(np.unique(parts, axis=0), np.unique(whole, axis=0))
 

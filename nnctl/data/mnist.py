@@ -51,10 +51,14 @@ COLLECTIONS = {
                  "https://storage.googleapis.com/cvdf-datasets/mnist/",
                  "http://yann.lecun.com/exdb/mnist/"),
         sha256={
-            "train-images-idx3-ubyte.gz": frozenset({"440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609"}),
-            "train-labels-idx1-ubyte.gz": frozenset({"3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c"}),
-            "t10k-images-idx3-ubyte.gz": frozenset({"8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6"}),
-            "t10k-labels-idx1-ubyte.gz": frozenset({"f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6"}),
+            "train-images-idx3-ubyte.gz": frozenset({
+                "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609"}),
+            "train-labels-idx1-ubyte.gz": frozenset({
+                "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c"}),
+            "t10k-images-idx3-ubyte.gz": frozenset({
+                "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6"}),
+            "t10k-labels-idx1-ubyte.gz": frozenset({
+                "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6"}),
         },
         class_names=tuple(str(digit) for digit in range(10)),
     ),
@@ -112,7 +116,8 @@ def files_in(folder: Path) -> dict[str, Path] | None:
     return found
 
 
-def locate(collection: IdxCollection, configured: Path | None, allow_download: bool, progress: bool) -> dict[str, Path]:
+def locate(collection: IdxCollection, configured: Path | None, allow_download: bool,
+           progress: bool) -> dict[str, Path]:
     """Paths of the four files, downloading the missing ones if allowed."""
     dirs = search_dirs(collection.name, configured)
     for folder in dirs:

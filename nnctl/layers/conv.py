@@ -109,10 +109,9 @@ class Conv2D(Layer):
         return self.config["filters"] * g.out_height * g.out_width * g.channels * g.taps
 
     def describe(self) -> str:
-        c = self.config
-        padding = "same" if c["padding"] == "same" else show_pair(c["padding"])
-        text = (f"{c['filters']} filters {show_pair(c['kernel'], square=False)}, stride {show_pair(c['stride'])}, "
-                f"pad {padding}")
-        if pair(c["dilation"]) != (1, 1):
-            text += f", dilation {show_pair(c['dilation'])}"
+        g = self.geometry
+        text = (f"{self.config['filters']} filters {show_pair(g.kernel, square=False)}, "
+                f"stride {show_pair(g.stride)}, pad {show_pair(g.padding)}")
+        if g.dilation != (1, 1):
+            text += f", dilation {show_pair(g.dilation)}"
         return text

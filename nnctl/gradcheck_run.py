@@ -1,0 +1,119 @@
+"""`nnctl gradcheck CONFIG`: prove every backward pass of a config's own network numerically.
+
+The network is built in float64 from the config (same seed, same initialization as training would use),
+a small batch of the configured data is drawn, and then:
+
+1. each layer on its own: input gradient(s) and every parameter gradient against centered differences,
+   at the inputs that layer really sees inside the network;
+2. each loss term on the network's scores;
+3. the whole network: the gradient of the objective (loss terms plus L1/L2 penalties) for every
+   parameter tensor.
+
+The initial loss is shown next to what theory expects for small weights (ln C for softmax).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+
+from nnctl.errors import InputError
+from nnctl.gradcheck import MAX_ENTRIES, CheckRow, check_layer, check_loss, check_network
+from nnctl.model import INPUT
+from nnctl.setup import prepare
+
+
+def sample_batch(splits, samples: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """`samples` training examples (drawn without replacement) as float64 inputs and their targets."""
+    x, y = splits.train
+    pick = np.sort(rng.choice(len(x), size=min(samples, len(x)), replace=False))
+    targets = y[pick].astype(np.float64) if np.issubdtype(y.dtype, np.floating) else y[pick]
+    return x[pick].astype(np.float64), targets
+
+
+def node_inputs(network, x: np.ndarray) -> dict[str, np.ndarray]:
+    """Every node's output on x (training mode), plus the network input under 'input'."""
+    saved = set(network.keep)
+    network.keep = {n.name for n in network.nodes}
+    network.forward(x, training=True)
+    values = {INPUT: x, **network.outputs}
+    network.keep = saved
+    network.outputs = {}
+    return {k: np.array(v, copy=True) for k, v in values.items()}
+
+
+def run_gradcheck(config: dict, samples: int = 8, eps: float = 1e-6, layer: str | None = None,
+                  max_entries: int = MAX_ENTRIES) -> dict[str, Any]:
+    """Check the config's network. Returns {"layers": rows, "losses": rows, "network": rows, "initial_loss",
+    "expected_initial_loss", "samples", "eps", "counts", "largest_smooth_error"}."""
+    setup = prepare(config, dtype=np.float64, progress=False)
+    network, objective = setup.network, setup.objective
+    if layer is not None and layer not in network.by_name:
+        raise InputError(f"--layer {layer!r}: no such node; nodes are {', '.join(network.by_name)}")
+    rng = np.random.default_rng(config["seed"])
+    x, y = sample_batch(setup.splits, samples, rng)
+
+    initial = objective.forward(network, x, y, training=False)
+    scores = objective.primary_scores(network)
+    expected = objective.primary.loss.expected_initial(scores.shape[1])
+    values = node_inputs(network, x)
+
+    layer_rows: list[tuple[CheckRow, bool]] = []
+    for node in network.nodes:
+        if layer is not None and node.name != layer:
+            continue
+        inputs = [values[name] for name in node.inputs]
+        x_in = inputs if node.layer.arity == "many" else inputs[0]
+        for row in check_layer(node.layer, x_in, rng, eps, max_entries):
+            layer_rows.append((row, node.layer.kinks()))
+
+    loss_rows = []
+    if layer is None:
+        for i, term in enumerate(objective.terms):
+            term_scores = np.array(values[term.node], copy=True)
+            target = objective.target_for(term, x, y, term_scores)
+            where = f"loss[{i}] {term.loss.__class__.__name__}" if len(objective.terms) > 1 else "loss"
+            loss_rows.append((check_loss(term.loss, term_scores, target, eps, where), term.loss.kinks()))
+
+    network_rows = [r for r in check_network(network, objective, x, y, rng, eps, max_entries)
+                    if layer is None or r.where == layer]
+    all_rows = [r for r, _ in layer_rows] + [r for r, _ in loss_rows] + network_rows
+    smooth = [r.max_rel_error for r, kinked in layer_rows + loss_rows if not kinked]
+    counts = {v: sum(r.verdict == v for r in all_rows) for v in ("pass", "warn", "fail")}
+    return {"layers": [asdict(r) for r, _ in layer_rows], "losses": [asdict(r) for r, _ in loss_rows],
+            "network": [asdict(r) for r in network_rows], "initial_loss": initial,
+            "expected_initial_loss": expected, "samples": len(x), "eps": eps, "counts": counts,
+            "largest_smooth_error": max(smooth) if smooth else None,
+            "largest_error": max((r.max_rel_error for r in all_rows), default=None)}
+
+
+def _table(rows: list[dict]) -> list[str]:
+    header = ["where", "tensor", "shape", "checked", "max rel error", "verdict"]
+    body = [[r["where"], r["tensor"], str(tuple(r["shape"])), f"{r['checked']}/{r['total']}",
+             f"{r['max_rel_error']:.2e}", r["verdict"]] for r in rows]
+    widths = [max(len(row[i]) for row in [header] + body) for i in range(len(header))]
+    return ["  " + "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in [header] + body]
+
+
+def format_gradcheck(result: dict, source: str) -> str:
+    lines = [f"gradcheck {source}: float64, {result['samples']} training samples, eps {result['eps']:g}; "
+             f"pass <= 1e-7, warn <= 1e-4 where a derivative jumps (relu, max, L1), otherwise fail"]
+    sampled = any(r["checked"] < r["total"] for part in ("layers", "network") for r in result[part])
+    for title, part in (("each layer on its own (input and parameter gradients)", "layers"),
+                        ("each loss term (gradient with respect to the scores)", "losses"),
+                        ("the whole network (objective incl. penalties, every parameter tensor)", "network")):
+        if result[part]:
+            lines += ["", title] + _table(result[part])
+    if sampled:
+        lines += ["", "large tensors are checked on a random subset of entries (checked/total)"]
+    expected = result["expected_initial_loss"]
+    lines += ["", f"initial loss {result['initial_loss']:.4f}"
+              + (f" (expected {expected:.4f} for small weights)" if expected is not None else "")]
+    c = result["counts"]
+    smooth = result["largest_smooth_error"]
+    lines.append(f"result: {c['pass']} pass, {c['warn']} warn, {c['fail']} fail; largest relative error "
+                 f"{result['largest_error']:.2e}" + (f", on smooth operations {smooth:.2e}" if smooth is not None
+                                                     else ""))
+    return "\n".join(lines)
