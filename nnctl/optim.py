@@ -164,7 +164,7 @@ def _names(keys: list[str]) -> str:
 # ---------------------------------------------------------------------------------------------- rules
 
 class SGD(Optimizer):
-    """Vanilla gradient descent:  p -= lr * g.   No state but the step count."""
+    """Plain gradient descent:  p -= lr * g.   No state but the step count."""
 
     def update(self, key, param, grad, lr, scale):
         param -= np.multiply(grad, lr * scale, out=self.scratch[key])
@@ -185,13 +185,11 @@ class Momentum(Optimizer):
 
 
 class Nesterov(Optimizer):
-    """Nesterov momentum in the cs231n "v_prev" form:
+    """Nesterov momentum in cs231n's form:  v_prev = v;  v = mu * v - lr * g;
+    p += -mu * v_prev + (1 + mu) * v.   State: v (starts at 0).
 
-        v_prev = v;  v = mu * v - lr * g;  p += -mu * v_prev + (1 + mu) * v
-
-    computed as the algebraically equal  p += mu * v - lr * g  (with the new v), which needs no copy of
-    v_prev. g is the gradient at the current p (the lookahead is folded into the variable change).
-    State: v (starts at 0).
+    g is the gradient at the current p (the lookahead is folded into the change of variables). The last
+    step is computed as the algebraically equal  p += mu * v - lr * g  with the new v: no copy of v_prev.
     """
 
     options = {**common_options(1e-2),
@@ -250,13 +248,12 @@ class Adagrad(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam with bias correction (cs231n; Kingma & Ba 2015), t = 1 on the first step:
+    """Adam with bias correction (cs231n; Kingma & Ba 2015):  p -= lr * mt / (sqrt(vt) + eps), where
 
         m = beta1 * m + (1 - beta1) * g          mt = m / (1 - beta1^t)
-        v = beta2 * v + (1 - beta2) * g^2        vt = v / (1 - beta2^t)
-        p -= lr * mt / (sqrt(vt) + eps)
+        v = beta2 * v + (1 - beta2) * g^2        vt = v / (1 - beta2^t)       t = 1 on the first step
 
-    The last line is computed as the equal  p -= (lr * sqrt(c2) / c1) * m / (sqrt(v) + eps * sqrt(c2))
+    The update is computed as the equal  p -= (lr * sqrt(c2) / c1) * m / (sqrt(v) + eps * sqrt(c2))
     with c1 = 1 - beta1^t, c2 = 1 - beta2^t: one pass over memory fewer. State: m, v (start at 0), t.
     """
 
@@ -284,8 +281,8 @@ class Adam(Optimizer):
 
 
 class AdamW(Adam):
-    """Adam with decoupled weight decay (Loshchilov & Hutter 2019): before the Adam update, each
-    parameter in decay_keys shrinks by  p -= lr * weight_decay * p;  the gradient gets no L2 term.
+    """Adam with decoupled weight decay (Loshchilov & Hutter 2019): before each Adam update the weights
+    (not biases or norm gains) shrink by  p -= lr * weight_decay * p;  the gradient gets no L2 term.
     Otherwise exactly Adam (same formulas, options and state)."""
 
     decoupled_decay = True

@@ -98,7 +98,7 @@ class Constant(Schedule):
 
 
 class Step(Schedule):
-    """lr0 * gamma^floor(e / every):  multiplied by gamma after every `every` epochs."""
+    """lr0 * gamma^floor(e / every), e = floor(t) the epoch from 0:  times gamma every `every` epochs."""
 
     options = with_warmup({"every": Option(Int(1), doc="epochs between decays"),
                            "gamma": Option(DECAY_FACTOR, 0.1, "factor applied at each decay")})
@@ -108,7 +108,7 @@ class Step(Schedule):
 
 
 class MultiStep(Schedule):
-    """lr0 * gamma^k, k = how many milestones are <= e:  multiplied by gamma when epoch e reaches each."""
+    """lr0 * gamma^k, k = how many milestones are <= e = floor(t):  times gamma at each milestone epoch."""
 
     options = with_warmup({"milestones": Option(increasing_epochs, doc="epochs at which to decay"),
                            "gamma": Option(DECAY_FACTOR, 0.1, "factor applied at each milestone")})
@@ -120,7 +120,7 @@ class MultiStep(Schedule):
 
 
 class Exponential(Schedule):
-    """lr0 * gamma^e:  multiplied by gamma after each epoch (cs231n's per-epoch `lr_decay`)."""
+    """lr0 * gamma^e, e = floor(t) the epoch from 0:  times gamma after each epoch (cs231n's `lr_decay`)."""
 
     options = with_warmup({"gamma": Option(DECAY_FACTOR, 0.95, "factor applied after each epoch")})
 
@@ -129,7 +129,7 @@ class Exponential(Schedule):
 
 
 class InverseTime(Schedule):
-    """lr0 / (1 + k * e)."""
+    """lr0 / (1 + k * e), e = floor(t) the epoch from 0."""
 
     options = with_warmup({"k": Option(Float(0, low_open=True), doc="decay rate per epoch")})
 
@@ -138,8 +138,8 @@ class InverseTime(Schedule):
 
 
 class Cosine(Schedule):
-    """min_lr + (lr0 - min_lr) * (1 + cos(pi * min(t, T) / T)) / 2:  a half cosine from lr0 at t = 0 to
-    min_lr at t = T (and after)."""
+    """min_lr + (lr0 - min_lr) * (1 + cos(pi * min(t, T) / T)) / 2, T = train.epochs:  a half cosine from
+    lr0 at the start to min_lr at the end, changing every step."""
 
     options = with_warmup({"min_lr": Option(Float(0), 0.0, "the value reached at the last epoch")})
 
