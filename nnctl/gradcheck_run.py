@@ -55,7 +55,8 @@ def run_gradcheck(config: dict, samples: int = 8, eps: float = 1e-6, layer: str 
     rng = np.random.default_rng(config["seed"])
     x, y = sample_batch(setup.splits, samples, rng)
 
-    initial = objective.forward(network, x, y, training=False)
+    objective.forward(network, x, y, training=False)
+    initial = next(iter(objective.last_parts.values()))      # the primary (first) term's own value
     scores = objective.primary_scores(network)
     expected = objective.primary.loss.expected_initial(scores.shape[1])
     values = node_inputs(network, x)
@@ -109,7 +110,7 @@ def format_gradcheck(result: dict, source: str) -> str:
     if sampled:
         lines += ["", "large tensors are checked on a random subset of entries (checked/total)"]
     expected = result["expected_initial_loss"]
-    lines += ["", f"initial loss {result['initial_loss']:.4f}"
+    lines += ["", f"initial loss of the first term {result['initial_loss']:.4f}"
               + (f" (expected {expected:.4f} for small weights)" if expected is not None else "")]
     c = result["counts"]
     smooth = result["largest_smooth_error"]

@@ -248,7 +248,8 @@ class Adagrad(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam with bias correction (cs231n; Kingma & Ba 2015):  p -= lr * mt / (sqrt(vt) + eps), where
+    """Adam with bias correction (cs231n; Kingma & Ba 2015): running means m of g and v of g^2, corrected
+    for their start at 0 (mt, vt), give  p -= lr * mt / (sqrt(vt) + eps).
 
         m = beta1 * m + (1 - beta1) * g          mt = m / (1 - beta1^t)
         v = beta2 * v + (1 - beta2) * g^2        vt = v / (1 - beta2^t)       t = 1 on the first step

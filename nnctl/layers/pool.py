@@ -94,13 +94,14 @@ class MaxPool2D(Pool2D):
         taps = list(g.offsets())
         _, _, rows, cols = taps[0]
         y = src[:, :, rows, cols].copy()
-        argmax = np.zeros(y.shape, np.min_scalar_type(g.taps - 1))
+        index = np.min_scalar_type(g.taps - 1).type      # uint8 up to 256 taps
+        argmax = np.zeros(y.shape, index)
         greater = np.empty(y.shape, bool)
         for k, (_, _, rows, cols) in enumerate(taps[1:], start=1):
             view = src[:, :, rows, cols]
             np.greater(view, y, out=greater)     # strictly greater: an equal later element never wins
-            np.copyto(argmax, k, where=greater)
-            np.copyto(y, view, where=greater)
+            np.copyto(argmax, index(k), where=greater)      # a typed scalar keeps copyto on its fast path
+            np.maximum(y, view, out=y)
         self.argmax = argmax
         return y
 

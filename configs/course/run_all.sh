@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Reproduce the course experiments: train every config here, then draw each comparison as one PNG in
+# runs/course-plots/. Each run takes seconds to a few minutes on a laptop.
+#   bash configs/course/run_all.sh
+set -euo pipefail
+here=$(dirname "$0")
+out=${OUT:-runs}
+plots="$out/course-plots"
+mkdir -p "$plots"
+for config in bn_off bn_on dropout_off dropout_on init_small init_good init_large modern_mlp softmax svm; do
+  nnctl train "$here/$config.yaml" --out "$out" --quiet
+done
+nnctl train "$here/overfit_3layer.yaml" --overfit 50 --out "$out" --quiet
+nnctl train "$here/overfit_5layer.yaml" --overfit 50 --out "$out" --quiet
+
+nnctl plot "$out/course-bn_off" "$out/course-bn_on" --metric train_loss --out "$plots/batchnorm_train_loss.png"
+nnctl plot "$out/course-bn_off" "$out/course-bn_on" --metric val_acc --out "$plots/batchnorm_val_acc.png"
+nnctl plot "$out/course-dropout_off" "$out/course-dropout_on" --metric train_acc --out "$plots/dropout_train_acc.png"
+nnctl plot "$out/course-dropout_off" "$out/course-dropout_on" --metric val_acc --out "$plots/dropout_val_acc.png"
+nnctl plot "$out/course-init_small" "$out/course-init_good" "$out/course-init_large" --metric train_loss \
+  --out "$plots/init_scale_train_loss.png"
+nnctl plot "$out/course-overfit_3layer-overfit50" "$out/course-overfit_5layer-overfit50" --metric train_acc \
+  --out "$plots/overfit_50_samples.png"
+nnctl plot "$out/course-bn_on" "$out/course-modern_mlp" --metric val_acc --out "$plots/modern_mlp_val_acc.png"
+nnctl plot "$out/course-softmax" "$out/course-svm" --metric val_acc --out "$plots/softmax_vs_svm_val_acc.png"
