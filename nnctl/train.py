@@ -19,7 +19,7 @@ from tqdm import tqdm
 from nnctl.bnstats import layers_to_recompute, recompute_batchnorm
 from nnctl.checkpoint import load_checkpoint, save_checkpoint
 from nnctl.data import iterate_batches
-from nnctl.errors import Interrupted, WorkError
+from nnctl.errors import ConfigError, Interrupted, WorkError
 from nnctl.metrics import evaluate, predictions
 from nnctl.optim import OPTIMIZERS
 from nnctl.report import versions, write_report
@@ -66,6 +66,7 @@ class Trainer:
         self.schedule = SCHEDULES[cfg["schedule"]["type"]](
             cfg["optimizer"]["lr"], self.train_cfg["epochs"], **options_of(cfg["schedule"]))
         self.monitor, self.mode = monitored_metric(cfg, setup)
+        self.check_metric_names(cfg)
         stop = self.train_cfg["early_stopping"]
         self.early = None if stop is None else {
             **stop, "metric": self.monitor if stop["metric"] == "auto" else stop["metric"]}
@@ -73,6 +74,19 @@ class Trainer:
         self.best_epoch = 0
         self.seconds: list[float] = []
         self.epoch = 0
+
+    def check_metric_names(self, cfg: dict) -> None:
+        """Metrics named by the config must be ones this run produces (no val_* without a validation split)."""
+        splits = self.setup.splits
+        has_val = splits.val is not None and len(splits.val[0]) > 0
+        produced = {"train_loss", "train_acc", "val_loss", "val_acc"} if has_val else {"train_loss", "train_acc"}
+        named = [("train.monitor", cfg["train"]["monitor"]), ("schedule.metric", cfg["schedule"].get("metric"))]
+        if cfg["train"]["early_stopping"]:
+            named.append(("train.early_stopping.metric", cfg["train"]["early_stopping"]["metric"]))
+        for path, metric in named:
+            if metric not in (None, "auto") and metric not in produced:
+                raise ConfigError(path, f"this run has no {metric!r} (no validation split: data.val_size is 0); "
+                                        f"use one of {', '.join(sorted(produced))}")
 
     # ---------------------------------------------------------------------------------------- steps
     def train_epoch(self, epoch: int) -> dict:
@@ -244,7 +258,12 @@ class Trainer:
 
 def train(config: dict, out: str | Path = "runs", progress: bool = True) -> TrainResult:
     """Train the resolved `config`; results go to a new folder under `out/<name>/`."""
-    trainer = Trainer(prepare(config, progress=progress), progress)
+    setup = prepare(config, progress=progress)
+    try:
+        trainer = Trainer(setup, progress)
+    except ConfigError as exc:
+        source = getattr(config, "source", "")
+        raise (exc.with_source(source) if source else exc) from None
     run_dir = create_run_dir(out, config["name"])
     write_text_atomic(run_dir / "config.yaml", dump_yaml(dict(config)))
     report = trainer.run(run_dir)
