@@ -202,16 +202,19 @@ def _compare(where: str, tensor: str, array: np.ndarray, analytic: np.ndarray | 
 
 @contextlib.contextmanager
 def _frozen(layers: list[Layer]) -> Iterator[None]:
-    """Hold dropout masks fixed while checking, and put every buffer back afterwards."""
-    saved = [(layer, getattr(layer, "hold_mask", None), {k: v.copy() for k, v in layer.buffers.items()})
-             for layer in layers]
-    for layer, held, _ in saved:
+    """Hold dropout masks fixed while checking, ask every layer for its input gradient, and put every buffer
+    (and those two settings) back afterwards."""
+    saved = [(layer, getattr(layer, "hold_mask", None), layer.need_input_grad,
+              {k: v.copy() for k, v in layer.buffers.items()}) for layer in layers]
+    for layer, held, _, _ in saved:
+        layer.need_input_grad = True
         if held is not None:
             layer.hold_mask = True
     try:
         yield
     finally:
-        for layer, held, buffers in saved:
+        for layer, held, need_dx, buffers in saved:
+            layer.need_input_grad = need_dx
             if held is not None:
                 layer.hold_mask = held
             for k, v in buffers.items():

@@ -185,6 +185,9 @@ class Network:
         """
         pending = dict(seeds)
         self.input_grad = None
+        for node in self.nodes:
+            if node.inputs == [INPUT]:
+                node.layer.need_input_grad = need_input_grad
         for node in reversed(self.nodes):
             dy = pending.pop(node.name, None)
             if dy is None:

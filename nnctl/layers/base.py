@@ -29,6 +29,9 @@ class Layer:
     options: dict[str, Option] = {}
     arity = "one"
     penalized: tuple[str, ...] = ()
+    # The network clears this on layers fed only by the network input during training: their backward may
+    # then skip computing dx (and return None), which saves a whole matrix product in a first dense/conv layer.
+    need_input_grad = True
 
     def __init__(self, name: str, **config: Any):
         self.name = name

@@ -50,7 +50,7 @@ class Dense(Layer):
         if "b" in self.params:
             self.grads["b"] = dy.sum(axis=0)
         self.x = None
-        return dy @ self.params["W"].T
+        return dy @ self.params["W"].T if self.need_input_grad else None
 
     def macs(self) -> int:
         return int(math.prod(self.in_shape)) * self.config["units"]

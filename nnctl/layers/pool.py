@@ -96,11 +96,14 @@ class MaxPool2D(Pool2D):
         y = src[:, :, rows, cols].copy()
         index = np.min_scalar_type(g.taps - 1).type      # uint8 up to 256 taps
         argmax = np.zeros(y.shape, index)
-        greater = np.empty(y.shape, bool)
+        greater, candidate = np.empty(y.shape, bool), np.empty(y.shape, index)
         for k, (_, _, rows, cols) in enumerate(taps[1:], start=1):
             view = src[:, :, rows, cols]
             np.greater(view, y, out=greater)     # strictly greater: an equal later element never wins
-            np.copyto(argmax, index(k), where=greater)      # a typed scalar keeps copyto on its fast path
+            # argmax = k where greater, else unchanged: since k exceeds every earlier index, that is
+            # max(argmax, k * greater), which runs without branches (a masked copy mispredicts on random data)
+            np.multiply(greater, index(k), out=candidate)
+            np.maximum(argmax, candidate, out=argmax)
             np.maximum(y, view, out=y)
         self.argmax = argmax
         return y
