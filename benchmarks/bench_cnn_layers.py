@@ -119,7 +119,7 @@ def torch_net(nnctl_net: NnctlNet):
         loss = loss_fn(net(x), y)
         loss.backward()
         optimizer.step()
-        return float(loss)
+        return loss.item()
 
     return step
 

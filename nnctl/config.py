@@ -159,18 +159,17 @@ def resolve(raw: dict) -> ResolvedConfig:
     out["model"], out.node_paths = resolve_model_config(raw["model"], "model")
     out["loss"] = resolve_loss_config(raw.get("loss", {"type": "softmax_cross_entropy"}), "loss")
     out["regularization"] = validate(REGULARIZATION_OPTIONS, raw.get("regularization"), "regularization")
-    out["optimizer"] = resolve_component(raw.get("optimizer", {"type": "adam"}), "optimizer", OPTIMIZERS)
-    out["schedule"] = resolve_component(raw.get("schedule", {"type": "constant"}), "schedule", SCHEDULES)
+    out["optimizer"] = resolve_component(raw.get("optimizer"), "optimizer", OPTIMIZERS, default="adam")
+    out["schedule"] = resolve_component(raw.get("schedule"), "schedule", SCHEDULES, default="constant")
     out["train"] = resolve_train(raw.get("train"), "train")
     return out
 
 
-def resolve_component(raw: Any, path: str, table: dict[str, type]) -> dict:
-    """A `{type: NAME, ...options}` section checked against the named class's option table."""
-    raw = require_mapping(raw, path)
-    if "type" not in raw:
-        raise ConfigError(join_path(path, "type"), f"required key is missing (one of {', '.join(table)})")
-    name = raw["type"]
+def resolve_component(raw: Any, path: str, table: dict[str, type], default: str) -> dict:
+    """A `{type: NAME, ...options}` section checked against the named class's option table; a missing
+    section or `type` means `default`."""
+    raw = require_mapping({} if raw is None else raw, path)
+    name = raw.get("type", default)
     if not isinstance(name, str) or name not in table:
         hint = did_you_mean(name, table) if isinstance(name, str) else ""
         raise ConfigError(join_path(path, "type"), f"unknown {path} {show(name)}{hint}")

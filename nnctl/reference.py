@@ -70,11 +70,14 @@ def reference_markdown() -> str:
                        "for layers that combine several) and these penalty overrides:\n\n"
                        + "\n".join(option_table(PENALTY_OPTIONS)))
     lines += catalogue("`loss`: loss types", LOSSES.table,
-                       "A mapping, or a list of mappings for several weighted terms. Every term also accepts:\n\n"
+                       "A mapping, or a list of mappings for several weighted terms (default: `{type: softmax_cross_entropy}`). "
+                       "Every term also accepts:\n\n"
                        + "\n".join(option_table(TERM_OPTIONS)))
     lines += ["### `regularization`", ""] + option_table(REGULARIZATION_OPTIONS) + [""]
-    lines += catalogue("`optimizer`", OPTIMIZERS)
-    lines += catalogue("`schedule`", SCHEDULES)
+    lines += catalogue("`optimizer`", OPTIMIZERS, "`type` is one of the names below (default `adam`). The schedule "
+                                                  "scales `lr`; weight decay applies to weights, not biases.")
+    lines += catalogue("`schedule`", SCHEDULES, "`type` is one of the names below (default `constant`). t counts "
+                                                "epochs from 0 and advances within an epoch step by step.")
     lines += ["### `train`", ""] + option_table(TRAIN_OPTIONS) + [""]
     lines += ["#### `train.early_stopping`", "", "`null` (off), `true` (defaults) or a mapping:", ""]
     lines += option_table(EARLY_STOPPING_OPTIONS)

@@ -1,0 +1,42 @@
+"""README.md stays true: its config reference is the generated one, its commands name real files."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from nnctl.reference import reference_markdown
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+
+
+def test_reference_section_is_generated_from_the_code():
+    start = README.index("<!-- reference:start -->\n") + len("<!-- reference:start -->\n")
+    end = README.index("<!-- reference:end -->")
+    assert README[start:end] == reference_markdown(), "run: python -m nnctl.reference and paste it into README.md"
+
+
+def test_readme_opens_with_the_two_commands():
+    blocks = re.findall(r"```bash\n(.*?)\n```", README, flags=re.S)
+    assert blocks[0] == ("python3 -m venv .venv && . .venv/bin/activate && pip install -e . && "
+                         "nnctl train configs/mlp.yaml")
+    assert blocks[1] == ("python3 -m venv .venv && . .venv/bin/activate && pip install -e '.[dev]' && "
+                         "python -m pytest")
+    assert README.index(blocks[0]) < README.index("## ")
+
+
+def test_configs_named_in_the_readme_exist_and_resolve():
+    from nnctl.config import load_config
+
+    for name in sorted(set(re.findall(r"configs/[\w/]+\.yaml", README))):
+        load_config(ROOT / name)
+
+
+def test_every_config_in_the_repository_resolves():
+    from nnctl.config import load_config
+
+    configs = sorted((ROOT / "configs").rglob("*.yaml"))
+    assert len(configs) >= 15
+    for path in configs:
+        load_config(path)
