@@ -156,16 +156,18 @@ def summary(config: Path, overrides: tuple[str, ...]) -> None:
 @click.option("--layer", default=None, help="Check only this node (by name).")
 @click.option("--max-entries", type=click.IntRange(min=1), default=200, show_default=True,
               help="Entries checked per tensor; larger tensors are sampled.")
+@click.option("--reference", is_flag=True,
+              help="Also compare conv/pool layers with their plain loop implementations.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 def gradcheck(config: Path, overrides: tuple[str, ...], samples: int, eps: float, layer: str | None,
-              max_entries: int, as_json: bool) -> None:
+              max_entries: int, reference: bool, as_json: bool) -> None:
     """Check every layer's and the whole network's gradients numerically (float64). Exit 1 on failure."""
     import json
 
     from nnctl.config import load_config
     from nnctl.gradcheck_run import format_gradcheck, run_gradcheck
 
-    result = run_gradcheck(load_config(config, list(overrides)), samples, eps, layer, max_entries)
+    result = run_gradcheck(load_config(config, list(overrides)), samples, eps, layer, max_entries, reference)
     click.echo(json.dumps(result, indent=2) if as_json else format_gradcheck(result, str(config)))
     if result["counts"]["fail"]:
         raise SystemExit(1)

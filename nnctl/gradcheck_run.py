@@ -22,7 +22,11 @@ import numpy as np
 from nnctl.errors import InputError
 from nnctl.gradcheck import MAX_ENTRIES, CheckRow, check_layer, check_loss, check_network
 from nnctl.model import INPUT
+from nnctl.reference_check import compare_with_reference, has_reference
 from nnctl.setup import prepare
+
+
+REFERENCE_LIMIT = 1e-9   # largest |fast - loop| accepted in float64
 
 
 def sample_batch(splits, samples: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -45,9 +49,10 @@ def node_inputs(network, x: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def run_gradcheck(config: dict, samples: int = 8, eps: float = 1e-6, layer: str | None = None,
-                  max_entries: int = MAX_ENTRIES) -> dict[str, Any]:
+                  max_entries: int = MAX_ENTRIES, reference: bool = False) -> dict[str, Any]:
     """Check the config's network. Returns {"layers": rows, "losses": rows, "network": rows, "initial_loss",
-    "expected_initial_loss", "samples", "eps", "counts", "largest_smooth_error"}."""
+    "expected_initial_loss", "samples", "eps", "counts", "largest_smooth_error"}, and with `reference`
+    also "reference": rows of fast-versus-loop differences for conv and pooling nodes."""
     setup = prepare(config, dtype=np.float64, progress=False)
     network, objective = setup.network, setup.objective
     if layer is not None and layer not in network.by_name:
@@ -60,6 +65,12 @@ def run_gradcheck(config: dict, samples: int = 8, eps: float = 1e-6, layer: str 
     scores = objective.primary_scores(network)
     expected = objective.primary.loss.expected_initial(scores.shape[1])
     values = node_inputs(network, x)
+
+    reference_rows = []
+    if reference:
+        for node in network.nodes:
+            if has_reference(node.layer) and (layer is None or node.name == layer):
+                reference_rows += compare_with_reference(node.layer, values[node.inputs[0]], rng)
 
     layer_rows: list[tuple[CheckRow, bool]] = []
     for node in network.nodes:
@@ -83,7 +94,10 @@ def run_gradcheck(config: dict, samples: int = 8, eps: float = 1e-6, layer: str 
     all_rows = [r for r, _ in layer_rows] + [r for r, _ in loss_rows] + network_rows
     smooth = [r.max_rel_error for r, kinked in layer_rows + loss_rows if not kinked]
     counts = {v: sum(r.verdict == v for r in all_rows) for v in ("pass", "warn", "fail")}
-    return {"layers": [asdict(r) for r, _ in layer_rows], "losses": [asdict(r) for r, _ in loss_rows],
+    for row in reference_rows:   # fast and loop kernels agree to float64 rounding, or something is wrong
+        row["verdict"] = "pass" if row["max_abs_diff"] <= REFERENCE_LIMIT else "fail"
+        counts[row["verdict"]] += 1
+    return {"reference": reference_rows, "layers": [asdict(r) for r, _ in layer_rows], "losses": [asdict(r) for r, _ in loss_rows],
             "network": [asdict(r) for r in network_rows], "initial_loss": initial,
             "expected_initial_loss": expected, "samples": len(x), "eps": eps, "counts": counts,
             "largest_smooth_error": max(smooth) if smooth else None,
@@ -93,7 +107,9 @@ def run_gradcheck(config: dict, samples: int = 8, eps: float = 1e-6, layer: str 
 def _table(rows: list[dict]) -> list[str]:
     header = ["where", "tensor", "shape", "checked", "max rel error", "verdict"]
     body = [[r["where"], r["tensor"], str(tuple(r["shape"])), f"{r['checked']}/{r['total']}",
-             f"{r['max_rel_error']:.2e}", r["verdict"]] for r in rows]
+             f"{r['max_rel_error']:.2e}",
+             r["verdict"] + (f" ({r['on_kinks']} entries on a kink left out)" if r["on_kinks"] else "")]
+            for r in rows]
     widths = [max(len(row[i]) for row in [header] + body) for i in range(len(header))]
     return ["  " + "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in [header] + body]
 
@@ -101,6 +117,14 @@ def _table(rows: list[dict]) -> list[str]:
 def format_gradcheck(result: dict, source: str) -> str:
     lines = [f"gradcheck {source}: float64, {result['samples']} training samples, eps {result['eps']:g}; "
              f"pass <= 1e-7, warn <= 1e-4 where a derivative jumps (relu, max, L1), otherwise fail"]
+    if result.get("reference"):
+        rows = [[r["where"], r["tensor"], str(tuple(r["shape"])), f"{r['max_abs_diff']:.2e}", r["verdict"]]
+                for r in result["reference"]]
+        header = ["where", "tensor", "shape", "max |fast - loop reference|", "verdict"]
+        widths = [max(len(row[i]) for row in [header] + rows) for i in range(5)]
+        lines += ["", f"fast kernels against the loop reference (float64; pass <= {REFERENCE_LIMIT:g})"]
+        lines += ["  " + "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in [header] + rows]
+        lines.append(f"  largest difference {max(r['max_abs_diff'] for r in result['reference']):.2e}")
     sampled = any(r["checked"] < r["total"] for part in ("layers", "network") for r in result[part])
     for title, part in (("each layer on its own (input and parameter gradients)", "layers"),
                         ("each loss term (gradient with respect to the scores)", "losses"),
