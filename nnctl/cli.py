@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from nnctl.errors import NnctlError
+from nnctl.errors import InputError, NnctlError
 
 
 class NnctlGroup(click.Group):
@@ -116,10 +116,36 @@ def format_confusion(confusion: list[list[int]], names: list[str] | None) -> str
 @click.option("--metric", default="val_acc", show_default=True,
               type=click.Choice(["train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds"]))
 @click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="PNG to write (default: plot_<metric>.png in the current folder).")
+              help="PNG to write (default: plot_<metric>.png, filters.png or features_<i>.png here).")
 @click.option("--log-y", is_flag=True, help="Logarithmic y axis.")
-def plot(runs: tuple[Path, ...], metric: str, out_file: Path | None, log_y: bool) -> None:
-    """Overlay one metric of several RUNS (run folders, or folders of runs: the newest is taken)."""
+@click.option("--filters", is_flag=True, help="Draw the first layer's weights of a CHECKPOINT (or CONFIG).")
+@click.option("--features", "image_index", type=click.IntRange(min=0), default=None, metavar="IMAGE_INDEX",
+              help="Draw the feature maps of one image of the --split, for a CHECKPOINT (or CONFIG).")
+@click.option("--split", type=click.Choice(["test", "val", "train"]), default="test", show_default=True)
+def plot(runs: tuple[Path, ...], metric: str, out_file: Path | None, log_y: bool, filters: bool,
+         image_index: int | None, split: str) -> None:
+    """Overlay one metric of several RUNS (run folders, or folders of runs: the newest is taken); or, with
+    --filters / --features, draw pictures of one checkpoint's (or config's fresh) network."""
+    if filters or image_index is not None:
+        from nnctl.pictures import plot_feature_maps, plot_filters
+
+        if len(runs) != 1:
+            raise InputError("--filters and --features take exactly one CHECKPOINT (.npz) or CONFIG (.yaml)")
+        setup = setup_for_pictures(runs[0])
+        if filters:
+            out_file = out_file or Path("filters.png")
+            count = plot_filters(setup.network, out_file, title=f"{runs[0]}: first-layer weights")
+            click.echo(f"wrote {out_file} ({count} filters)")
+        else:
+            data = getattr(setup.splits, split)
+            if data is None or image_index >= len(data[0]):
+                raise InputError(f"--features {image_index}: the {split} split has "
+                                 f"{0 if data is None else len(data[0])} images")
+            out_file = out_file or Path(f"features_{image_index}.png")
+            layers = plot_feature_maps(setup.network, data[0][image_index:image_index + 1], out_file,
+                                       title=f"{split} image {image_index}")
+            click.echo(f"wrote {out_file} ({layers} rows: the input and each image-shaped layer)")
+        return
     from nnctl.plot import plot_overlay
     from nnctl.runs import find_run, read_metrics
 
@@ -130,6 +156,18 @@ def plot(runs: tuple[Path, ...], metric: str, out_file: Path | None, log_y: bool
     out_file = out_file or Path(f"plot_{metric}.png")
     plot_overlay(series, metric, out_file, log_y)
     click.echo(f"wrote {out_file}")
+
+
+def setup_for_pictures(path: Path):
+    """A trained network from a checkpoint, or a freshly built one from a config (fixed filters, init)."""
+    if path.suffix == ".npz":
+        from nnctl.evaluation import setup_from_checkpoint
+
+        return setup_from_checkpoint(path, progress=False)[0]
+    from nnctl.config import load_config
+    from nnctl.setup import prepare
+
+    return prepare(load_config(path), progress=False)
 
 
 @cli.command()
