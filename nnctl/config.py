@@ -39,6 +39,7 @@ TRAIN_OPTIONS = {
                       "or train_loss without a validation split"),
     "early_stopping": Option(lambda v: v, None, "null, or a mapping (see EARLY_STOPPING_OPTIONS)"),
     "progress": Option(Bool(), True, "show a tqdm progress bar"),
+    "augment": Option(lambda v: v, None, "null, or a mapping of image augmentations (see train.augment)"),
 }
 
 EARLY_STOPPING_OPTIONS = {
@@ -185,4 +186,7 @@ def resolve_train(raw: Any, path: str) -> dict:
     if out["early_stopping"] is not None:
         out["early_stopping"] = validate(EARLY_STOPPING_OPTIONS, out["early_stopping"],
                                          join_path(path, "early_stopping"))
+    if out["augment"] is not None:
+        from nnctl.data.augment import AUGMENT_OPTIONS
+        out["augment"] = validate(AUGMENT_OPTIONS, out["augment"], join_path(path, "augment"))
     return out

@@ -55,6 +55,7 @@ def catalogue(title: str, table: dict[str, type], extra_keys: str = "") -> list[
 def reference_markdown() -> str:
     from nnctl.config import EARLY_STOPPING_OPTIONS, REGULARIZATION_OPTIONS, TOP_OPTIONS, TRAIN_OPTIONS
     from nnctl.data import DATA_OPTIONS, DATASETS
+    from nnctl.data.augment import AUGMENT_OPTIONS
     from nnctl.model import PENALTY_OPTIONS
     from nnctl.objective import TERM_OPTIONS
     from nnctl.optim import OPTIMIZERS
@@ -80,7 +81,9 @@ def reference_markdown() -> str:
                                                 "epochs from 0 and advances within an epoch step by step.")
     lines += ["### `train`", ""] + option_table(TRAIN_OPTIONS) + [""]
     lines += ["#### `train.early_stopping`", "", "`null` (off), `true` (defaults) or a mapping:", ""]
-    lines += option_table(EARLY_STOPPING_OPTIONS)
+    lines += option_table(EARLY_STOPPING_OPTIONS) + [""]
+    lines += ["#### `train.augment`", "", "`null` (off) or a mapping; image-shaped data only (`data.flatten: false`):",
+              ""] + option_table(AUGMENT_OPTIONS)
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -19,6 +19,7 @@ from tqdm import tqdm
 from nnctl.bnstats import layers_to_recompute, recompute_batchnorm
 from nnctl.checkpoint import load_checkpoint, save_checkpoint
 from nnctl.data import iterate_batches
+from nnctl.data.augment import augment_batch
 from nnctl.errors import ConfigError, Interrupted, WorkError
 from nnctl.metrics import evaluate, predictions
 from nnctl.optim import OPTIMIZERS
@@ -83,6 +84,10 @@ class Trainer:
         named = [("train.monitor", cfg["train"]["monitor"]), ("schedule.metric", cfg["schedule"].get("metric"))]
         if cfg["train"]["early_stopping"]:
             named.append(("train.early_stopping.metric", cfg["train"]["early_stopping"]["metric"]))
+        augment = cfg["train"]["augment"]
+        if augment and (augment["flip"] or augment["shift"]) and len(splits.input_shape) != 3:
+            raise ConfigError("train.augment", f"augmentation needs image-shaped inputs (C, H, W), got "
+                                               f"{tuple(splits.input_shape)}; set data.flatten: false")
         for path, metric in named:
             if metric not in (None, "auto") and metric not in produced:
                 raise ConfigError(path, f"this run has no {metric!r} (no validation split: data.val_size is 0); "
@@ -98,7 +103,10 @@ class Trainer:
         bar = tqdm(total=steps, desc=f"epoch {epoch + 1}/{self.train_cfg['epochs']}", unit="batch",
                    disable=not self.progress, leave=True, dynamic_ncols=True, mininterval=0.25)
         batches = iterate_batches(x, y, batch, s.rng if self.train_cfg["shuffle"] else None)
+        augment = self.train_cfg["augment"]
         for i, (xb, yb) in enumerate(batches):
+            if augment:
+                xb = augment_batch(xb, s.rng, **augment)
             lr = self.schedule.lr(epoch + i / steps)
             loss = objective.forward(net, xb, yb, training=True)
             pred = predictions(objective.primary_scores(net), objective.task)
