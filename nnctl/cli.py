@@ -180,8 +180,7 @@ def summary(config: Path, overrides: tuple[str, ...]) -> None:
     from nnctl.summary import format_summary
 
     setup = prepare(load_config(config, list(overrides)), progress=False)
-    click.echo(format_summary(setup.network, show_inputs=any(len(n.inputs) > 1 or n.inputs[0] != prev
-                                                             for n, prev in _with_previous(setup.network))))
+    click.echo(format_summary(setup.network))
 
 
 @cli.command()
@@ -209,13 +208,6 @@ def gradcheck(config: Path, overrides: tuple[str, ...], samples: int, eps: float
     click.echo(json.dumps(result, indent=2) if as_json else format_gradcheck(result, str(config)))
     if result["counts"]["fail"]:
         raise SystemExit(1)
-
-
-def _with_previous(network):
-    previous = "input"
-    for node in network.nodes:
-        yield node, previous
-        previous = node.name
 
 
 def main() -> None:

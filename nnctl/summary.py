@@ -24,7 +24,19 @@ def _count(n: int) -> str:
     return str(n)
 
 
-def format_summary(network: Network, show_inputs: bool = False) -> str:
+def is_chain(network: Network) -> bool:
+    """True when every node takes exactly the previous node's output (no branches to show)."""
+    previous = "input"
+    for node in network.nodes:
+        if node.inputs != [previous]:
+            return False
+        previous = node.name
+    return True
+
+
+def format_summary(network: Network) -> str:
+    """The summary table; an `inputs` column appears when the network is not a plain chain."""
+    show_inputs = not is_chain(network)
     rows = summary_rows(network)
     header = ["layer", "type", "output shape", "params", "MACs", "details"]
     if show_inputs:

@@ -84,17 +84,23 @@ class Conv2D(Layer):
         out = self.scratch.get("out", (f, n, g.out_height, g.out_width), x.dtype)
         np.matmul(self.params["W"].reshape(f, -1), self.columns, out=out.reshape(f, -1))
         y = np.empty((n, f, g.out_height, g.out_width), x.dtype)
-        if "b" in self.params:
-            np.add(out.transpose(1, 0, 2, 3), self.params["b"][:, None, None], out=y)
-        else:
-            np.copyto(y, out.transpose(1, 0, 2, 3))
+        bias = self.params["b"][:, None, None] if "b" in self.params else x.dtype.type(0)
+
+        def to_nchw(samples: slice) -> None:
+            np.add(out[:, samples].transpose(1, 0, 2, 3), bias, out=y[samples])
+
+        over_batch(to_nchw, n, y.size)
         return y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         """dy (N, F, Ho, Wo) -> dx (N, C, H, W); fills grads W (F, C, kh, kw) and b (F,)."""
         n, f = dy.shape[0], self.config["filters"]
         dy_t = self.scratch.get("dy", (f, n) + dy.shape[2:], dy.dtype)
-        np.copyto(dy_t, dy.transpose(1, 0, 2, 3))
+
+        def to_fnhw(samples: slice) -> None:
+            np.copyto(dy_t[:, samples], dy[samples].transpose(1, 0, 2, 3))
+
+        over_batch(to_fnhw, n, dy.size)
         dy_t = dy_t.reshape(f, -1)
         w = self.params["W"]
         if "b" in self.params:

@@ -18,6 +18,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from nnctl.layers.workers import over_batch
+
 
 def pair(value: int | tuple[int, int] | list[int]) -> tuple[int, int]:
     """An int or an (h, w) pair as an (h, w) tuple of ints."""
@@ -138,14 +140,18 @@ class Im2Col:
         """x (N, C, H, W) -> columns (K, N*Ho*Wo). The result is a work array: valid until the next call."""
         w, n = self.window, x.shape[0]
         padded = self.scratch.get("padded", self._padded_shape(n), x.dtype, fill=0)
-        rows, cols = w.interior()
-        padded[:, :, rows, cols] = x.transpose(1, 0, 2, 3)
+        columns = self.scratch.get("columns", self._columns_shape(n), x.dtype)
         s_c, s_n, s_h, s_w = padded.strides
         (sh, sw), (dh, dw) = w.stride, w.dilation
-        taps = as_strided(padded, self._columns_shape(n),
-                          (s_c, dh * s_h, dw * s_w, s_n, sh * s_h, sw * s_w), writeable=False)
-        columns = self.scratch.get("columns", self._columns_shape(n), x.dtype)
-        np.copyto(columns, taps)
+        taps = as_strided(padded, columns.shape, (s_c, dh * s_h, dw * s_w, s_n, sh * s_h, sw * s_w),
+                          writeable=False)
+        rows, cols = w.interior()
+
+        def fill(samples: slice) -> None:
+            padded[:, samples, rows, cols] = x[samples].transpose(1, 0, 2, 3)
+            np.copyto(columns[:, :, :, samples], taps[:, :, :, samples])
+
+        over_batch(fill, n, columns.size)
         return columns.reshape(w.channels * w.taps, -1)
 
     def image(self, dcolumns: np.ndarray) -> np.ndarray:
@@ -157,10 +163,15 @@ class Im2Col:
         n = dcolumns.shape[1] // (w.out_height * w.out_width)
         taps = dcolumns.reshape(self._columns_shape(n))
         padded = self.scratch.get("dpadded", self._padded_shape(n), dcolumns.dtype)
-        padded.fill(0)
-        for i, j, rows, cols in w.offsets():
-            padded[:, :, rows, cols] += taps[:, i, j]
         dx = np.empty((n, w.channels, w.height, w.width), dcolumns.dtype)
-        rows, cols = w.interior()
-        np.copyto(dx, padded[:, :, rows, cols].transpose(1, 0, 2, 3))
+        offsets, (rows, cols) = list(w.offsets()), w.interior()
+
+        def fold(samples: slice) -> None:
+            part = padded[:, samples]
+            part.fill(0)
+            for i, j, tap_rows, tap_cols in offsets:
+                part[:, :, tap_rows, tap_cols] += taps[:, i, j, samples]
+            np.copyto(dx[samples], part[:, :, rows, cols].transpose(1, 0, 2, 3))
+
+        over_batch(fold, n, taps.size)
         return dx
