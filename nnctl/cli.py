@@ -119,11 +119,11 @@ def format_confusion(confusion: list[list[int]], names: list[str] | None) -> str
               help="PNG to write (default: plot_<metric>.png, filters.png or features_<i>.png here).")
 @click.option("--log-y", is_flag=True, help="Logarithmic y axis.")
 @click.option("--filters", is_flag=True, help="Draw the first layer's weights of a CHECKPOINT (or CONFIG).")
-@click.option("--features", "image_index", type=click.IntRange(min=0), default=None, metavar="IMAGE_INDEX",
-              help="Draw the feature maps of one image of the --split, for a CHECKPOINT (or CONFIG).")
+@click.option("--features", "image_index", default=None, metavar="IMAGE_INDEX[,...]",
+              help="Draw the feature maps of images of the --split (e.g. 0 or 0,1,2), for a CHECKPOINT (or CONFIG).")
 @click.option("--split", type=click.Choice(["test", "val", "train"]), default="test", show_default=True)
 def plot(runs: tuple[Path, ...], metric: str, out_file: Path | None, log_y: bool, filters: bool,
-         image_index: int | None, split: str) -> None:
+         image_index: str | None, split: str) -> None:
     """Overlay one metric of several RUNS (run folders, or folders of runs: the newest is taken); or, with
     --filters / --features, draw pictures of one checkpoint's (or config's fresh) network."""
     if filters or image_index is not None:
@@ -138,13 +138,12 @@ def plot(runs: tuple[Path, ...], metric: str, out_file: Path | None, log_y: bool
             click.echo(f"wrote {out_file} ({count} filters)")
         else:
             data = getattr(setup.splits, split)
-            if data is None or image_index >= len(data[0]):
-                raise InputError(f"--features {image_index}: the {split} split has "
-                                 f"{0 if data is None else len(data[0])} images")
-            out_file = out_file or Path(f"features_{image_index}.png")
-            layers = plot_feature_maps(setup.network, data[0][image_index:image_index + 1], out_file,
-                                       title=f"{split} image {image_index}")
-            click.echo(f"wrote {out_file} ({layers} rows: the input and each image-shaped layer)")
+            count = 0 if data is None else len(data[0])
+            indexes = parse_indexes(image_index, count, split)
+            out_file = out_file or Path(f"features_{'_'.join(map(str, indexes))}.png")
+            rows = plot_feature_maps(setup.network, data[0][indexes], out_file,
+                                     [f"{split} image {i}" for i in indexes])
+            click.echo(f"wrote {out_file} ({rows} rows: each image and its image-shaped layers)")
         return
     from nnctl.plot import plot_overlay
     from nnctl.runs import find_run, read_metrics
@@ -156,6 +155,18 @@ def plot(runs: tuple[Path, ...], metric: str, out_file: Path | None, log_y: bool
     out_file = out_file or Path(f"plot_{metric}.png")
     plot_overlay(series, metric, out_file, log_y)
     click.echo(f"wrote {out_file}")
+
+
+def parse_indexes(text: str, count: int, split: str) -> list[int]:
+    """'3' or '0,1,2' -> [indexes], each checked against the split's size."""
+    try:
+        indexes = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise InputError(f"--features {text!r}: expected image indexes such as 0 or 0,1,2") from None
+    for i in indexes:
+        if not 0 <= i < count:
+            raise InputError(f"--features {i}: the {split} split has {count} images (0 to {count - 1})")
+    return indexes
 
 
 def setup_for_pictures(path: Path):

@@ -18,13 +18,21 @@ import numpy as np
 
 from nnctl.errors import ConfigError
 from nnctl.layers.base import Layer, Shape
-from nnctl.spec import Float, Int, Option, join_path, require_mapping, show, validate
+from nnctl.spec import Bool, Float, Int, Mismatch, Option, join_path, require_mapping, show, validate
 
 INPUT = "input"
-NODE_KEYS = ("type", "name", "input", "inputs", "l1", "l2")
-PENALTY_OPTIONS = {
+def _weights(value: Any) -> dict:
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, (list, int, float))
+                                              and not isinstance(v, bool) for k, v in value.items()):
+        raise Mismatch("a mapping of parameter names to (nested lists of) numbers, e.g. {W: [[1, 0], [0, 1]]}")
+    return value
+
+
+NODE_OPTIONS = {
     "l1": Option(Float(0), None, "this layer's L1 penalty (overrides regularization.l1)"),
     "l2": Option(Float(0), None, "this layer's L2 penalty (overrides regularization.l2)"),
+    "weights": Option(_weights, None, "fixed starting values for parameters, e.g. {W: [...]} (shapes must match)"),
+    "trainable": Option(Bool(), True, "false freezes the layer's parameters (never updated, still saved)"),
 }
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
@@ -80,11 +88,12 @@ def resolve_model_config(raw: Any, path: str) -> tuple[dict, dict[str, str]]:
                                                         f"(not 'input'), got {show(name)}")
         if name in paths:
             raise ConfigError(join_path(where, "name"), f"duplicate node name {name!r} (first at {paths[name]})")
-        options = validate({**layer_cls.options, **PENALTY_OPTIONS}, node, where,
+        options = validate({**layer_cls.options, **NODE_OPTIONS}, node, where,
                            ignore=("type", "name", "input", "inputs"))
         resolved = {"name": name, "type": node["type"]}
-        resolved.update({k: v for k, v in options.items() if k not in PENALTY_OPTIONS})
-        resolved.update({k: options[k] for k in PENALTY_OPTIONS if options[k] is not None})
+        resolved.update({k: v for k, v in options.items() if k not in NODE_OPTIONS})
+        resolved.update({k: options[k] for k in NODE_OPTIONS
+                         if options[k] is not None and options[k] != NODE_OPTIONS[k].default})
         resolved.update(_resolve_inputs(node, layer_cls, where, set(paths)))
         paths[name] = where
         nodes.append(resolved)
@@ -125,6 +134,8 @@ class Node:
     layer: Layer
     inputs: list[str]
     penalty: dict[str, float] = field(default_factory=dict)   # per-layer l1/l2 overrides
+    weights: dict[str, Any] | None = None                     # fixed starting values from the config
+    trainable: bool = True
 
 
 class Network:
@@ -154,13 +165,35 @@ class Network:
                 shapes[node.name] = node.layer.build(in_shapes if node.layer.arity == "many" else in_shapes[0],
                                                      rng, self.dtype)
             except ValueError as exc:
-                where = (node_paths or {}).get(node.name, f"model.layers ({node.name})")
-                raise ConfigError(where, str(exc)) from None
+                raise ConfigError(self.where(node, node_paths), str(exc)) from None
+            if node.weights:
+                self.set_weights(node, node_paths)
         self.output_shape = shapes[self.output_name]
         self._last_use = {}
         for i, node in enumerate(self.nodes):
             for name in node.inputs:
                 self._last_use[name] = i
+
+    @staticmethod
+    def where(node: Node, node_paths: dict[str, str] | None, key: str | None = None) -> str:
+        path = (node_paths or {}).get(node.name, f"model.layers ({node.name})")
+        return join_path(path, key) if key else path
+
+    def set_weights(self, node: Node, node_paths: dict[str, str] | None) -> None:
+        """Copy the config's fixed values into the layer's parameters (shapes checked)."""
+        params = node.layer.params
+        for name, values in node.weights.items():
+            where = self.where(node, node_paths, "weights")
+            if name not in params:
+                raise ConfigError(join_path(where, name), f"this layer has no parameter {name!r}; it has "
+                                                          f"{', '.join(params) or 'none'}")
+            try:
+                array = np.asarray(values, dtype=np.float64)
+            except ValueError:
+                raise ConfigError(join_path(where, name), "expected a rectangular nested list of numbers") from None
+            if array.shape != params[name].shape:
+                raise ConfigError(join_path(where, name), f"expected shape {params[name].shape}, got {array.shape}")
+            params[name][...] = array
 
     def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
         """x: (N, *input_shape) -> output of the last node. Outputs of nodes in `keep` stay in `outputs`."""
@@ -208,13 +241,18 @@ class Network:
         return {f"{n.name}.{k}": v for n in self.nodes for k, v in n.layer.params.items()}
 
     def grads(self) -> dict[str, np.ndarray]:
-        return {f"{n.name}.{k}": v for n in self.nodes for k, v in n.layer.grads.items()}
+        """Gradients of the trainable parameters (frozen layers left out)."""
+        return {f"{n.name}.{k}": v for n in self.nodes if n.trainable for k, v in n.layer.grads.items()}
+
+    def trainable_params(self) -> dict[str, np.ndarray]:
+        return {f"{n.name}.{k}": v for n in self.nodes if n.trainable for k, v in n.layer.params.items()}
 
     def buffers(self) -> dict[str, np.ndarray]:
         return {f"{n.name}.{k}": v for n in self.nodes for k, v in n.layer.buffers.items()}
 
     def penalized_keys(self) -> set[str]:
-        return {f"{n.name}.{k}" for n in self.nodes for k in n.layer.penalized if k in n.layer.params}
+        return {f"{n.name}.{k}" for n in self.nodes if n.trainable for k in n.layer.penalized
+                if k in n.layer.params}
 
     def layers(self) -> list[Layer]:
         return [n.layer for n in self.nodes]
@@ -257,7 +295,8 @@ def build_network(model_cfg: dict, input_shape: Shape, rng: np.random.Generator,
         else:
             inputs = [previous]
         penalty = {k: spec[k] for k in ("l1", "l2") if k in spec}
-        nodes.append(Node(spec["name"], spec["type"], layer_cls(spec["name"], **options), inputs, penalty))
+        nodes.append(Node(spec["name"], spec["type"], layer_cls(spec["name"], **options), inputs, penalty,
+                          spec.get("weights"), spec.get("trainable", True)))
         previous = spec["name"]
     network = Network(nodes)
     network.build(input_shape, rng, dtype, node_paths)

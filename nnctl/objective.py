@@ -137,6 +137,8 @@ def build_objective(loss_cfg: list[dict], regularization: dict, network: Network
         network.keep.add(node)
     penalties = {}
     for n in network.nodes:
+        if not n.trainable:
+            continue
         l1 = n.penalty.get("l1", regularization.get("l1", 0.0))
         l2 = n.penalty.get("l2", regularization.get("l2", 0.0))
         if l1 or l2:

@@ -75,34 +75,34 @@ def plot_filters(network: Network, path: Path, title: str = "", max_tiles: int =
 
 
 def feature_maps(network: Network, x: np.ndarray) -> list[tuple[str, np.ndarray]]:
-    """[(node name, (C, H, W) maps)] for one sample x (1, *input_shape), in eval mode: every node whose
+    """[(node name, (K, C, H, W) maps)] for images x (K, *input_shape), in eval mode: every node whose
     output is image-shaped."""
     saved = set(network.keep)
     network.keep = {n.name for n in network.nodes}
     network.forward(x, training=False)
     outputs = network.outputs
     network.keep, network.outputs = saved, {}
-    return [(n.name, outputs[n.name][0]) for n in network.nodes if outputs[n.name].ndim == 4]
+    return [(n.name, outputs[n.name]) for n in network.nodes if outputs[n.name].ndim == 4]
 
 
-def plot_feature_maps(network: Network, x: np.ndarray, path: Path, title: str = "",
+def plot_feature_maps(network: Network, x: np.ndarray, path: Path, labels: list[str],
                       max_channels: int = 16) -> int:
-    """Draw the input and the feature maps of one sample x: (1, C, H, W); returns the number of layers."""
+    """Draw images x: (K, C, H, W) and their feature maps: for each image a row with the input and a row per
+    image-shaped layer, one tile per channel (up to `max_channels`). Returns the number of rows."""
     if x.ndim != 4:
         raise InputError(f"feature maps need image-shaped inputs (C, H, W), got samples of shape {x.shape[1:]}; "
                          f"set data.flatten: false")
-    layers = [("input", x[0])] + feature_maps(network, x)
-    cols = min(max_channels, max(len(maps) for _, maps in layers))
-    figure = _figure(1.2 * cols + 1.2, 1.3 * len(layers) + 0.4)
-    axes = figure.subplots(len(layers), cols, squeeze=False)
-    for row, (name, maps) in enumerate(layers):
+    layers = [("input", x)] + feature_maps(network, x)
+    cols = min(max_channels, max(maps.shape[1] for _, maps in layers))
+    rows = [(f"{label}: {name}", maps[k]) for k, label in enumerate(labels) for name, maps in layers]
+    figure = _figure(1.2 * cols + 1.2, 1.3 * len(rows) + 0.4)
+    axes = figure.subplots(len(rows), cols, squeeze=False)
+    for r, (title, maps) in enumerate(rows):
         for col in range(cols):
-            ax = axes[row][col]
+            ax = axes[r][col]
             ax.axis("off")
             if col < len(maps):
                 ax.imshow(maps[col], cmap="gray", interpolation="nearest")
-        axes[row][0].set_title(name, fontsize=8, loc="left")
-    if title:
-        figure.suptitle(title)
+        axes[r][0].set_title(title, fontsize=8, loc="left")
     _save(figure, path)
-    return len(layers)
+    return len(rows)

@@ -56,7 +56,7 @@ def reference_markdown() -> str:
     from nnctl.config import EARLY_STOPPING_OPTIONS, REGULARIZATION_OPTIONS, TOP_OPTIONS, TRAIN_OPTIONS
     from nnctl.data import DATA_OPTIONS, DATASETS
     from nnctl.data.augment import AUGMENT_OPTIONS
-    from nnctl.model import PENALTY_OPTIONS
+    from nnctl.model import NODE_OPTIONS
     from nnctl.objective import TERM_OPTIONS
     from nnctl.optim import OPTIMIZERS
     from nnctl.registry import LAYERS, LOSSES
@@ -68,8 +68,8 @@ def reference_markdown() -> str:
         lines += [f"#### `dataset: {name}`", "", _summary(cls), ""] + option_table(cls.options) + [""]
     lines += catalogue("`model.layers`: layer types", LAYERS.table,
                        "Every node also accepts `name`, `input` (one earlier node, or `input`), `inputs` (a list, "
-                       "for layers that combine several) and these penalty overrides:\n\n"
-                       + "\n".join(option_table(PENALTY_OPTIONS)))
+                       "for layers that combine several) and these:\n\n"
+                       + "\n".join(option_table(NODE_OPTIONS)))
     lines += catalogue("`loss`: loss types", LOSSES.table,
                        "A mapping, or a list of mappings for several weighted terms (default: `{type: softmax_cross_entropy}`). "
                        "Every term also accepts:\n\n"

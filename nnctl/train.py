@@ -61,7 +61,7 @@ class Trainer:
         self.setup, self.progress = setup, progress
         cfg = setup.config
         self.train_cfg = cfg["train"]
-        self.params = setup.network.params()
+        self.params = setup.network.trainable_params()
         self.optimizer = OPTIMIZERS[cfg["optimizer"]["type"]](
             self.params, setup.network.penalized_keys(), **options_of(cfg["optimizer"]))
         self.schedule = SCHEDULES[cfg["schedule"]["type"]](
