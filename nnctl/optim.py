@@ -220,11 +220,16 @@ class RMSProp(Optimizer):
         s *= (1.0 - rho) * scale * scale
         cache *= rho
         cache += s
-        np.sqrt(cache, out=s)
-        s += self.config["eps"]
-        np.divide(grad, s, out=s)
-        s *= lr * scale
-        param -= s
+        step_by_root_cache(param, grad, cache, s, self.config["eps"], lr * scale)
+
+
+def step_by_root_cache(param, grad, cache, scratch, eps, factor) -> None:
+    """param -= factor * grad / (sqrt(cache) + eps), in place, using `scratch` (shared by rmsprop, adagrad)."""
+    np.sqrt(cache, out=scratch)
+    scratch += eps
+    np.divide(grad, scratch, out=scratch)
+    scratch *= factor
+    param -= scratch
 
 
 class Adagrad(Optimizer):
@@ -240,11 +245,7 @@ class Adagrad(Optimizer):
         if scale != 1.0:                           # a pass of its own here, so only when clipping
             s *= scale * scale
         cache += s
-        np.sqrt(cache, out=s)
-        s += self.config["eps"]
-        np.divide(grad, s, out=s)
-        s *= lr * scale
-        param -= s
+        step_by_root_cache(param, grad, cache, s, self.config["eps"], lr * scale)
 
 
 class Adam(Optimizer):
