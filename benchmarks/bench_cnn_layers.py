@@ -1,6 +1,7 @@
 """Micro-benchmark: one training step of the benchmark CNN, nnctl layers against PyTorch CPU.
 
-    python benchmarks/bench_cnn_layers.py [--batch 128] [--steps 10] [--rounds 7] [--memory]
+    OPENBLAS_THREAD_TIMEOUT=14 python benchmarks/bench_cnn_layers.py [--batch 128] [--steps 10] [--rounds 7]
+        [--memory] [--first-layer-dx]
 
 The net (input (1, 28, 28), Fashion-MNIST sized):
     conv 32 3x3 pad 1 - relu - maxpool 2 - conv 64 3x3 pad 1 - relu - maxpool 2 - flatten
@@ -12,17 +13,24 @@ other library's idle worker threads have stopped spinning); the report gives ms/
 and range over rounds), the per-round ratio nnctl/torch, an epoch estimate (60000 samples) and where
 nnctl's time goes, layer by layer. `--memory` runs each library alone in a subprocess and reports its
 peak resident memory above the process's footprint before the first step.
+
+As in nnctl's Network (and in torch), the first conv does not compute the gradient of the data unless
+`--first-layer-dx` is given. OPENBLAS_THREAD_TIMEOUT (read when NumPy loads) decides how long OpenBLAS's
+threads spin after each product; left unset they hold the second core for ~0.1 s, and nnctl's threaded
+im2col/col2im/pooling then runs on one core (see nnctl/layers/workers.py). The header shows the value.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
 import time
 
+import nnctl  # noqa: F401  (first: the package may configure the BLAS before NumPy loads it)
 import numpy as np
 
 from nnctl.layers.activations import ReLU
@@ -51,12 +59,13 @@ NET = [
 class NnctlNet:
     """The benchmark CNN from nnctl layers, with a plain in-place Adam and per-layer timers."""
 
-    def __init__(self, rng: np.random.Generator):
+    def __init__(self, rng: np.random.Generator, first_layer_dx: bool = False):
         self.layers, shape = [], IN_SHAPE
         for name, cls, given in NET:
             layer = cls(name, **validate(cls.options, given, name))
             shape = layer.build(shape, rng, np.float32)
             self.layers.append(layer)
+        self.layers[0].need_input_grad = first_layer_dx   # as in nnctl's Network and in torch
         self.loss = SoftmaxCrossEntropy()
         self.moments = {(layer.name, key): (np.zeros_like(p), np.zeros_like(p))
                         for layer in self.layers for key, p in layer.params.items()}
@@ -141,10 +150,10 @@ def spread(values: list[float]) -> str:
     return f"{statistics.median(values):7.2f}  [{min(values):6.2f} .. {max(values):6.2f}]"
 
 
-def compare(batch: int, steps: int, rounds: int, pause: float) -> None:
+def compare(batch: int, steps: int, rounds: int, pause: float, first_layer_dx: bool) -> None:
     import torch
 
-    net = NnctlNet(np.random.default_rng(0))
+    net = NnctlNet(np.random.default_rng(0), first_layer_dx)
     torch_step = torch_net(net)
     x, y = make_data(batch)
     tx, ty = torch.from_numpy(x), torch.from_numpy(y)
@@ -162,7 +171,9 @@ def compare(batch: int, steps: int, rounds: int, pause: float) -> None:
         theirs.append(time_block(torch_step, tx, ty, steps))
     ratios = [a / b for a, b in zip(ours, theirs)]
     batches = EPOCH_SAMPLES / batch
-    print(f"batch {batch}, {rounds} rounds x {steps} steps, torch threads {torch.get_num_threads()}")
+    print(f"batch {batch}, {rounds} rounds x {steps} steps, torch threads {torch.get_num_threads()}, "
+          f"OPENBLAS_THREAD_TIMEOUT={os.environ.get('OPENBLAS_THREAD_TIMEOUT', 'unset')}, "
+          f"first conv computes dx: {'yes' if first_layer_dx else 'no'}")
     print(f"nnctl  ms/batch {spread(ours)}   epoch ~{statistics.median(ours) * batches / 1e3:5.1f} s")
     print(f"torch  ms/batch {spread(theirs)}   epoch ~{statistics.median(theirs) * batches / 1e3:5.1f} s")
     print(f"ratio nnctl/torch {spread(ratios)}")
@@ -213,12 +224,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7, help="alternating nnctl/torch blocks")
     parser.add_argument("--pause", type=float, default=0.3, help="seconds between blocks")
     parser.add_argument("--memory", action="store_true", help="also measure peak memory (subprocesses)")
+    parser.add_argument("--first-layer-dx", action="store_true",
+                        help="let the first conv compute its input gradient (which nobody needs)")
     parser.add_argument("--memory-child", choices=("nnctl", "torch"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.memory_child:
         peak_memory_child(args.memory_child, args.batch, args.steps)
         return
-    compare(args.batch, args.steps, args.rounds, args.pause)
+    compare(args.batch, args.steps, args.rounds, args.pause, args.first_layer_dx)
     if args.memory:
         memory(args.batch, args.steps)
 

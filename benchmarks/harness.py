@@ -22,6 +22,7 @@ import sys
 import time
 from pathlib import Path
 
+import nnctl  # noqa: F401  (first: it tunes OpenBLAS before NumPy loads, as the nnctl command does)
 import numpy as np
 
 
@@ -146,7 +147,8 @@ def main(script: Path, title: str, config: dict, build_torch_model) -> None:
               f"peak RSS {peak[side]:.0f} MB, +{grow[side]:.0f} MB during training")
     if "torch" in med and med["torch"] > 0:
         t = results["torch"][0]
-        print(f"  PyTorch {t['torch']} with {t['threads']} threads; NumPy {np.__version__}")
+        print(f"  PyTorch {t['torch']} with {t['threads']} threads; NumPy {np.__version__}; "
+              f"OPENBLAS_THREAD_TIMEOUT={os.environ.get('OPENBLAS_THREAD_TIMEOUT')}")
         print(f"  ratio nnctl/PyTorch seconds per epoch: {med['nnctl'] / med['torch']:.3f}")
         print(f"  ratio nnctl/PyTorch peak RSS: {peak['nnctl'] / peak['torch']:.3f}; "
               f"growth during training: {grow['nnctl']:.0f} MB vs {grow['torch']:.0f} MB")

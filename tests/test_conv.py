@@ -67,6 +67,17 @@ def test_dilation_2_by_hand():
     np.testing.assert_array_equal(layer.forward(x, True)[0, 0], [[82, 92, 102], [132, 142, 152], [182, 192, 202]])
 
 
+def test_the_loop_reference_gives_the_same_hand_values():
+    np.testing.assert_array_equal(reference.conv2d_forward(X44, K22, np.array([0.5]))[0, 0],
+                                  [[34.5, 44.5, 54.5], [74.5, 84.5, 94.5], [114.5, 124.5, 134.5]])
+    np.testing.assert_array_equal(reference.conv2d_forward(X44, K22, None, 2, 1)[0, 0],
+                                  [[0, 11, 9], [40, 84, 40], [24, 41, 15]])
+    dx, dw, db = reference.conv2d_backward(X44, K22, np.ones((1, 1, 3, 3)))
+    np.testing.assert_array_equal(dx[0, 0], [[1, 3, 3, 2], [4, 10, 10, 6], [4, 10, 10, 6], [3, 7, 7, 4]])
+    np.testing.assert_array_equal(dw[0, 0], [[45, 54], [81, 90]])
+    np.testing.assert_array_equal(db, [9])
+
+
 def test_channels_and_filters_are_wired_to_the_right_axes():
     # 1x1 kernels mix channels per pixel: filter 0 = 1*c0 + 10*c1, filter 1 = -c0, filter 2 = c1 + 7 (bias)
     x = np.stack([np.arange(6.0).reshape(2, 3), 100 + np.arange(6.0).reshape(2, 3)])[None]   # (1, 2, 2, 3)
@@ -315,3 +326,51 @@ def test_macs_describe_and_registry():
     assert make((1, 9, 9), filters=2, kernel=[3, 2], stride=[2, 1]).describe() == "2 filters 3x2, stride 2x1, pad 0"
     assert LAYERS.lookup("conv2d", "model.layers[0].type") is Conv2D
     assert not layer.kinks()
+
+
+def test_splitting_the_batch_over_threads_gives_identical_results(monkeypatch):
+    from nnctl.layers import workers
+
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((7, 3, 9, 8)).astype(np.float32)
+    results = {}
+    for threads in ("1", "3"):
+        monkeypatch.setenv("NNCTL_THREADS", threads)
+        monkeypatch.setattr(workers, "MIN_CHUNK", 1)           # split even these small arrays
+        layer = make((3, 9, 8), np.float32, filters=4, kernel=3, stride=[2, 1], padding=1)
+        y = layer.forward(x, True)
+        dx = layer.backward(np.sin(y))
+        results[threads] = (y, dx, layer.grads["W"], layer.grads["b"])
+    assert workers.chunks(7, 7 * 3 * 9 * 8, 3) == [slice(0, 2), slice(2, 4), slice(4, 7)]
+    for one, three in zip(results["1"], results["3"]):
+        np.testing.assert_array_equal(one, three)
+
+
+@pytest.mark.parametrize("small_k", [0, 1000], ids=["batched-products", "per-sample-products"])
+def test_without_need_input_grad_backward_skips_dx_but_fills_the_same_weight_gradients(monkeypatch, small_k):
+    monkeypatch.setattr(conv, "SMALL_K", small_k)
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal((3, 2, 6, 6))
+    full, lean = make((2, 6, 6), filters=3, kernel=3, padding=1), make((2, 6, 6), filters=3, kernel=3, padding=1)
+    lean.need_input_grad = False
+    dy = rng.standard_normal((3, 3, 6, 6))
+    full.forward(x, True), lean.forward(x, True)
+    assert full.backward(dy).shape == x.shape
+    assert lean.backward(dy) is None
+    for key in ("W", "b"):
+        np.testing.assert_array_equal(lean.grads[key], full.grads[key])
+
+
+def test_per_sample_products_for_few_taps_equal_the_batched_products(monkeypatch):
+    rng = np.random.default_rng(13)
+    x = rng.standard_normal((4, 3, 7, 6)).astype(np.float32)
+    bias = rng.standard_normal(5)
+    outputs = []
+    for small_k in (0, 1000):                          # force each strategy in turn
+        monkeypatch.setattr(conv, "SMALL_K", small_k)
+        layer = make((3, 7, 6), np.float32, filters=5, kernel=3, stride=[2, 1], padding=[0, 1])
+        assert layer.per_sample == (small_k == 1000)
+        layer.params["b"][...] = bias
+        outputs.append(layer.forward(x, True))
+        assert_matches_reference(layer, x, rng, tol=1e-5)
+    np.testing.assert_allclose(outputs[0], outputs[1], rtol=0, atol=1e-5)

@@ -96,6 +96,15 @@ def test_overlapping_avgpool_accumulates():
     np.testing.assert_array_equal(dx, [[1, 2, 2, 1], [2, 4, 4, 2], [2, 4, 4, 2], [1, 2, 2, 1]])
 
 
+def test_the_loop_reference_gives_the_same_hand_values():
+    np.testing.assert_array_equal(reference.maxpool2d_forward(X, 2)[0, 0], [[4, 5], [7, 9]])
+    np.testing.assert_array_equal(reference.avgpool2d_forward(X, 2, None, 1)[0, 0],
+                                  [[0.25, 1.25, 0], [1, 3.25, 3.25], [1.75, 2.25, 0.5]])
+    dx = reference.maxpool2d_backward(-X - 1, np.arange(1.0, 10).reshape(1, 1, 3, 3), 2, 2, 1)[0, 0]
+    np.testing.assert_array_equal(dx, [[1, 0, 2, 3], [0, 0, 5, 6], [4, 0, 0, 0], [7, 0, 8, 9]])
+    np.testing.assert_array_equal(reference.global_avgpool_forward(np.arange(12.0).reshape(1, 2, 2, 3)), [[2.5, 8.5]])
+
+
 def test_global_avgpool_by_hand():
     x = np.arange(12.0).reshape(1, 2, 2, 3)                  # channel means 2.5 and 8.5
     layer = make(GlobalAvgPool, (2, 2, 3))
@@ -200,7 +209,8 @@ def test_maxpool_matches_the_reference_on_inputs_full_of_ties(kernel, stride, pa
 def test_matches_the_loop_reference_on_rectangular_and_tiling_geometries(kind, case):
     n, in_shape, kernel, stride, padding = case
     rng = np.random.default_rng(n)
-    x = rng.integers(-2, 3, (n,) + in_shape).astype(np.float64) if kind == "max" else rng.standard_normal((n,) + in_shape)
+    shape = (n,) + in_shape
+    x = rng.integers(-2, 3, shape).astype(np.float64) if kind == "max" else rng.standard_normal(shape)
     layer = assert_pool_matches_reference(kind, x, kernel, stride, padding, rng)
     assert layer.geometry.tiles == (case in ODD_CASES[:3])
 
@@ -300,3 +310,33 @@ def test_kinks_describe_and_registry():
     assert LAYERS.lookup("avgpool2d", "t") is AvgPool2D
     assert LAYERS.lookup("global_avgpool", "t") is GlobalAvgPool
     assert all(not make(cls, (1, 4, 4), kernel=2).params for cls in (MaxPool2D, AvgPool2D))
+
+
+@pytest.mark.parametrize("cls, options", [
+    (MaxPool2D, {"kernel": 2}), (MaxPool2D, {"kernel": 3, "stride": 2, "padding": 1}),
+    (AvgPool2D, {"kernel": 2}), (AvgPool2D, {"kernel": 3, "stride": 1, "padding": 1}),
+])
+def test_splitting_the_batch_over_threads_gives_identical_results(monkeypatch, cls, options):
+    from nnctl.layers import workers
+
+    x = np.random.default_rng(3).integers(0, 4, (5, 2, 6, 8)).astype(np.float32)     # ties included
+    results = {}
+    for threads in ("1", "2"):
+        monkeypatch.setenv("NNCTL_THREADS", threads)
+        monkeypatch.setattr(workers, "MIN_CHUNK", 1)
+        layer = make(cls, (2, 6, 8), np.float32, **options)
+        y = layer.forward(x, True)
+        results[threads] = (y, layer.backward(np.cos(y)))
+    for one, two in zip(results["1"], results["2"]):
+        np.testing.assert_array_equal(one, two)
+    expected = KINDS["max" if cls is MaxPool2D else "avg"][1](x.astype(np.float64), **options)
+    np.testing.assert_allclose(results["2"][0], expected, rtol=1e-6, atol=0)
+
+
+def test_maxpool_inference_forward_gives_the_same_maximum_and_keeps_no_indices():
+    x = np.random.default_rng(4).standard_normal((2, 3, 7, 9))
+    layer = make(MaxPool2D, (3, 7, 9), kernel=3, stride=2, padding=1)
+    y_infer = layer.forward(x, False)
+    assert layer.argmax is None
+    np.testing.assert_array_equal(y_infer, layer.forward(x, True))
+    assert layer.argmax is not None

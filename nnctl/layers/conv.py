@@ -9,7 +9,10 @@ import numpy as np
 from nnctl.init import INITIALIZERS, init_weights
 from nnctl.layers.base import Layer, Shape
 from nnctl.layers.im2col import Im2Col, Scratch, Window, pair, same_padding, show_pair
+from nnctl.layers.workers import over_batch
 from nnctl.spec import Bool, Choice, Float, Int, IntPair, Mismatch, Option
+
+SMALL_K = 16     # products per sample when C*kh*kw is at most this (see Conv2D; measured)
 
 
 def PaddingOrSame():
@@ -33,10 +36,13 @@ class Conv2D(Layer):
     y[n, f, ho, wo] = b[f] + sum_{c, i, j} W[f, c, i, j] * xpad[n, c, ho*sh + i*dh, wo*sw + j*dw]
     with W: (F, C, kh, kw), b: (F,), xpad the input with `padding` zeros on each side.
 
-    With columns = im2col(x) as a (K, N*P) matrix (K = C*kh*kw, P = Ho*Wo):
-      forward   y = W (F, K) @ columns + b                       one GEMM, then one transpose to NCHW
-      backward  dW = dy (F, N*P) @ columns.T, db = sum of dy     one GEMM
-                dx = col2im(W.T @ dy)                            one GEMM, written over the spent columns
+    With columns = im2col(x) as a (K, N*P) matrix (K = C*kh*kw, P = Ho*Wo), one matrix product per pass:
+      forward   y = W (F, K) @ columns + b            then one transpose (F, N, P) -> NCHW
+      backward  dW = dy (F, N*P) @ columns.T          after one transpose NCHW -> (F, N, P); db = sum of dy
+                dx = col2im(W.T @ dy)                 written over the spent columns
+    With few taps (K <= SMALL_K, e.g. a 3x3 first layer on grayscale images) the products are memory-bound
+    and the transposes would cost more than they save: there every product is a matmul batched over the
+    samples, reading and writing NCHW directly (dW is then summed over the batch).
     """
 
     options = {
@@ -68,6 +74,7 @@ class Conv2D(Layer):
         self.im2col = Im2Col(self.geometry)
         self.scratch = Scratch()
         self.columns: np.ndarray | None = None
+        self.per_sample = self.geometry.channels * self.geometry.taps <= SMALL_K
         return super().build(in_shape, rng, dtype)
 
     def create_params(self, rng: np.random.Generator) -> None:
@@ -80,21 +87,39 @@ class Conv2D(Layer):
     def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
         """x (N, C, H, W) -> y (N, F, Ho, Wo), a new array. Keeps the columns for backward."""
         g, n, f = self.geometry, x.shape[0], self.config["filters"]
-        self.columns = self.im2col.columns(x)
-        out = self.scratch.get("out", (f, n, g.out_height, g.out_width), x.dtype)
-        np.matmul(self.params["W"].reshape(f, -1), self.columns, out=out.reshape(f, -1))
+        w = self.params["W"].reshape(f, -1)
+        self.columns = columns = self.im2col.columns(x)
         y = np.empty((n, f, g.out_height, g.out_width), x.dtype)
-        bias = self.params["b"][:, None, None] if "b" in self.params else x.dtype.type(0)
+        bias = self.params["b"][:, None, None] if "b" in self.params else None
+        if self.per_sample:
+            np.matmul(w, self.by_sample(columns), out=y.reshape(n, f, -1))
+            if bias is not None:
+                over_batch(lambda samples: np.add(y[samples], bias, out=y[samples]), n, y.size)
+            return y
+        out = self.scratch.get("out", (f, n, g.out_height, g.out_width), x.dtype)
+        np.matmul(w, columns, out=out.reshape(f, -1))
 
         def to_nchw(samples: slice) -> None:
-            np.add(out[:, samples].transpose(1, 0, 2, 3), bias, out=y[samples])
+            transposed = out[:, samples].transpose(1, 0, 2, 3)
+            if bias is None:
+                np.copyto(y[samples], transposed)
+            else:
+                np.add(transposed, bias, out=y[samples])
 
         over_batch(to_nchw, n, y.size)
         return y
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
-        """dy (N, F, Ho, Wo) -> dx (N, C, H, W); fills grads W (F, C, kh, kw) and b (F,)."""
-        n, f = dy.shape[0], self.config["filters"]
+    def backward(self, dy: np.ndarray) -> np.ndarray | None:
+        """dy (N, F, Ho, Wo) -> dx (N, C, H, W) (None if not `need_input_grad`); fills grads W and b."""
+        columns, self.columns = self.columns, None
+        gradients = self.gradients_per_sample if self.per_sample else self.gradients_batched
+        dcolumns = gradients(dy, columns)
+        return None if dcolumns is None else self.im2col.image(dcolumns)
+
+    def gradients_batched(self, dy: np.ndarray, columns: np.ndarray) -> np.ndarray | None:
+        """Fill grads W and b with one GEMM over the batch; return dcolumns = W.T @ dy (K, N*P), written
+        over the spent columns, or None when nobody needs dx (then that GEMM and col2im are skipped)."""
+        n, f, w = dy.shape[0], self.config["filters"], self.params["W"]
         dy_t = self.scratch.get("dy", (f, n) + dy.shape[2:], dy.dtype)
 
         def to_fnhw(samples: slice) -> None:
@@ -102,13 +127,31 @@ class Conv2D(Layer):
 
         over_batch(to_fnhw, n, dy.size)
         dy_t = dy_t.reshape(f, -1)
-        w = self.params["W"]
         if "b" in self.params:
             self.grads["b"] = dy_t.sum(axis=1)
-        self.grads["W"] = (dy_t @ self.columns.T).reshape(w.shape)
-        dcolumns = np.matmul(w.reshape(f, -1).T, dy_t, out=self.columns)
-        self.columns = None
-        return self.im2col.image(dcolumns)
+        # dW.T = columns (K, N*P) @ dy.T: OpenBLAS runs this orientation faster than dy @ columns.T
+        self.grads["W"] = np.ascontiguousarray((columns @ dy_t.T).T).reshape(w.shape)
+        if not self.need_input_grad:
+            return None
+        return np.matmul(w.reshape(f, -1).T, dy_t, out=columns)
+
+    def gradients_per_sample(self, dy: np.ndarray, columns: np.ndarray) -> np.ndarray | None:
+        """As `gradients_batched`, with batched products over samples that read dy in NCHW directly."""
+        n, f, w = dy.shape[0], self.config["filters"], self.params["W"]
+        dy = dy.reshape(n, f, -1)
+        if "b" in self.params:
+            self.grads["b"] = dy.sum(axis=2).sum(axis=0)
+        per_sample_dw = np.matmul(dy, self.by_sample(columns).transpose(0, 2, 1))       # (N, F, K)
+        self.grads["W"] = per_sample_dw.sum(axis=0).reshape(w.shape)
+        if not self.need_input_grad:
+            return None
+        np.matmul(w.reshape(f, -1).T, dy, out=self.by_sample(columns))
+        return columns
+
+    def by_sample(self, columns: np.ndarray) -> np.ndarray:
+        """The (K, N*P) columns as an (N, K, P) view: one (K, P) matrix per sample, for batched products."""
+        g = self.geometry
+        return columns.reshape(columns.shape[0], -1, g.out_height * g.out_width).transpose(1, 0, 2)
 
     def macs(self) -> int:
         g = self.geometry

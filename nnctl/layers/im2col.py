@@ -10,7 +10,8 @@ Array layouts (NCHW data; K = C*kh*kw kernel taps, P = Ho*Wo output positions):
 Why channel-major: with (K, N*P) columns the forward pass W (F, K) @ columns and the weight gradient
 columns @ dy.T are plain 2-D GEMMs over the whole batch, and every copy in im2col/col2im moves runs of
 whole output rows between arrays stored in the same (channel, sample) order. The price is one transpose
-of the (small) input on the way in and of the gradient on the way out.
+of the (small) input on the way in and of the gradient on the way out. The copies and additions run on
+chunks of samples in parallel threads (workers.py); only the kh*kw taps are a Python loop.
 """
 
 from __future__ import annotations

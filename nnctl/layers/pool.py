@@ -1,10 +1,11 @@
 """Pooling on NCHW data: max and average over sliding windows, and global average.
 
 Windows may overlap (stride < kernel), skip (stride > kernel) or tile exactly. The work is a loop over the
-kh*kw kernel taps, each a strided (N, C, Ho, Wo) view of the (padded) input, so every NumPy call covers
-the whole batch. When windows tile the input (kernel == stride, sizes divisible, no padding) those views
-are the slices [:, :, :, i, :, j] of x.reshape(N, C, Ho, kh, Wo, kw): they partition x, so backward
-writes each tap's share straight into dx instead of accumulating into a zeroed, padded buffer.
+kh*kw kernel taps, each a strided (n, C, Ho, Wo) view of the (padded) input for a chunk of n samples
+(chunks run on parallel threads, see workers.py), so no Python loop touches samples or pixels. When windows
+tile the input (kernel == stride, sizes divisible, no padding) those views are the slices
+[:, :, :, i, :, j] of x.reshape(N, C, Ho, kh, Wo, kw): they partition x, so backward writes each tap's
+share straight into dx instead of accumulating into a zeroed, padded buffer.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import numpy as np
 
 from nnctl.layers.base import Layer, Shape
 from nnctl.layers.im2col import Scratch, Window, pair, show_pair
+from nnctl.layers.workers import over_batch
 from nnctl.spec import IntPair, Optional, Option
 
 
@@ -43,34 +45,46 @@ class Pool2D(Layer):
         self.scratch = Scratch()
         return super().build(in_shape, rng, dtype)
 
-    def padded(self, x: np.ndarray) -> np.ndarray:
-        """x itself without padding, else a work array (N, C, Hp, Wp) with a `pad_value` border."""
+    def windows_of(self, x: np.ndarray):
+        """A function of a slice of samples giving the input their windows read: x[samples] without padding,
+        else those samples of a work array (N, C, Hp, Wp) with a `pad_value` border, filled from x then."""
         g = self.geometry
         if g.padding == (0, 0):
-            return x
+            return lambda samples: x[samples]
         shape = (x.shape[0], g.channels, g.padded_height, g.padded_width)
         padded = self.scratch.get("padded", shape, x.dtype, fill=self.pad_value)
         rows, cols = g.interior()
-        padded[:, :, rows, cols] = x
-        return padded
+
+        def source(samples: slice) -> np.ndarray:
+            padded[samples, :, rows, cols] = x[samples]
+            return padded[samples]
+
+        return source
 
     def scatter(self, dy: np.ndarray, tap_gradient) -> np.ndarray:
-        """dx (N, C, H, W) for dy (N, C, Ho, Wo). `tap_gradient(k, out)` writes into `out` the gradient
-        that tap k (row-major order) passes to the input elements it read, an (N, C, Ho, Wo) array."""
+        """dx (N, C, H, W) for dy (N, C, Ho, Wo). `tap_gradient(k, samples, out)` writes into `out` the
+        gradient that tap k (row-major order) passes to the input elements it read, for those samples."""
         g, n = self.geometry, dy.shape[0]
         dx = np.empty((n, g.channels, g.height, g.width), dy.dtype)
+        taps = list(enumerate(g.offsets()))
         if g.tiles:
-            for k, (_, _, rows, cols) in enumerate(g.offsets()):
-                tap_gradient(k, dx[:, :, rows, cols])
-            return dx
-        padded = self.scratch.get("dpadded", (n, g.channels, g.padded_height, g.padded_width), dx.dtype)
-        padded.fill(0)
-        share = self.scratch.get("share", (n, g.channels, g.out_height, g.out_width), dx.dtype)
-        for k, (_, _, rows, cols) in enumerate(g.offsets()):
-            tap_gradient(k, share)
-            padded[:, :, rows, cols] += share
-        rows, cols = g.interior()
-        np.copyto(dx, padded[:, :, rows, cols])
+            def fold(samples: slice) -> None:
+                for k, (_, _, rows, cols) in taps:
+                    tap_gradient(k, samples, dx[samples, :, rows, cols])
+        else:
+            padded = self.scratch.get("dpadded", (n, g.channels, g.padded_height, g.padded_width), dx.dtype)
+            share = self.scratch.get("share", dy.shape, dx.dtype)
+            interior = (slice(None), slice(None)) + g.interior()
+
+            def fold(samples: slice) -> None:
+                part, mine = padded[samples], share[samples]
+                part.fill(0)
+                for k, (_, _, rows, cols) in taps:
+                    tap_gradient(k, samples, mine)
+                    part[:, :, rows, cols] += mine
+                np.copyto(dx[samples], part[interior])
+
+        over_batch(fold, n, dx.size)
         return dx
 
     def describe(self) -> str:
@@ -83,28 +97,40 @@ class MaxPool2D(Pool2D):
     """y[n, c, ho, wo] = max over the window; padding is -inf, so it is never the maximum.
 
     Ties: the gradient goes to the first maximal element of the window in row-major (i, j) order, and
-    only to it. Forward keeps that element's tap index (uint8 for up to 256 taps) for backward.
+    only to it. A training forward keeps that element's tap index (uint8 for up to 256 taps) for backward.
     """
 
     pad_value = -np.inf
 
     def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
         """x (N, C, H, W) -> y (N, C, Ho, Wo)."""
-        src, g = self.padded(x), self.geometry
-        taps = list(g.offsets())
-        _, _, rows, cols = taps[0]
-        y = src[:, :, rows, cols].copy()
+        g, n = self.geometry, x.shape[0]
+        source = self.windows_of(x)
+        (_, _, rows0, cols0), *taps = g.offsets()
         index = np.min_scalar_type(g.taps - 1).type      # uint8 up to 256 taps
-        argmax = np.zeros(y.shape, index)
-        greater, candidate = np.empty(y.shape, bool), np.empty(y.shape, index)
-        for k, (_, _, rows, cols) in enumerate(taps[1:], start=1):
-            view = src[:, :, rows, cols]
-            np.greater(view, y, out=greater)     # strictly greater: an equal later element never wins
-            # argmax = k where greater, else unchanged: since k exceeds every earlier index, that is
-            # max(argmax, k * greater), which runs without branches (a masked copy mispredicts on random data)
-            np.multiply(greater, index(k), out=candidate)
-            np.maximum(argmax, candidate, out=argmax)
-            np.maximum(y, view, out=y)
+        y = np.empty((n, g.channels, g.out_height, g.out_width), x.dtype)
+        argmax = np.empty(y.shape, index) if training else None
+
+        def pool(samples: slice) -> None:
+            src, best = source(samples), y[samples]
+            np.copyto(best, src[:, :, rows0, cols0])
+            if argmax is None:                          # inference: the maximum alone
+                for _, _, rows, cols in taps:
+                    np.maximum(best, src[:, :, rows, cols], out=best)
+                return
+            arg = argmax[samples]
+            arg.fill(0)
+            greater, candidate = np.empty(best.shape, bool), np.empty(best.shape, index)
+            for k, (_, _, rows, cols) in enumerate(taps, start=1):
+                view = src[:, :, rows, cols]
+                np.greater(view, best, out=greater)     # strictly: an equal later element never wins
+                # arg = k where greater, else unchanged. As k exceeds every earlier index, that is
+                # max(arg, k * greater): no branches (a masked copy mispredicts on random data)
+                np.multiply(greater, index(k), out=candidate)
+                np.maximum(arg, candidate, out=arg)
+                np.maximum(best, view, out=best)
+
+        over_batch(pool, n, x.size)
         self.argmax = argmax
         return y
 
@@ -112,8 +138,8 @@ class MaxPool2D(Pool2D):
         """dy (N, C, Ho, Wo) -> dx (N, C, H, W): dy goes to each window's first maximal element."""
         argmax = self.argmax
 
-        def tap_gradient(k: int, out: np.ndarray) -> None:
-            np.multiply(argmax == k, dy, out=out)
+        def tap_gradient(k: int, samples: slice, out: np.ndarray) -> None:
+            np.multiply(argmax[samples] == k, dy[samples], out=out)
 
         dx = self.scatter(dy, tap_gradient)
         self.argmax = None
@@ -128,19 +154,26 @@ class AvgPool2D(Pool2D):
 
     def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
         """x (N, C, H, W) -> y (N, C, Ho, Wo)."""
-        src, g = self.padded(x), self.geometry
-        taps = list(g.offsets())
-        _, _, rows, cols = taps[0]
-        y = src[:, :, rows, cols].copy()
-        for _, _, rows, cols in taps[1:]:
-            y += src[:, :, rows, cols]
-        y *= 1.0 / g.taps
+        g, n = self.geometry, x.shape[0]
+        source = self.windows_of(x)
+        (_, _, rows0, cols0), *taps = g.offsets()
+        y = np.empty((n, g.channels, g.out_height, g.out_width), x.dtype)
+        scale = x.dtype.type(1.0 / g.taps)
+
+        def pool(samples: slice) -> None:
+            src, total = source(samples), y[samples]
+            np.copyto(total, src[:, :, rows0, cols0])
+            for _, _, rows, cols in taps:
+                total += src[:, :, rows, cols]
+            total *= scale
+
+        over_batch(pool, n, x.size)
         return y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         """dy (N, C, Ho, Wo) -> dx (N, C, H, W): each window element receives dy / (kh*kw)."""
-        share = dy * (1.0 / self.geometry.taps)
-        return self.scatter(dy, lambda k, out: np.copyto(out, share))
+        scale = dy.dtype.type(1.0 / self.geometry.taps)
+        return self.scatter(dy, lambda k, samples, out: np.multiply(dy[samples], scale, out=out))
 
 
 class GlobalAvgPool(Layer):

@@ -113,7 +113,7 @@ def _pool_backward(x, dy, kernel, stride, padding, kind: str) -> np.ndarray:
     (kh, kw) = _pair(kernel)
     (sh, sw) = _pair(kernel if stride is None else stride)
     n, c, ho, wo = dy.shape
-    xp = _pad(x, padding, -np.inf)
+    xp = _pad(x, padding, -np.inf if kind == "max" else 0.0)
     dxp = np.zeros_like(xp)
     for s in range(n):
         for ch in range(c):

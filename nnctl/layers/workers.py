@@ -7,6 +7,10 @@ results are identical whatever the split.
 
 Threads: all CPUs this process may run on (at most 8), or `NNCTL_THREADS` when set. The pool is created
 on first use and shared by all layers; a forked child starts without one.
+
+Caveat: OpenBLAS (NumPy's BLAS) keeps its worker threads spinning for about 0.1 s after every matrix
+product, occupying the other cores exactly when these chunks would run; the split then gains little.
+OPENBLAS_THREAD_TIMEOUT=14 in the environment (set before NumPy loads) makes them sleep almost at once.
 """
 
 from __future__ import annotations
