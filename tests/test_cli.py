@@ -149,3 +149,28 @@ def test_python_dash_m_entry_point(config):
     out = subprocess.run([sys.executable, "-m", "nnctl", "summary", str(config)], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "dense1" in out.stdout
+
+
+def test_summary_counts_conv_multiply_adds(tmp_path):
+    config = tmp_path / "cnn.yaml"
+    config.write_text("""\
+data: {dataset: fashion-mnist, flatten: false, limit: 100}
+model:
+  layers:
+    - {type: conv2d, filters: 32, kernel: 3, padding: 1}
+    - {type: relu}
+    - {type: maxpool2d, kernel: 2}
+    - {type: conv2d, filters: 64, kernel: 3, padding: 1}
+    - {type: flatten}
+    - {type: dense, units: 10}
+""")
+    result = invoke("summary", config)
+    assert result.exit_code == 0, result.output
+    rows = {line.split()[0]: line.split() for line in result.stdout.splitlines()[2:] if line.strip()}
+    assert rows["conv2d1"][2:6] == ["(32,", "28,", "28)", "320"]      # 32*1*3*3 + 32
+    assert rows["conv2d1"][6] == "225.79k"                            # 32*28*28 * 1*3*3
+    assert rows["maxpool2d1"][2:5] == ["(32,", "14,", "14)"]
+    assert rows["conv2d2"][5:7] == ["18,496", "3.61M"]                 # 64*32*9 + 64; 64*14*14 * 32*9
+    assert rows["dense1"][3:5] == ["125,450", "125.44k"]              # 12544*10 + 10
+    assert result.stdout.splitlines()[-1] == ("total: 144,266 parameters (0.58 MB as float32), "
+                                              "3.96M multiply-adds per sample (forward)")
