@@ -148,10 +148,10 @@ def plot(runs: tuple[Path, ...], metric: str, out_file: Path | None, log_y: bool
     from nnctl.plot import plot_overlay
     from nnctl.runs import find_run, read_metrics
 
-    series = []
-    for path in runs:
-        run = find_run(path)
-        series.append((f"{run.parent.name}/{run.name}", read_metrics(run / "metrics.csv")))
+    found = [find_run(path) for path in runs]
+    names = [run.parent.name for run in found]
+    series = [(name if names.count(name) == 1 else f"{name}/{run.name}", read_metrics(run / "metrics.csv"))
+              for name, run in zip(names, found)]
     out_file = out_file or Path(f"plot_{metric}.png")
     plot_overlay(series, metric, out_file, log_y)
     click.echo(f"wrote {out_file}")

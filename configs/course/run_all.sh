@@ -17,7 +17,7 @@ nnctl plot "$out/course-bn_off" "$out/course-bn_on" --metric train_loss --out "$
 nnctl plot "$out/course-bn_off" "$out/course-bn_on" --metric val_acc --out "$plots/batchnorm_val_acc.png"
 nnctl plot "$out/course-dropout_off" "$out/course-dropout_on" --metric train_acc --out "$plots/dropout_train_acc.png"
 nnctl plot "$out/course-dropout_off" "$out/course-dropout_on" --metric val_acc --out "$plots/dropout_val_acc.png"
-nnctl plot "$out/course-init_small" "$out/course-init_good" "$out/course-init_large" --metric train_loss \
+nnctl plot "$out/course-init_small" "$out/course-init_good" "$out/course-init_large" --metric train_loss --log-y \
   --out "$plots/init_scale_train_loss.png"
 nnctl plot "$out/course-overfit_3layer-overfit50" "$out/course-overfit_5layer-overfit50" --metric train_acc \
   --out "$plots/overfit_50_samples.png"
