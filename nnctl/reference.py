@@ -1,6 +1,7 @@
 """The config reference, generated from the option tables themselves so it can never drift from the code.
 
-    python -m nnctl.reference > reference.md
+    python -m nnctl.reference                  # print it
+    python -m nnctl.reference README.md        # replace the section between the markers in README.md
 
 README.md embeds this text between `<!-- reference:start -->` and `<!-- reference:end -->`; a test checks
 that the two agree.
@@ -87,5 +88,22 @@ def reference_markdown() -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+START, END = "<!-- reference:start -->\n", "<!-- reference:end -->"
+
+
+def update_readme(path: str) -> None:
+    """Replace the text between the reference markers of the file at `path` with the generated reference."""
+    from pathlib import Path
+
+    text = Path(path).read_text(encoding="utf-8")
+    begin, end = text.index(START) + len(START), text.index(END)
+    Path(path).write_text(text[:begin] + reference_markdown() + text[end:], encoding="utf-8")
+
+
 if __name__ == "__main__":
-    print(reference_markdown(), end="")
+    import sys
+
+    if len(sys.argv) > 1:
+        update_readme(sys.argv[1])
+    else:
+        print(reference_markdown(), end="")

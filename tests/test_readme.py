@@ -14,7 +14,7 @@ README = (ROOT / "README.md").read_text()
 def test_reference_section_is_generated_from_the_code():
     start = README.index("<!-- reference:start -->\n") + len("<!-- reference:start -->\n")
     end = README.index("<!-- reference:end -->")
-    assert README[start:end] == reference_markdown(), "run: python -m nnctl.reference and paste it into README.md"
+    assert README[start:end] == reference_markdown(), "run: python -m nnctl.reference README.md"
 
 
 def test_readme_opens_with_the_two_commands():

@@ -10,19 +10,28 @@ import math
 import numpy as np
 
 from nnctl.layers.base import Layer, Shape
+from nnctl.layers.workers import over_batch
 from nnctl.spec import Bool, Float, Option
 
 
 class ReLU(Layer):
-    """y = max(x, 0);  dx = dy * [x > 0]  (the derivative at 0 is taken as 0)."""
+    """y = max(x, 0);  dx = dy * [y > 0]  (the derivative at 0 is taken as 0).
+
+    Keeps its output as the mask; large batches are split over threads (see nnctl.layers.workers).
+    """
 
     def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
-        self.mask = x > 0
-        return np.maximum(x, 0)
+        y = np.empty_like(x)
+        zero = x.dtype.type(0)
+        over_batch(lambda s: np.maximum(x[s], zero, out=y[s]), x.shape[0], x.size)
+        self.y = y
+        return y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        dx = dy * self.mask
-        self.mask = None
+        y, dx = self.y, np.empty_like(dy)
+        zero = y.dtype.type(0)
+        over_batch(lambda s: np.multiply(dy[s], y[s] > zero, out=dx[s]), dy.shape[0], dy.size)
+        self.y = None
         return dx
 
     def kinks(self) -> bool:
