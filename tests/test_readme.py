@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from nnctl.reference import reference_markdown
+from nnctl.docs import reference_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
@@ -14,7 +14,7 @@ README = (ROOT / "README.md").read_text()
 def test_reference_section_is_generated_from_the_code():
     start = README.index("<!-- reference:start -->\n") + len("<!-- reference:start -->\n")
     end = README.index("<!-- reference:end -->")
-    assert README[start:end] == reference_markdown(), "run: python -m nnctl.reference README.md"
+    assert README[start:end] == reference_markdown(), "run: python -m nnctl.docs README.md"
 
 
 def test_readme_opens_with_the_two_commands():

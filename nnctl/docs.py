@@ -1,7 +1,7 @@
 """The config reference, generated from the option tables themselves so it can never drift from the code.
 
-    python -m nnctl.reference                  # print it
-    python -m nnctl.reference README.md        # replace the section between the markers in README.md
+    python -m nnctl.docs                  # print it
+    python -m nnctl.docs README.md        # replace the section between the markers in README.md
 
 README.md embeds this text between `<!-- reference:start -->` and `<!-- reference:end -->`; a test checks
 that the two agree.
