@@ -16,14 +16,26 @@ from pathlib import Path
 from typing import Any
 
 from nnctl.errors import ConfigError, InputError
-from nnctl.spec import (Bool, Choice, Float, Int, Option, Str, did_you_mean, join_path, require_mapping,
+from nnctl.spec import (Bool, Choice, Float, Int, Mismatch, Option, did_you_mean, join_path, require_mapping,
                         show, validate)
 from nnctl.yamlio import parse_value, parse_yaml
 
 SECTIONS = ("name", "seed", "data", "model", "loss", "regularization", "optimizer", "schedule", "train")
 
+def RunName():
+    """A folder name: letters, digits, '.', '_', '-' (not starting with '.'), or null for the default."""
+    pattern = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+
+    def check(value: Any) -> str:
+        if not isinstance(value, str) or not pattern.match(value):
+            raise Mismatch("a folder name of letters, digits, '.', '_' or '-'")
+        return value
+
+    return check
+
+
 TOP_OPTIONS = {
-    "name": Option(Str(), None, "run name (default: the config file's stem); runs go to runs/<name>/"),
+    "name": Option(RunName(), None, "run name (default: the config file's stem); runs go to runs/<name>/"),
     "seed": Option(Int(0), 0, "seed of the run's random generator: same config + seed = same numbers"),
 }
 
@@ -80,8 +92,11 @@ def load_config(path: str | Path, overrides: list[str] = ()) -> ResolvedConfig:
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError("", f"expected a mapping of sections at the top level, got {show(raw)}", source)
+    if isinstance(raw.get("model"), list):      # a plain list is a chain: same key paths as model.layers
+        raw = {**raw, "model": {"layers": raw["model"]}}
     raw = apply_overrides(raw, overrides)
-    raw.setdefault("name", path.stem)
+    if raw.get("name") is None:
+        raw["name"] = path.stem
     try:
         config = resolve(raw)
     except ConfigError as exc:

@@ -16,9 +16,11 @@ from nnctl.setup import Setup, prepare
 def setup_from_checkpoint(path: str | Path, progress: bool = True) -> tuple[Setup, Checkpoint]:
     """Rebuild the checkpoint's data splits and network (same config, same seed) and load its arrays."""
     ckpt = load_checkpoint(path)
+    if not isinstance(ckpt.meta.get("config_dir", "."), str):
+        raise InputError(f"{path}: damaged checkpoint (meta 'config_dir' is not a path); nothing was loaded")
     try:
         config = resolve(ckpt.meta["config"])
-    except (ConfigError, KeyError, TypeError) as exc:
+    except (ConfigError, KeyError, TypeError, AttributeError) as exc:
         raise InputError(f"{path}: the config stored in this checkpoint is not valid ({exc}); "
                          f"nothing was loaded") from None
     setup = prepare(config, base_dir=Path(ckpt.meta.get("config_dir", ".")), progress=progress)

@@ -200,6 +200,8 @@ def check_network(network: Network, objective: Objective, x: np.ndarray, y: np.n
                  or any(l1 for l1, _ in objective.penalties.values()))
         rows = []
         for node in network.nodes:
+            if not node.trainable:     # frozen: never updated, so its gradient is not part of training
+                continue
             for name, param in node.layer.params.items():
                 rows.append(_compare(node.name, name, param, grads.get(f"{node.name}.{name}"), total, eps, rng,
                                      max_entries, kinks, floor))

@@ -114,6 +114,8 @@ def _resolve_inputs(node: dict, layer_cls: type, where: str, earlier: set[str]) 
             raise ConfigError(join_path(where, "inputs"), "required key is missing (the node names to combine)")
         return {}
     for name in given:
+        if not isinstance(name, str):
+            raise ConfigError(join_path(where, key), f"expected node names, got {show(given if key == 'inputs' else name)}")
         if name != INPUT and name not in earlier:
             from nnctl.spec import did_you_mean
             raise ConfigError(join_path(where, key), f"unknown node {show(name)}: inputs must name an earlier "
@@ -223,6 +225,8 @@ class Network:
                 node.layer.need_input_grad = need_input_grad
         for node in reversed(self.nodes):
             dy = pending.pop(node.name, None)
+            if dy is not None and not node.trainable and node.inputs == [INPUT] and not need_input_grad:
+                continue            # frozen and first: neither its weight nor its input gradient is needed
             if dy is None:
                 node.layer.grads = node.layer.zero_like_params()
                 continue
@@ -270,6 +274,9 @@ class Network:
                 what = f"missing {missing[0]}" if missing else f"unexpected {extra[0]}"
                 raise InputError(f"{source}: {kind}s do not match the network ({what}); nothing was loaded")
             for key, array in theirs.items():
+                if array.dtype.kind not in "fiu":
+                    raise InputError(f"{source}: {kind} {key} holds {array.dtype} values, not real numbers; "
+                                     f"nothing was loaded")
                 if array.shape != mine[key].shape:
                     raise InputError(f"{source}: {kind} {key} has shape {array.shape}, the network expects "
                                      f"{mine[key].shape}; nothing was loaded")

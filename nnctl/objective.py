@@ -146,3 +146,31 @@ def build_objective(loss_cfg: list[dict], regularization: dict, network: Network
                 if k in n.layer.params:
                     penalties[f"{n.name}.{k}"] = (l1, l2)
     return Objective(terms, penalties)
+
+
+def check_fits_data(objective: Objective, network: Network, splits, node_paths: dict[str, str] | None) -> None:
+    """Before any training: every loss term's scores and targets must fit the data (number of classes,
+    labels versus real-valued targets, shapes). Raises ConfigError naming the key to change."""
+    from nnctl.errors import InputError
+
+    for i, term in enumerate(objective.terms):
+        where = f"loss[{i}]" if len(objective.terms) > 1 else "loss"
+        if term.target != "labels" or term.loss.task != "classification":
+            continue
+        classes, shape = splits.num_classes, network.by_name[term.node].layer.out_shape
+        if classes is None:
+            raise ConfigError(join_path(where, "type"), f"{term.loss.__class__.__name__} needs integer class "
+                                                        f"labels, but the data has real-valued targets; use "
+                                                        f"mse, l1 or huber")
+        if tuple(shape) != (classes,):
+            node = (node_paths or {}).get(term.node, f"model.layers ({term.node})")
+            raise ConfigError(node, f"gives scores of shape {tuple(shape)} per sample, but the data has {classes} "
+                                    f"classes: the last layer needs units: {classes}")
+    x, y = splits.train[0][:2], splits.train[1][:2]
+    try:
+        objective.forward(network, x, y, training=False)
+    except (InputError, ValueError, IndexError) as exc:
+        message = str(exc).split(": ", 1)[-1] if isinstance(exc, InputError) else str(exc)
+        raise ConfigError("loss", f"does not fit the data: {message}") from None
+    finally:
+        network.outputs = {}

@@ -1,7 +1,7 @@
 """The course's first sanity check: a network that cannot overfit a handful of samples has a bug.
 
 `nnctl train CONFIG --overfit N` trains on N training samples with every regularizer switched off
-(L1/L2 penalties, weight decay, dropout, label smoothing) and no early stopping, then says whether the
+(L1/L2 penalties, weight decay, dropout, label smoothing, augmentation) and no early stopping, then says whether the
 training accuracy reached 100%.
 """
 
@@ -29,6 +29,7 @@ def overfit_config(config: ResolvedConfig, samples: int) -> ResolvedConfig:
         if "label_smoothing" in term:
             term["label_smoothing"] = 0.0
     out["train"]["early_stopping"] = None
+    out["train"]["augment"] = None
     out["train"]["monitor"] = "train_loss"
     return out
 

@@ -24,10 +24,16 @@ def _figure(width: float, height: float):
 
 def _save(figure, path: Path) -> None:
     """Save via a temporary name and a rename (no half-written PNG if interrupted)."""
+    from nnctl.errors import InputError
+
     path = Path(path)
     tmp = path.with_name(f".{path.stem}.tmp.png")
-    figure.savefig(tmp)
-    tmp.replace(path)
+    try:
+        figure.savefig(tmp)
+        tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise InputError(f"{path}: cannot write the picture ({exc.strerror or exc})") from None
 
 
 def plot_curves(rows: list[dict], path: Path, title: str = "") -> None:

@@ -23,7 +23,10 @@ METRIC_COLUMNS = ("epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc
 def create_run_dir(out: str | Path, name: str) -> Path:
     """A new, empty `out/name/<timestamp>` folder (suffixed -2, -3, ... if that second is taken)."""
     parent = Path(out) / name
-    parent.mkdir(parents=True, exist_ok=True)
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{parent}: cannot create the run folder ({exc.strerror or exc})") from None
     stamp = time.strftime("%Y%m%d-%H%M%S")
     for suffix in [""] + [f"-{i}" for i in range(2, 1000)]:
         candidate = parent / f"{stamp}{suffix}"
@@ -67,9 +70,15 @@ def _cell(value) -> str:
 
 def read_metrics(path: Path) -> list[dict[str, float | None]]:
     """Rows of a metrics.csv as dicts of floats (None for empty cells)."""
-    with open(path, newline="", encoding="utf-8") as handle:
-        return [{k: (float(v) if v not in ("", None) else None) for k, v in row.items()}
-                for row in csv.DictReader(handle)]
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = [{k: (float(v) if v not in ("", None) else None) for k, v in row.items()}
+                    for row in csv.DictReader(handle)]
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: not a readable metrics.csv ({exc})") from None
+    if not rows or "epoch" not in rows[0]:
+        raise InputError(f"{path}: not an nnctl metrics.csv (no epoch rows)")
+    return rows
 
 
 def find_run(path: str | Path) -> Path:

@@ -17,7 +17,7 @@ import numpy as np
 from nnctl.data import Splits, load_splits
 from nnctl.errors import ConfigError
 from nnctl.model import Network, build_network
-from nnctl.objective import Objective, build_objective
+from nnctl.objective import Objective, build_objective, check_fits_data
 
 
 def seed_streams(seed: int) -> tuple[np.random.SeedSequence, np.random.Generator]:
@@ -51,6 +51,7 @@ def prepare(config: dict, dtype: Any = np.float32, base_dir: Path | None = None,
         network = build_network(config["model"], splits.input_shape, rng, dtype,
                                 getattr(config, "node_paths", None))
         objective = build_objective(config["loss"], config["regularization"], network)
+        check_fits_data(objective, network, splits, getattr(config, "node_paths", None))
     except ConfigError as exc:
         source = getattr(config, "source", "")
         raise (exc.with_source(source) if source else exc) from None

@@ -26,7 +26,7 @@ from nnctl.optim import OPTIMIZERS
 from nnctl.report import versions, write_report
 from nnctl.runs import MetricsLog, create_run_dir, write_text_atomic
 from nnctl.schedules import SCHEDULES
-from nnctl.setup import Setup, prepare
+from nnctl.setup import Setup, config_dir, prepare
 from nnctl.yamlio import dump_yaml, plain
 
 
@@ -34,14 +34,42 @@ def options_of(section: dict) -> dict:
     return {k: v for k, v in section.items() if k != "type"}
 
 
-def monitored_metric(config: dict, setup: Setup) -> tuple[str, str]:
-    """(metric name, 'min' or 'max') that decides which epoch is best."""
+def measures_accuracy(setup: Setup) -> bool:
+    """True when each sample gets one predicted label to compare with its true label (as `predictions`
+    decides): classification against labels, or a single-logit binary net."""
+    primary = setup.objective.primary
+    if primary.target != "labels" or setup.splits.num_classes is None:
+        return False
+    return primary.loss.task == "classification" or setup.network.by_name[primary.node].layer.out_shape == (1,)
+
+
+def produced_metrics(setup: Setup) -> set[str]:
+    has_val = setup.splits.val is not None and len(setup.splits.val[0]) > 0
+    kinds = ("loss", "acc") if measures_accuracy(setup) else ("loss",)
+    return {f"{split}_{kind}" for split in (("train", "val") if has_val else ("train",)) for kind in kinds}
+
+
+def monitored_metric(config: dict, setup: Setup) -> str:
+    """The metric that decides which epoch is best: val_acc, val_loss, train_acc or train_loss."""
     metric = config["train"]["monitor"]
     if metric == "auto":
-        has_val = setup.splits.val is not None and len(setup.splits.val[0]) > 0
-        classifies = setup.objective.task != "regression" and setup.objective.primary.target == "labels"
-        metric = ("val_" if has_val else "train_") + ("acc" if classifies else "loss")
-    return metric, "max" if metric.endswith("acc") else "min"
+        produced = produced_metrics(setup)
+        metric = next(m for m in ("val_acc", "val_loss", "train_acc", "train_loss") if m in produced)
+    return metric
+
+
+def direction(metric: str) -> str:
+    """'max' for accuracies, 'min' for losses."""
+    return "max" if metric.endswith("acc") else "min"
+
+
+def improved(value: float | None, best: float | None, mode: str, min_delta: float = 0.0) -> bool:
+    """Is `value` better than `best` by more than min_delta? Missing or non-finite values never are."""
+    if value is None or not math.isfinite(value):
+        return False
+    if best is None:
+        return True
+    return value > best + min_delta if mode == "max" else value < best - min_delta
 
 
 class Diverged(Exception):
@@ -66,7 +94,7 @@ class Trainer:
             self.params, setup.network.penalized_keys(), **options_of(cfg["optimizer"]))
         self.schedule = SCHEDULES[cfg["schedule"]["type"]](
             cfg["optimizer"]["lr"], self.train_cfg["epochs"], **options_of(cfg["schedule"]))
-        self.monitor, self.mode = monitored_metric(cfg, setup)
+        self.monitor = monitored_metric(cfg, setup)
         self.check_metric_names(cfg)
         stop = self.train_cfg["early_stopping"]
         self.early = None if stop is None else {
@@ -77,10 +105,10 @@ class Trainer:
         self.epoch = 0
 
     def check_metric_names(self, cfg: dict) -> None:
-        """Metrics named by the config must be ones this run produces (no val_* without a validation split)."""
+        """Metrics named by the config must be ones this run produces (no val_* without a validation split,
+        no *_acc where no accuracy is measured)."""
         splits = self.setup.splits
-        has_val = splits.val is not None and len(splits.val[0]) > 0
-        produced = {"train_loss", "train_acc", "val_loss", "val_acc"} if has_val else {"train_loss", "train_acc"}
+        produced = produced_metrics(self.setup)
         named = [("train.monitor", cfg["train"]["monitor"]), ("schedule.metric", cfg["schedule"].get("metric"))]
         if cfg["train"]["early_stopping"]:
             named.append(("train.early_stopping.metric", cfg["train"]["early_stopping"]["metric"]))
@@ -90,8 +118,10 @@ class Trainer:
                                                f"{tuple(splits.input_shape)}; set data.flatten: false")
         for path, metric in named:
             if metric not in (None, "auto") and metric not in produced:
-                raise ConfigError(path, f"this run has no {metric!r} (no validation split: data.val_size is 0); "
-                                        f"use one of {', '.join(sorted(produced))}")
+                why = ("no validation split: data.val_size is 0" if metric.startswith("val_")
+                       and not any(m.startswith("val_") for m in produced) else "no accuracy is measured for this "
+                       "loss and target")
+                raise ConfigError(path, f"this run has no {metric!r} ({why}); use one of {', '.join(sorted(produced))}")
 
     # ---------------------------------------------------------------------------------------- steps
     def train_epoch(self, epoch: int) -> dict:
@@ -138,17 +168,10 @@ class Trainer:
         return evaluate(self.setup.network, self.setup.objective, data[0], data[1],
                         self.train_cfg["eval_batch_size"], self.setup.splits.num_classes)
 
-    def improved(self, value: float | None, best: float | None, min_delta: float = 0.0) -> bool:
-        if value is None:
-            return False
-        if best is None:
-            return True
-        return value > best + min_delta if self.mode == "max" else value < best - min_delta
-
     # ---------------------------------------------------------------------------------------- files
     def meta(self, row: dict | None) -> dict:
         cfg = self.setup.config
-        return {"config": plain(dict(cfg)), "config_dir": str(Path(getattr(cfg, "source", "") or ".").resolve().parent),
+        return {"config": plain(dict(cfg)), "config_dir": str(config_dir(cfg).resolve()),
                 "epoch": self.epoch, "metrics": row, "best_epoch": self.best_epoch, "monitor": self.monitor,
                 "rng_state": self.setup.rng.bit_generator.state, "schedule_state": self.schedule.state(),
                 "normalization": self.setup.splits.normalization, "versions": versions()}
@@ -194,6 +217,10 @@ class Trainer:
             return self.finish("diverged", f"{exc}; {kept}", error=WorkError(
                 f"training diverged: {exc}; {kept} in {self.run_dir}. Try a smaller optimizer.lr or "
                 f"gradient clipping (optimizer.clip_norm)"))
+        except (Exception, MemoryError) as exc:     # anything else: say so in the report, then fail in one line
+            return self.finish("failed", f"{type(exc).__name__}: {exc}", error=WorkError(
+                f"training failed at epoch {self.epoch + 1}: {type(exc).__name__}: {exc} (report in {self.run_dir}; "
+                f"run with --debug for the traceback)"), evaluate_test=False)
         except KeyboardInterrupt:
             if self.progress and getattr(self, "bar", None) is not None:
                 self.bar.close()
@@ -224,7 +251,7 @@ class Trainer:
             self.bar.close()
         self.schedule.observe(epoch, row)
         self.save("last", row)
-        if self.improved(row[self.monitor], self.best_value):
+        if improved(row[self.monitor], self.best_value, direction(self.monitor)):
             self.best_value, self.best_epoch = row[self.monitor], epoch + 1
             self.save("best", row)
         if self.early is not None:
@@ -234,9 +261,9 @@ class Trainer:
         return False
 
     def best_index(self, history: list) -> int:
-        best_i = 0
+        best_i, mode = 0, direction(self.early["metric"])
         for i, value in enumerate(history):
-            if self.improved(value, history[best_i], self.early["min_delta"]):
+            if improved(value, history[best_i], mode, self.early["min_delta"]):
                 best_i = i
         return best_i
 

@@ -32,6 +32,9 @@ def _find_duplicates(node: yaml.Node, path: str) -> None:
     if isinstance(node, yaml.MappingNode):
         seen: set[Any] = set()
         for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise ConfigError(path, f"line {key_node.start_mark.line + 1}: a mapping key must be a plain word "
+                                        f"or number, not a list or mapping")
             key = key_node.value
             if key in seen:
                 raise ConfigError(join_path(path, key), f"duplicate key (line {key_node.start_mark.line + 1})")

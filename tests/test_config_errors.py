@@ -88,6 +88,23 @@ CASES = [
      "train: expected a mapping of keys to values, got 5"),
     ("unknown optimizer option", replace("lr: 1.0e-2}", "lr: 1.0e-2, momentum: 0.9}"),
      "optimizer.momentum: unknown key"),
+    ("too few output units", replace("{type: dense, units: 3}", "{type: dense, units: 2}"),
+     "model.layers[2]: gives scores of shape (2,) per sample, but the data has 3 classes: the last layer needs "
+     "units: 3"),
+    ("labels into a regression loss", replace("type: softmax_cross_entropy", "type: mse"),
+     "loss: does not fit the data: targets of shape (2,) do not fit scores of shape (2, 3) (expected the same "
+     "shape, or (N,) for (N, 1) scores)"),
+    ("run name escaping --out", replace("name: tiny", "name: ../elsewhere"),
+     "name: expected a folder name of letters, digits, '.', '_' or '-', got '../elsewhere'"),
+    ("input given as a list", replace("{type: dense, units: 3}", "{type: dense, units: 3, input: [relu1]}"),
+     "model.layers[2].input: expected node names, got ['relu1']"),
+    ("list as a mapping key", replace("seed: 0", "? [a, b]\n: 1"),
+     "line 2: a mapping key must be a plain word or number, not a list or mapping"),
+    ("monitor without validation", replace("data: {dataset: spiral, normalize: none}",
+                                           "data: {dataset: spiral, normalize: none, val_size: 0}").replace(
+        "batch_size: 32}", "batch_size: 32, monitor: val_acc}"),
+     "train.monitor: this run has no 'val_acc' (no validation split: data.val_size is 0); use one of train_acc, "
+     "train_loss"),
 ]
 
 

@@ -72,11 +72,15 @@ def test_images_are_normalized_per_channel(tmp_path):
     np.testing.assert_array_equal(shaped.test[0], -np.ones((1, 2, 2, 3)))
 
 
-def test_constant_feature_uses_the_std_floor(tmp_path):
-    raw = npz(tmp_path, x=np.array([[5, 1], [5, 2], [5, 3]], dtype=np.float32), y=np.arange(3))
-    splits = load(tmp_path, {**raw, "val_size": 0, "test_size": 0})
-    assert splits.normalization["std"][0] == STD_FLOOR
+def test_constant_feature_is_only_shifted(tmp_path):
+    # Constant in training, varying in test: scaled by 1, not by a tiny std that would blow it up.
+    x = np.array([[5, 1], [5, 2], [5, 3], [7, 2], [3, 1]], dtype=np.float32)
+    raw = npz(tmp_path, x=x[:3], y=np.arange(3), x_test=x[3:], y_test=np.arange(2))
+    splits = load(tmp_path, {**raw, "val_size": 0})
+    assert splits.normalization["std"][0] == 1.0
+    assert STD_FLOOR == 1e-6
     np.testing.assert_array_equal(splits.train[0][:, 0], [0, 0, 0])
+    np.testing.assert_array_equal(splits.test[0][:, 0], [2, -2])
 
 
 def test_none_leaves_values_alone(tmp_path):

@@ -100,7 +100,7 @@ def test_dense_weights_of_flat_images_are_drawn_as_pictures(tmp_path):
     from nnctl.pictures import first_layer_tiles
 
     config = tmp_path / "mlp.yaml"
-    config.write_text("data: {dataset: fashion-mnist, limit: 100}\nmodel: [{type: dense, units: 5}]\n")
+    config.write_text("data: {dataset: fashion-mnist, limit: 100}\nmodel: [{type: dense, units: 5}, {type: dense, units: 10}]\n")
     setup = prepare(load_config(config), progress=False)
     name, tiles = first_layer_tiles(setup.network)
     assert name == "dense1" and tiles.shape == (5, 28, 28)

@@ -89,3 +89,44 @@ def test_best_checkpoint_holds_the_restored_weights(tmp_path):
     assert last.meta["epoch"] == 6
     assert set(best.params) == {"dense1.W", "dense1.b", "dense2.W", "dense2.b"}
     assert best.params["dense1.W"].dtype == np.float32
+
+
+def test_early_stopping_on_a_loss_waits_for_it_to_stop_falling(tmp_path):
+    # The monitor (val_acc) is maximized, but early stopping on val_loss must minimize: with a steadily
+    # falling validation loss the run goes all the way.
+    result, run = train_loop(tmp_path, optimizer="{type: adam, lr: 1.0e-3}",
+                             train="{epochs: 6, batch_size: 32, early_stopping: {metric: val_loss, patience: 2}}")
+    assert result.exit_code == 0, result.output
+    report = json.loads((run / "report.json").read_text())
+    losses = [float(line.split(",")[4]) for line in (run / "metrics.csv").read_text().splitlines()[1:]]
+    assert all(b < a for a, b in zip(losses, losses[1:])), losses
+    assert report["status"] == "completed" and report["epochs_run"] == 6
+
+
+def test_an_unexpected_failure_writes_the_report_and_exits_1(tmp_path, monkeypatch):
+    from nnctl.optim import Adam
+
+    def broken(self, grads, lr):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(Adam, "step", broken)
+    result, run = train_loop(tmp_path)
+    assert result.exit_code == 1
+    assert result.stderr == (f"training failed at epoch 1: RuntimeError: disk on fire (report in {run}; run with "
+                             f"--debug for the traceback)\n")
+    assert json.loads((run / "report.json").read_text())["status"] == "failed"
+
+
+def test_regression_runs_monitor_the_loss(tmp_path):
+    from nnctl.config import resolve
+    from nnctl.setup import prepare
+    from nnctl.train import monitored_metric, produced_metrics
+
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "reg.npz", x=rng.standard_normal((50, 3)).astype(np.float32),
+             y=rng.standard_normal(50).astype(np.float32))
+    config = resolve({"data": {"dataset": "npz", "path": str(tmp_path / "reg.npz")},
+                      "model": [{"type": "dense", "units": 1}], "loss": {"type": "mse"}})
+    setup = prepare(config, progress=False)
+    assert produced_metrics(setup) == {"train_loss", "val_loss"}
+    assert monitored_metric(config, setup) == "val_loss"

@@ -3,8 +3,11 @@
 Statistics are taken per feature for flat data x: (N, F) and per channel for images x: (N, C, H, W)
 (one number per channel, over all samples and pixels). With `s` the statistic of a sample's group:
 
-    standard:  x' = (x - mean) / max(std, STD_FLOOR)     population std (ddof = 0), computed in float64
-    minmax:    x' = (x - min) / max(max - min, STD_FLOOR)   the training split then lies in [0, 1]
+    standard:  x' = (x - mean) / std         population std (ddof = 0), computed in float64
+    minmax:    x' = (x - min) / (max - min)   the training split then lies in [0, 1]
+
+A feature that is (nearly) constant in the training split (spread below STD_FLOOR) is only shifted, with
+a scale of 1: dividing by its tiny spread would blow up the same feature in the other splits.
     none:      x' = x
 
 The returned description is JSON-able and records the numbers actually used (after the floor):
@@ -22,6 +25,11 @@ import numpy as np
 METHODS = ("standard", "minmax", "none")
 STD_FLOOR = 1e-6
 CHUNK_ELEMENTS = 1 << 20
+
+
+def unit_if_tiny(spread: np.ndarray) -> np.ndarray:
+    """The spread itself, or 1.0 where it is below STD_FLOOR (constant features are only shifted)."""
+    return np.where(spread < STD_FLOOR, 1.0, spread)
 
 
 def grouped(x: np.ndarray, images: bool) -> np.ndarray:
@@ -54,11 +62,11 @@ def fit(x_train: np.ndarray, method: str, images: bool, raw_divisor: float = 1.0
     v = grouped(x_train, images)
     if method == "standard":
         mean, std = group_mean_std(v)
-        description.update(mean=mean.tolist(), std=np.maximum(std, STD_FLOOR).tolist())
+        description.update(mean=mean.tolist(), std=unit_if_tiny(std).tolist())
     elif method == "minmax":
         low = v.min(axis=(0, 2)).astype(np.float64)
         high = v.max(axis=(0, 2)).astype(np.float64)
-        description.update(min=low.tolist(), range=np.maximum(high - low, STD_FLOOR).tolist())
+        description.update(min=low.tolist(), range=unit_if_tiny(high - low).tolist())
     else:
         raise ValueError(f"unknown normalization {method!r}")
     return description
