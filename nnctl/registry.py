@@ -7,9 +7,7 @@ from __future__ import annotations
 
 from nnctl import losses
 from nnctl.errors import ConfigError
-from nnctl.layers import activations, dense, shape
-from nnctl.layers import dropout, norm
-from nnctl.layers import conv, pool
+from nnctl.layers import activations, conv, dense, dropout, merge, norm, pool, shape
 from nnctl.spec import did_you_mean, show
 
 
@@ -54,6 +52,8 @@ LAYERS = Registry("layer", {
     "maxpool2d": pool.MaxPool2D,
     "avgpool2d": pool.AvgPool2D,
     "global_avgpool": pool.GlobalAvgPool,
+    "concat": merge.Concat,
+    "add": merge.Add,
 })
 
 LOSSES = Registry("loss", {
