@@ -136,7 +136,7 @@ def main(script: Path, title: str, config: dict, build_torch_model) -> None:
             results[side].append(r)
             print(f"round {round_ + 1} {side:6s} {r['seconds']:7.2f} s/epoch  loss {r['train_loss']:.4f}  "
                   f"acc {r['train_acc']:.4f}  peak RSS {r['peak_rss_mb']:.0f} MB "
-                  f"({r["peak_rss_mb"] - r["rss_before_mb"]:+.0f} MB while training)", flush=True)
+                  f"({r['peak_rss_mb'] - r['rss_before_mb']:+.0f} MB while training)", flush=True)
     print(f"\n{title}")
     med = {s: statistics.median(r["seconds"] for r in rs) for s, rs in results.items() if rs}
     peak = {s: max(r["peak_rss_mb"] for r in rs) for s, rs in results.items() if rs}
