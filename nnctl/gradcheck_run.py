@@ -24,6 +24,7 @@ from nnctl.gradcheck import MAX_ENTRIES, CheckRow, check_layer, check_loss, chec
 from nnctl.model import INPUT
 from nnctl.reference_check import compare_with_reference, has_reference
 from nnctl.setup import prepare
+from nnctl.textable import align
 
 
 REFERENCE_LIMIT = 1e-9   # largest |fast - loop| accepted in float64
@@ -110,8 +111,7 @@ def _table(rows: list[dict]) -> list[str]:
              f"{r['max_rel_error']:.2e}",
              r["verdict"] + (f" ({r['on_kinks']} entries on a kink left out)" if r["on_kinks"] else "")]
             for r in rows]
-    widths = [max(len(row[i]) for row in [header] + body) for i in range(len(header))]
-    return ["  " + "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in [header] + body]
+    return align([header] + body, indent="  ")
 
 
 def format_gradcheck(result: dict, source: str) -> str:
@@ -121,9 +121,8 @@ def format_gradcheck(result: dict, source: str) -> str:
         rows = [[r["where"], r["tensor"], str(tuple(r["shape"])), f"{r['max_abs_diff']:.2e}", r["verdict"]]
                 for r in result["reference"]]
         header = ["where", "tensor", "shape", "max |fast - loop reference|", "verdict"]
-        widths = [max(len(row[i]) for row in [header] + rows) for i in range(5)]
         lines += ["", f"fast kernels against the loop reference (float64; pass <= {REFERENCE_LIMIT:g})"]
-        lines += ["  " + "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in [header] + rows]
+        lines += align([header] + rows, indent="  ")
         lines.append(f"  largest difference {max(r['max_abs_diff'] for r in result['reference']):.2e}")
     sampled = any(r["checked"] < r["total"] for part in ("layers", "network") for r in result[part])
     for title, part in (("each layer on its own (input and parameter gradients)", "layers"),

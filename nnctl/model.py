@@ -18,7 +18,8 @@ import numpy as np
 
 from nnctl.errors import ConfigError
 from nnctl.layers.base import Layer, Shape
-from nnctl.spec import Bool, Float, Int, Mismatch, Option, join_path, require_mapping, show, validate
+from nnctl.spec import (Bool, Float, Int, Mismatch, Option, did_you_mean, join_path, require_mapping, show,
+                        validate)
 
 INPUT = "input"
 def _weights(value: Any) -> dict:
@@ -69,11 +70,12 @@ def resolve_model_config(raw: Any, path: str) -> tuple[dict, dict[str, str]]:
     raw = require_mapping(raw, path)
     sections = validate({"layers": Option(lambda v: v)}, raw, path)
     nodes, paths, counts = [], {}, {}
-    declared = {n["name"] for _, n in expand_layers(sections["layers"], join_path(path, "layers")) if "name" in n}
-    for where, node in expand_layers(sections["layers"], join_path(path, "layers")):
+    expanded = expand_layers(sections["layers"], join_path(path, "layers"))
+    declared = {n["name"] for _, n in expanded if "name" in n}
+    for where, node in expanded:
         if "type" not in node:
-            raise ConfigError(join_path(where, "type"), f"required key is missing (a layer type, e.g. "
-                                                        f"dense, relu)")
+            raise ConfigError(join_path(where, "type"), "required key is missing (a layer type, e.g. "
+                                                        "dense, relu)")
         layer_cls = LAYERS.lookup(node["type"], join_path(where, "type"))
         name = node.get("name")
         if name is None:
@@ -117,7 +119,6 @@ def _resolve_inputs(node: dict, layer_cls: type, where: str, earlier: set[str]) 
         if not isinstance(name, str):
             raise ConfigError(join_path(where, key), f"expected node names, got {show(given if key == 'inputs' else name)}")
         if name != INPUT and name not in earlier:
-            from nnctl.spec import did_you_mean
             raise ConfigError(join_path(where, key), f"unknown node {show(name)}: inputs must name an earlier "
                                                      f"node or 'input'{did_you_mean(str(name), earlier)}")
     if layer_cls.arity == "many" and len(given) < 2:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from nnctl.model import Network
+from nnctl.textable import align
 
 
 def summary_rows(network: Network) -> list[dict]:
@@ -48,9 +49,7 @@ def format_summary(network: Network) -> str:
         if show_inputs:
             line.insert(2, ", ".join(r["inputs"]))
         table.append(line)
-    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in table]
-    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines = align(table, rule=True)
     total_params = sum(r["params"] for r in rows)
     total_macs = sum(r["macs"] for r in rows)
     lines.append("")
