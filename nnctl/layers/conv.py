@@ -9,6 +9,7 @@ import numpy as np
 from nnctl.init import INITIALIZERS, init_weights
 from nnctl.layers.base import Layer, Shape
 from nnctl.layers.im2col import Im2Col, Scratch, Window, pair, same_padding, show_pair
+from nnctl.layers.im2col_shift import ShiftIm2Col
 from nnctl.layers.workers import over_batch
 from nnctl.spec import Bool, Choice, Float, Int, IntPair, Mismatch, Option
 
@@ -40,6 +41,8 @@ class Conv2D(Layer):
       forward   y = W (F, K) @ columns + b            then one transpose (F, N, P) -> NCHW
       backward  dW = dy (F, N*P) @ columns.T          after one transpose NCHW -> (F, N, P); db = sum of dy
                 dx = col2im(W.T @ dy)                 written over the spent columns
+    Stride-1 layers that keep the width (3x3 pad 1, ...) build the columns by shifting whole flattened
+    images (im2col_shift.py); all others through a zero-padded copy (im2col.py). Same columns either way.
     With few taps (K <= SMALL_K, e.g. a 3x3 first layer on grayscale images) the products are memory-bound
     and the transposes would cost more than they save: there every product is a matmul batched over the
     samples, reading and writing NCHW directly (dW is then summed over the batch).
@@ -71,7 +74,8 @@ class Conv2D(Layer):
 
     def build(self, in_shape: Shape, rng: np.random.Generator, dtype: Any = np.float32) -> Shape:
         self.geometry = self.window(in_shape)
-        self.im2col = Im2Col(self.geometry)
+        fits = ShiftIm2Col.fits(self.geometry)
+        self.im2col = ShiftIm2Col(self.geometry) if fits else Im2Col(self.geometry)
         self.scratch = Scratch()
         self.columns: np.ndarray | None = None
         self.per_sample = self.geometry.channels * self.geometry.taps <= SMALL_K

@@ -1,0 +1,104 @@
+"""im2col/col2im for stride-1 convolutions that keep the width (3x3 pad 1, 5x5 pad 2, ...): taps as shifts.
+
+When the stride is 1 and Wo == W, output position p = ho*W + wo of a sample reads, for kernel tap (i, j),
+the input element at flat position q = p + s with s = (i*dh - ph)*W + (j*dw - pw) of that sample's
+(H*W) image. So each tap is one shift of whole flattened images: one copy (im2col) or one addition
+(col2im) per (channel, sample) run of about H*W elements, instead of one per output row of Wo elements,
+and no padded copy of the input is needed. Positions whose input lies in the padding are handled apart:
+    rows above or below the image   fall outside the range [lo, hi) where 0 <= p + s < H*W: left at 0
+                                    in the columns, skipped by col2im;
+    columns left or right of it     p + s wraps into the neighbouring row: those entries (wo < pw - j*dw
+                                    or wo >= W + pw - j*dw) are set to 0 in the columns, and in the
+                                    column gradient before it is added back.
+
+Layouts as in im2col.py: columns (C, kh, kw, N, Ho, Wo) == a (K, N*P) matrix; x and dx (N, C, H, W).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nnctl.layers.im2col import Scratch, Window
+from nnctl.layers.workers import over_batch
+
+
+class ShiftIm2Col:
+    """im2col and col2im for one Window with stride 1 and out_width == width (see `fits`)."""
+
+    @staticmethod
+    def fits(window: Window) -> bool:
+        return window.stride == (1, 1) and window.out_width == window.width
+
+    def __init__(self, window: Window):
+        if not self.fits(window):
+            raise ValueError("ShiftIm2Col needs stride 1 and an output as wide as the input")
+        self.window = window
+        self.scratch = Scratch()
+        g = window
+        positions, size = g.out_height * g.out_width, g.height * g.width
+        (kh, kw), (dh, dw), (ph, pw) = g.kernel, g.dilation, g.padding
+        self.taps = []          # (i, j, s, lo, hi, wrap): wrap is a column slice of the (Ho, Wo) output
+        for i in range(kh):
+            for j in range(kw):
+                column_shift = j * dw - pw
+                s = (i * dh - ph) * g.width + column_shift
+                lo, hi = max(0, -s), min(positions, size - s)
+                if column_shift < 0:
+                    wrap = slice(0, -column_shift)
+                elif column_shift > 0:
+                    wrap = slice(g.width - column_shift, g.width)
+                else:
+                    wrap = None
+                self.taps.append((i, j, s, lo, max(lo, hi), wrap))
+        # col2im assigns the tap that reads the most positions, then adds the others
+        self.first = max(range(len(self.taps)), key=lambda t: self.taps[t][4] - self.taps[t][3])
+
+    def _columns_shape(self, n: int) -> tuple[int, ...]:
+        g = self.window
+        return (g.channels, *g.kernel, n, g.out_height * g.out_width)
+
+    def columns(self, x: np.ndarray) -> np.ndarray:
+        """x (N, C, H, W) -> columns (K, N*Ho*Wo). The result is a work array: valid until the next call."""
+        g, n = self.window, x.shape[0]
+        columns = self.scratch.get("columns", self._columns_shape(n), x.dtype)
+        source = x.reshape(n, g.channels, -1).transpose(1, 0, 2)        # (C, N, H*W)
+        grid = columns.reshape(g.channels, *g.kernel, n, g.out_height, g.out_width)
+
+        def fill(samples: slice) -> None:
+            for i, j, s, lo, hi, wrap in self.taps:
+                tap = columns[:, i, j, samples]
+                tap[:, :, :lo] = 0
+                np.copyto(tap[:, :, lo:hi], source[:, samples, lo + s:hi + s])
+                tap[:, :, hi:] = 0
+                if wrap is not None:
+                    grid[:, i, j, samples, :, wrap] = 0
+
+        over_batch(fill, n, columns.size)
+        return columns.reshape(g.channels * g.taps, -1)
+
+    def image(self, dcolumns: np.ndarray) -> np.ndarray:
+        """col2im, the adjoint of `columns`: dcolumns (K, N*Ho*Wo) -> dx (N, C, H, W), a new array.
+        Overwrites the wrapped entries of dcolumns with zeros."""
+        g = self.window
+        n = dcolumns.shape[1] // (g.out_height * g.out_width)
+        taps = dcolumns.reshape(self._columns_shape(n))
+        grid = dcolumns.reshape(g.channels, *g.kernel, n, g.out_height, g.out_width)
+        total = self.scratch.get("total", (g.channels, n, g.height * g.width), dcolumns.dtype)
+        dx = np.empty((n, g.channels, g.height, g.width), dcolumns.dtype)
+        first, rest = self.taps[self.first], [t for k, t in enumerate(self.taps) if k != self.first]
+
+        def fold(samples: slice) -> None:
+            part = total[:, samples]
+            for i, j, s, lo, hi, wrap in [first] + rest:
+                if wrap is not None:
+                    grid[:, i, j, samples, :, wrap] = 0
+                if (i, j) == first[:2]:
+                    part[:, :, :lo + s] = 0
+                    np.copyto(part[:, :, lo + s:hi + s], taps[:, i, j, samples, lo:hi])
+                    part[:, :, hi + s:] = 0
+                else:
+                    part[:, :, lo + s:hi + s] += taps[:, i, j, samples, lo:hi]
+            np.copyto(dx[samples].reshape(-1, g.channels, g.height * g.width), part.transpose(1, 0, 2))
+
+        over_batch(fold, n, taps.size)
+        return dx
