@@ -374,3 +374,20 @@ def test_per_sample_products_for_few_taps_equal_the_batched_products(monkeypatch
         outputs.append(layer.forward(x, True))
         assert_matches_reference(layer, x, rng, tol=1e-5)
     np.testing.assert_allclose(outputs[0], outputs[1], rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_per_sample_products_carry_the_bias_in_a_row_of_ones_that_backward_leaves_alone(bias):
+    rng = np.random.default_rng(14)
+    layer = make((1, 6, 5), filters=3, kernel=3, padding=1, bias=bias)
+    assert layer.per_sample and layer.im2col.ones_row == bias
+    if bias:
+        layer.params["b"][...] = rng.standard_normal(3)
+    x = rng.standard_normal((4, 1, 6, 5))
+    first = layer.forward(x, True).copy()
+    columns = layer.im2col.scratch.arrays["columns"]
+    assert columns.shape == (9 + bias, 4 * 30)
+    assert_matches_reference(layer, x, rng, tol=1e-10)             # forward and a backward that writes dx
+    if bias:
+        np.testing.assert_array_equal(columns[9], np.ones(4 * 30))
+    np.testing.assert_array_equal(layer.forward(x, True), first)

@@ -73,12 +73,12 @@ class Conv2D(Layer):
         return self.config["filters"], w.out_height, w.out_width
 
     def build(self, in_shape: Shape, rng: np.random.Generator, dtype: Any = np.float32) -> Shape:
-        self.geometry = self.window(in_shape)
-        fits = ShiftIm2Col.fits(self.geometry)
-        self.im2col = ShiftIm2Col(self.geometry) if fits else Im2Col(self.geometry)
+        self.geometry = g = self.window(in_shape)
+        self.per_sample = g.channels * g.taps <= SMALL_K
+        ones_row = self.per_sample and self.config["bias"]      # bias and its gradient inside the products
+        self.im2col = (ShiftIm2Col if ShiftIm2Col.fits(g) else Im2Col)(g, ones_row=ones_row)
         self.scratch = Scratch()
         self.columns: np.ndarray | None = None
-        self.per_sample = self.geometry.channels * self.geometry.taps <= SMALL_K
         return super().build(in_shape, rng, dtype)
 
     def create_params(self, rng: np.random.Generator) -> None:
@@ -95,10 +95,9 @@ class Conv2D(Layer):
         self.columns = columns = self.im2col.columns(x)
         y = np.empty((n, f, g.out_height, g.out_width), x.dtype)
         bias = self.params["b"][:, None, None] if "b" in self.params else None
-        if self.per_sample:
-            np.matmul(w, self.by_sample(columns), out=y.reshape(n, f, -1))
-            if bias is not None:
-                over_batch(lambda samples: np.add(y[samples], bias, out=y[samples]), n, y.size)
+        if self.per_sample:                             # columns end in a row of ones when there is a bias
+            w_b = w if bias is None else np.concatenate([w, self.params["b"][:, None]], axis=1)
+            np.matmul(w_b, self.by_sample(columns), out=y.reshape(n, f, -1))
             return y
         out = self.scratch.get("out", (f, n, g.out_height, g.out_width), x.dtype)
         np.matmul(w, columns, out=out.reshape(f, -1))
@@ -143,14 +142,16 @@ class Conv2D(Layer):
         """As `gradients_batched`, with batched products over samples that read dy in NCHW directly."""
         n, f, w = dy.shape[0], self.config["filters"], self.params["W"]
         dy = dy.reshape(n, f, -1)
-        if "b" in self.params:
-            self.grads["b"] = dy.sum(axis=2).sum(axis=0)
-        per_sample_dw = np.matmul(dy, self.by_sample(columns).transpose(0, 2, 1))       # (N, F, K)
-        self.grads["W"] = per_sample_dw.sum(axis=0).reshape(w.shape)
+        taps = w[0].size
+        dw_b = np.matmul(dy, self.by_sample(columns).transpose(0, 2, 1)).sum(axis=0)    # (F, K [+ 1])
+        self.grads["W"] = np.ascontiguousarray(dw_b[:, :taps]).reshape(w.shape)
+        if "b" in self.params:                              # the row of ones gives sum_n,p dy
+            self.grads["b"] = np.ascontiguousarray(dw_b[:, taps])
         if not self.need_input_grad:
             return None
-        np.matmul(w.reshape(f, -1).T, dy, out=self.by_sample(columns))
-        return columns
+        dcolumns = columns[:taps]
+        np.matmul(w.reshape(f, -1).T, dy, out=self.by_sample(dcolumns))
+        return dcolumns
 
     def by_sample(self, columns: np.ndarray) -> np.ndarray:
         """The (K, N*P) columns as an (N, K, P) view: one (K, P) matrix per sample, for batched products."""

@@ -122,12 +122,23 @@ class Scratch:
         return array
 
 
+def column_buffer(scratch: Scratch, window: Window, n: int, dtype, ones_row: bool) -> np.ndarray:
+    """The (K, N*P) columns work array, or (K + 1, N*P) with a last row of ones when `ones_row`: then one
+    product with [W | b] adds the bias, and dy @ columns.T yields db beside dW."""
+    taps = window.channels * window.taps
+    buffer = scratch.get("columns", (taps + ones_row, n * window.out_height * window.out_width), dtype)
+    if ones_row:
+        buffer[taps] = 1
+    return buffer
+
+
 class Im2Col:
     """im2col and col2im for one Window, with their work arrays kept in a Scratch."""
 
-    def __init__(self, window: Window):
+    def __init__(self, window: Window, ones_row: bool = False):
         self.window = window
         self.scratch = Scratch()
+        self.ones_row = ones_row
 
     def _padded_shape(self, n: int) -> tuple[int, int, int, int]:
         w = self.window
@@ -138,10 +149,12 @@ class Im2Col:
         return (w.channels, *w.kernel, n, w.out_height, w.out_width)
 
     def columns(self, x: np.ndarray) -> np.ndarray:
-        """x (N, C, H, W) -> columns (K, N*Ho*Wo). The result is a work array: valid until the next call."""
+        """x (N, C, H, W) -> columns (K, N*Ho*Wo), plus a row of ones with `ones_row`. The result is a work
+        array: valid until the next call."""
         w, n = self.window, x.shape[0]
         padded = self.scratch.get("padded", self._padded_shape(n), x.dtype, fill=0)
-        columns = self.scratch.get("columns", self._columns_shape(n), x.dtype)
+        buffer = column_buffer(self.scratch, w, n, x.dtype, self.ones_row)
+        columns = buffer[:w.channels * w.taps].reshape(self._columns_shape(n))
         s_c, s_n, s_h, s_w = padded.strides
         (sh, sw), (dh, dw) = w.stride, w.dilation
         taps = as_strided(padded, columns.shape, (s_c, dh * s_h, dw * s_w, s_n, sh * s_h, sw * s_w),
@@ -153,10 +166,11 @@ class Im2Col:
             np.copyto(columns[:, :, :, samples], taps[:, :, :, samples])
 
         over_batch(fill, n, columns.size)
-        return columns.reshape(w.channels * w.taps, -1)
+        return buffer
 
     def image(self, dcolumns: np.ndarray) -> np.ndarray:
-        """col2im, the adjoint of `columns`: dcolumns (K, N*Ho*Wo) -> dx (N, C, H, W), a new array.
+        """col2im, the adjoint of `columns`: dcolumns (K, N*Ho*Wo) (contiguous, no ones row) -> dx (N, C, H, W),
+        a new array.
 
         Every tap adds its (C, N, Ho, Wo) slab onto the padded gradient; the border is then cut off.
         """

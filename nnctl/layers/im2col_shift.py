@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnctl.layers.im2col import Scratch, Window
+from nnctl.layers.im2col import Scratch, Window, column_buffer
 from nnctl.layers.workers import over_batch
 
 
@@ -29,11 +29,12 @@ class ShiftIm2Col:
     def fits(window: Window) -> bool:
         return window.stride == (1, 1) and window.out_width == window.width
 
-    def __init__(self, window: Window):
+    def __init__(self, window: Window, ones_row: bool = False):
         if not self.fits(window):
             raise ValueError("ShiftIm2Col needs stride 1 and an output as wide as the input")
         self.window = window
         self.scratch = Scratch()
+        self.ones_row = ones_row
         g = window
         positions, size = g.out_height * g.out_width, g.height * g.width
         (kh, kw), (dh, dw), (ph, pw) = g.kernel, g.dilation, g.padding
@@ -58,9 +59,11 @@ class ShiftIm2Col:
         return (g.channels, *g.kernel, n, g.out_height * g.out_width)
 
     def columns(self, x: np.ndarray) -> np.ndarray:
-        """x (N, C, H, W) -> columns (K, N*Ho*Wo). The result is a work array: valid until the next call."""
+        """x (N, C, H, W) -> columns (K, N*Ho*Wo), plus a row of ones with `ones_row`. The result is a work
+        array: valid until the next call."""
         g, n = self.window, x.shape[0]
-        columns = self.scratch.get("columns", self._columns_shape(n), x.dtype)
+        buffer = column_buffer(self.scratch, g, n, x.dtype, self.ones_row)
+        columns = buffer[:g.channels * g.taps].reshape(self._columns_shape(n))
         source = x.reshape(n, g.channels, -1).transpose(1, 0, 2)        # (C, N, H*W)
         grid = columns.reshape(g.channels, *g.kernel, n, g.out_height, g.out_width)
 
@@ -74,11 +77,11 @@ class ShiftIm2Col:
                     grid[:, i, j, samples, :, wrap] = 0
 
         over_batch(fill, n, columns.size)
-        return columns.reshape(g.channels * g.taps, -1)
+        return buffer
 
     def image(self, dcolumns: np.ndarray) -> np.ndarray:
-        """col2im, the adjoint of `columns`: dcolumns (K, N*Ho*Wo) -> dx (N, C, H, W), a new array.
-        Overwrites the wrapped entries of dcolumns with zeros."""
+        """col2im, the adjoint of `columns`: dcolumns (K, N*Ho*Wo) (contiguous, no ones row) -> dx (N, C, H, W),
+        a new array. Overwrites the wrapped entries of dcolumns with zeros."""
         g = self.window
         n = dcolumns.shape[1] // (g.out_height * g.out_width)
         taps = dcolumns.reshape(self._columns_shape(n))
