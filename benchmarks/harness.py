@@ -3,7 +3,9 @@
 Each side trains in its own fresh subprocess (so peak memory is each one's own), on the same data
 prepared by nnctl's data pipeline, with the same architecture, optimizer, batch size and per-epoch
 shuffling, and with the same bookkeeping per batch (loss and accuracy accumulated). The sides alternate
-over `--repeat` rounds; the median seconds per epoch and the ratio nnctl / PyTorch are printed.
+over `--repeat` rounds (which goes first alternates too); the median seconds per epoch and the ratio nnctl / PyTorch are printed, both as the
+ratio of the medians and as the median of each round's own ratio (a round's two epochs run back to back,
+so that figure is the one least moved by a shared machine whose speed drifts between rounds).
 
 Peak memory is the process's peak resident set size (ru_maxrss), which includes the interpreter, the
 libraries and the dataset; the increase during training over the resident size just before it is shown
@@ -131,7 +133,8 @@ def main(script: Path, title: str, config: dict, build_torch_model) -> None:
         print("PyTorch is not installed: timing nnctl only (pip install torch==2.13.0 for the comparison)")
     results: dict[str, list[dict]] = {"nnctl": [], "torch": []}
     for round_ in range(args.repeat):
-        for side in ("nnctl", "torch") if have_torch else ("nnctl",):
+        sides = ("nnctl", "torch") if round_ % 2 == 0 else ("torch", "nnctl")   # neither always goes first
+        for side in sides if have_torch else ("nnctl",):
             r = run_worker(script, side, args.warmup)
             results[side].append(r)
             print(f"round {round_ + 1} {side:6s} {r['seconds']:7.2f} s/epoch  loss {r['train_loss']:.4f}  "
@@ -149,6 +152,8 @@ def main(script: Path, title: str, config: dict, build_torch_model) -> None:
         t = results["torch"][0]
         print(f"  PyTorch {t['torch']} with {t['threads']} threads; NumPy {np.__version__}; "
               f"OPENBLAS_THREAD_TIMEOUT={os.environ.get('OPENBLAS_THREAD_TIMEOUT')}")
-        print(f"  ratio nnctl/PyTorch seconds per epoch: {med['nnctl'] / med['torch']:.3f}")
+        paired = [a["seconds"] / b["seconds"] for a, b in zip(results["nnctl"], results["torch"])]
+        print(f"  ratio nnctl/PyTorch seconds per epoch: {med['nnctl'] / med['torch']:.3f} (ratio of medians); "
+              f"per round {statistics.median(paired):.3f} median, range {min(paired):.3f}-{max(paired):.3f}")
         print(f"  ratio nnctl/PyTorch peak RSS: {peak['nnctl'] / peak['torch']:.3f}; "
               f"growth during training: {grow['nnctl']:.0f} MB vs {grow['torch']:.0f} MB")
