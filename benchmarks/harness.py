@@ -3,9 +3,10 @@
 Each side trains in its own fresh subprocess (so peak memory is each one's own), on the same data
 prepared by nnctl's data pipeline, with the same architecture, optimizer, batch size and per-epoch
 shuffling, and with the same bookkeeping per batch (loss and accuracy accumulated). The sides alternate
-over `--repeat` rounds (which goes first alternates too); the median seconds per epoch and the ratio nnctl / PyTorch are printed, both as the
-ratio of the medians and as the median of each round's own ratio (a round's two epochs run back to back,
-so that figure is the one least moved by a shared machine whose speed drifts between rounds).
+over `--repeat` rounds (which one goes first alternates too); the median seconds per epoch and the ratio
+nnctl / PyTorch are printed, both as the ratio of the medians and as the median of each round's own
+ratio (a round's two epochs run back to back, so that figure is the one least moved by a shared machine
+whose speed drifts between rounds).
 
 Peak memory is the process's peak resident set size (ru_maxrss), which includes the interpreter, the
 libraries and the dataset; the increase during training over the resident size just before it is shown
