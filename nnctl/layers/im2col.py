@@ -12,6 +12,7 @@ columns @ dy.T are plain 2-D GEMMs over the whole batch, and every copy in im2co
 whole output rows between arrays stored in the same (channel, sample) order. The price is one transpose
 of the (small) input on the way in and of the gradient on the way out. The copies and additions run on
 chunks of samples in parallel threads (workers.py); only the kh*kw taps are a Python loop.
+Stride-1 layers that keep the width use the faster shift form in im2col_shift.py instead.
 """
 
 from __future__ import annotations
