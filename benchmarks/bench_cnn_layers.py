@@ -33,7 +33,6 @@ import time
 import nnctl  # noqa: F401  (first: the package may configure the BLAS before NumPy loads it)
 import numpy as np
 
-from nnctl.allocator import keep_freed_memory
 from nnctl.layers.activations import ReLU
 from nnctl.layers.conv import Conv2D
 from nnctl.layers.dense import Dense
@@ -228,12 +227,7 @@ def main() -> None:
     parser.add_argument("--first-layer-dx", action="store_true",
                         help="let the first conv compute its input gradient (which nobody needs)")
     parser.add_argument("--memory-child", choices=("nnctl", "torch"), help=argparse.SUPPRESS)
-    parser.add_argument("--allocator", choices=("kept", "default"), default="kept",
-                        help="kept: glibc keeps freed memory, as the nnctl command sets up (nnctl/allocator.py); "
-                             "it then applies to both libraries, which share this process")
     args = parser.parse_args()
-    if args.allocator == "kept":
-        keep_freed_memory()
     if args.memory_child:
         peak_memory_child(args.memory_child, args.batch, args.steps)
         return

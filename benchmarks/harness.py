@@ -47,10 +47,7 @@ def load_data(config: dict):
 
 
 def nnctl_epoch(config: dict, warmup_batches: int) -> dict:
-    from nnctl.allocator import keep_freed_memory
     from nnctl.train import Trainer
-
-    keep_freed_memory()              # as the nnctl command does at start-up
 
     resolved, setup = load_data(config)
     trainer = Trainer(setup, progress=False)

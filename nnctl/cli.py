@@ -9,7 +9,6 @@ from pathlib import Path
 
 import click
 
-from nnctl.allocator import keep_freed_memory
 from nnctl.errors import InputError, NnctlError
 
 
@@ -45,7 +44,6 @@ class NnctlGroup(click.Group):
 @click.version_option(package_name="nnctl")
 def cli(debug: bool) -> None:
     """Train NumPy neural networks described by YAML files."""
-    keep_freed_memory()
 
 
 @cli.command()
