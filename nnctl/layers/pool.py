@@ -121,8 +121,11 @@ class MaxPool2D(Pool2D):
             arg = argmax[samples]
             arg.fill(0)
             greater, candidate = np.empty(best.shape, bool), np.empty(best.shape, index)
+            view = np.empty_like(best)
             for k, (_, _, rows, cols) in enumerate(taps, start=1):
-                view = src[:, :, rows, cols]
+                # one strided copy, then two comparisons on contiguous arrays: cheaper than comparing
+                # the strided tap twice (NumPy's SIMD loops want contiguous operands)
+                np.copyto(view, src[:, :, rows, cols])
                 np.greater(view, best, out=greater)     # strictly: an equal later element never wins
                 # arg = k where greater, else unchanged. As k exceeds every earlier index, that is
                 # max(arg, k * greater): no branches (a masked copy mispredicts on random data)
