@@ -391,3 +391,22 @@ def test_per_sample_products_carry_the_bias_in_a_row_of_ones_that_backward_leave
     if bias:
         np.testing.assert_array_equal(columns[9], np.ones(4 * 30))
     np.testing.assert_array_equal(layer.forward(x, True), first)
+
+
+def test_per_sample_products_split_over_threads_give_identical_results(monkeypatch):
+    from nnctl.layers import workers
+
+    rng = np.random.default_rng(15)
+    x = rng.standard_normal((7, 1, 6, 5)).astype(np.float32)
+    dy = rng.standard_normal((7, 4, 6, 5)).astype(np.float32)
+    results = {}
+    for threads in ("1", "3"):
+        monkeypatch.setenv("NNCTL_THREADS", threads)
+        monkeypatch.setattr(workers, "MIN_CHUNK", 1)
+        layer = make((1, 6, 5), np.float32, filters=4, kernel=3, padding=1)
+        assert layer.per_sample
+        layer.params["b"][...] = rng.standard_normal(4) if threads == "1" else results["1"][4]
+        y = layer.forward(x, True)
+        results[threads] = (y, layer.backward(dy), layer.grads["W"], layer.grads["b"], layer.params["b"].copy())
+    for one, three in zip(results["1"], results["3"]):
+        np.testing.assert_array_equal(one, three)
