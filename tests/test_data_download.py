@@ -96,6 +96,15 @@ def test_every_mirror_failing_lists_each_reason(server, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_failed_download_removes_the_folders_it_created_and_only_those(server, tmp_path):
+    kept = tmp_path / "kept"
+    (kept / "other").mkdir(parents=True)
+    for target_dir in (tmp_path / "new" / "deeper", kept / "fresh", kept / "other"):
+        with pytest.raises(WorkError):
+            download("file.bin", [server.url + "/x/"], target_dir, {BODY_SHA}, progress=False)
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == ["kept", "kept/other"]
+
+
 def test_mirror_list_comes_from_the_environment(monkeypatch):
     monkeypatch.delenv("NNCTL_MIRRORS", raising=False)
     assert mirror_list(("http://a/x", "http://b/y/")) == ["http://a/x/", "http://b/y/"]
@@ -153,4 +162,4 @@ def test_a_failed_mnist_download_says_what_to_do(server, data_env, tmp_path, mon
     assert str(info.value) == (f"could not download train-images-idx3-ubyte.gz ({server.url}/nothing/"
                                f"train-images-idx3-ubyte.gz: HTTP 404 Not Found); put the mnist files in {target} "
                                "(or point data.path or NNCTL_DATA at a copy), or set NNCTL_MIRRORS to a working mirror")
-    assert list(target.iterdir()) == []
+    assert not target.exists()                   # the folder the download created went with it

@@ -42,9 +42,10 @@ def download(filename: str, mirrors: Sequence[str], target_dir: Path, sha256: Co
 
     Returns the final path `target_dir / filename`. When every mirror fails, raises WorkError listing
     each failure and ending with `advice` (what the person can do instead); no file, not even a partial
-    one, is left behind.
+    one, is left behind, nor a folder that this call created.
     """
     target = Path(target_dir) / filename
+    created = [folder for folder in (target.parent, *target.parent.parents) if not folder.exists()]
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -58,7 +59,17 @@ def download(filename: str, mirrors: Sequence[str], target_dir: Path, sha256: Co
         except FetchFailed as exc:
             failures.append(f"{url}: {exc}")
     advice = advice or f"place the file in {target.parent} yourself or set NNCTL_MIRRORS to a working mirror"
+    remove_empty(created)
     raise WorkError(f"could not download {filename} ({'; '.join(failures) or 'no mirrors given'}); {advice}")
+
+
+def remove_empty(folders: Sequence[Path]) -> None:
+    """Remove these folders (innermost first) while they are empty: the ones a failed download created."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
 
 
 def fetch_checked(url: str, target: Path, sha256: Collection[str], progress: bool) -> None:
