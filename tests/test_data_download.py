@@ -66,7 +66,7 @@ def test_checksum_mismatch_leaves_nothing(server, tmp_path):
     assert str(info.value) == (f"could not download file.bin ({server.url}/a/file.bin: checksum mismatch "
                                f"(SHA-256 {BODY_SHA})); place the file in {target} yourself or set "
                                "NNCTL_MIRRORS to a working mirror")
-    assert list(target.iterdir()) == []
+    assert list(tmp_path.iterdir()) == []        # no file, no partial file, not the folder it made
 
 
 def test_truncated_transfer_leaves_nothing(server, tmp_path):
@@ -76,7 +76,7 @@ def test_truncated_transfer_leaves_nothing(server, tmp_path):
         download("file.bin", [server.url + "/a/"], target, {BODY_SHA}, progress=False, advice="do X")
     assert str(info.value) == (f"could not download file.bin ({server.url}/a/file.bin: transfer cut short after "
                                f"{len(BODY)} of {len(BODY) + 1000} bytes); do X")
-    assert list(target.iterdir()) == []
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_falls_back_to_the_second_mirror_after_a_404(server, tmp_path):
