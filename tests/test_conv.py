@@ -12,6 +12,7 @@ from nnctl.errors import ConfigError
 from nnctl.gradcheck import PASS_LIMIT, check_layer
 from nnctl.layers import conv, reference
 from nnctl.layers.conv import Conv2D
+from nnctl.layers.im2col_shift import ShiftIm2Col
 from nnctl.model import build_network, resolve_model_config
 from nnctl.registry import LAYERS
 from nnctl.spec import validate
@@ -328,16 +329,25 @@ def test_macs_describe_and_registry():
     assert not layer.kinks()
 
 
-def test_splitting_the_batch_over_threads_gives_identical_results(monkeypatch):
+@pytest.mark.parametrize("in_shape, options, form", [
+    ((3, 9, 8), {"kernel": 3, "stride": [2, 1], "padding": 1}, "padded"),
+    ((3, 9, 8), {"kernel": 3, "padding": 1}, "shift"),
+    ((1, 6, 5), {"kernel": 3, "padding": 1}, "per-sample"),
+], ids=["padded-im2col", "shift-im2col", "per-sample-products"])
+def test_splitting_the_batch_over_threads_gives_identical_results(monkeypatch, in_shape, options, form):
     from nnctl.layers import workers
 
     rng = np.random.default_rng(8)
-    x = rng.standard_normal((7, 3, 9, 8)).astype(np.float32)
+    x = rng.standard_normal((7,) + in_shape).astype(np.float32)
+    bias = rng.standard_normal(4).astype(np.float32)
     results = {}
     for threads in ("1", "3"):
         monkeypatch.setenv("NNCTL_THREADS", threads)
         monkeypatch.setattr(workers, "MIN_CHUNK", 1)           # split even these small arrays
-        layer = make((3, 9, 8), np.float32, filters=4, kernel=3, stride=[2, 1], padding=1)
+        layer = make(in_shape, np.float32, filters=4, **options)
+        assert form == ("per-sample" if layer.per_sample else
+                        "shift" if isinstance(layer.im2col, ShiftIm2Col) else "padded")
+        layer.params["b"][...] = bias
         y = layer.forward(x, True)
         dx = layer.backward(np.sin(y))
         results[threads] = (y, dx, layer.grads["W"], layer.grads["b"])
@@ -392,21 +402,3 @@ def test_per_sample_products_carry_the_bias_in_a_row_of_ones_that_backward_leave
         np.testing.assert_array_equal(columns[9], np.ones(4 * 30))
     np.testing.assert_array_equal(layer.forward(x, True), first)
 
-
-def test_per_sample_products_split_over_threads_give_identical_results(monkeypatch):
-    from nnctl.layers import workers
-
-    rng = np.random.default_rng(15)
-    x = rng.standard_normal((7, 1, 6, 5)).astype(np.float32)
-    dy = rng.standard_normal((7, 4, 6, 5)).astype(np.float32)
-    results = {}
-    for threads in ("1", "3"):
-        monkeypatch.setenv("NNCTL_THREADS", threads)
-        monkeypatch.setattr(workers, "MIN_CHUNK", 1)
-        layer = make((1, 6, 5), np.float32, filters=4, kernel=3, padding=1)
-        assert layer.per_sample
-        layer.params["b"][...] = rng.standard_normal(4) if threads == "1" else results["1"][4]
-        y = layer.forward(x, True)
-        results[threads] = (y, layer.backward(dy), layer.grads["W"], layer.grads["b"], layer.params["b"].copy())
-    for one, three in zip(results["1"], results["3"]):
-        np.testing.assert_array_equal(one, three)

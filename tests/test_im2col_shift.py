@@ -1,13 +1,12 @@
 """The shift form of im2col/col2im (stride 1, width kept) against the general padded form, which the conv
 parity tests check against the loop reference: same columns exactly, same col2im, chosen exactly when
-it applies, zero borders restored after the columns were overwritten, and thread splits that agree."""
+it applies, and zero borders restored after the columns were overwritten (thread splits: test_conv.py)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from nnctl.layers import workers
 from nnctl.layers.conv import Conv2D
 from nnctl.layers.im2col import Im2Col, Window
 from nnctl.layers.im2col_shift import ShiftIm2Col
@@ -79,17 +78,3 @@ def test_zero_borders_come_back_after_backward_wrote_over_the_columns():
     np.testing.assert_array_equal(layer.forward(x, True), first)
     np.testing.assert_array_equal(layer.im2col.columns(x), expected_columns)
 
-
-def test_splitting_the_batch_over_threads_gives_identical_results(monkeypatch):
-    rng = np.random.default_rng(8)
-    x = rng.standard_normal((7, 3, 6, 8)).astype(np.float32)
-    dy = rng.standard_normal((7, 4, 6, 8)).astype(np.float32)
-    results = {}
-    for threads in ("1", "3"):
-        monkeypatch.setenv("NNCTL_THREADS", threads)
-        monkeypatch.setattr(workers, "MIN_CHUNK", 1)
-        layer = make((3, 6, 8), np.float32, filters=4, kernel=3, padding=1)
-        assert isinstance(layer.im2col, ShiftIm2Col)
-        results[threads] = (layer.forward(x, True), layer.backward(dy), layer.grads["W"], layer.grads["b"])
-    for one, three in zip(results["1"], results["3"]):
-        np.testing.assert_array_equal(one, three)
