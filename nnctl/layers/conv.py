@@ -26,7 +26,7 @@ def per_sample_product(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
     def chunk(samples: slice) -> None:
         np.matmul(a if a.ndim == 2 else a[samples], b if b.ndim == 2 else b[samples], out=out[samples])
 
-    over_batch(chunk, out.shape[0], out.size * max(a.shape[-1], 8))
+    over_batch(chunk, out.shape[0], out.size * a.shape[-1])      # work: out entries x inner length
 
 
 def PaddingOrSame():

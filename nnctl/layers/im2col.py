@@ -123,39 +123,45 @@ class Scratch:
         return array
 
 
-def column_buffer(scratch: Scratch, window: Window, n: int, dtype, ones_row: bool) -> np.ndarray:
-    """The (K, N*P) columns work array, or (K + 1, N*P) with a last row of ones when `ones_row`: then one
-    product with [W | b] adds the bias, and dy @ columns.T yields db beside dW."""
-    taps = window.channels * window.taps
-    buffer = scratch.get("columns", (taps + ones_row, n * window.out_height * window.out_width), dtype)
-    if ones_row:
-        buffer[taps] = 1
-    return buffer
+class ColumnForm:
+    """What both forms of im2col share: the Window, a Scratch of work arrays, and the columns array.
 
-
-class Im2Col:
-    """im2col and col2im for one Window, with their work arrays kept in a Scratch."""
+    With `ones_row` the columns get a last row of ones: one product with [W | b] then adds the bias, and
+    dy @ columns.T yields db beside dW."""
 
     def __init__(self, window: Window, ones_row: bool = False):
         self.window = window
         self.scratch = Scratch()
         self.ones_row = ones_row
 
+    def grid(self, flat: np.ndarray) -> np.ndarray:
+        """A contiguous (K, N*P) array as its (C, kh, kw, N, Ho, Wo) view."""
+        w = self.window
+        return flat.reshape(w.channels, *w.kernel, -1, w.out_height, w.out_width)
+
+    def column_buffer(self, n: int, dtype) -> tuple[np.ndarray, np.ndarray]:
+        """The columns work array (K [+ 1], N*P) for n samples, and its first K rows as a `grid`."""
+        w = self.window
+        taps = w.channels * w.taps
+        buffer = self.scratch.get("columns", (taps + self.ones_row, n * w.out_height * w.out_width), dtype)
+        if self.ones_row:
+            buffer[taps] = 1
+        return buffer, self.grid(buffer[:taps])
+
+
+class Im2Col(ColumnForm):
+    """im2col and col2im for any Window, through a zero-padded channel-major copy of the input."""
+
     def _padded_shape(self, n: int) -> tuple[int, int, int, int]:
         w = self.window
         return w.channels, n, w.padded_height, w.padded_width
-
-    def _columns_shape(self, n: int) -> tuple[int, ...]:
-        w = self.window
-        return (w.channels, *w.kernel, n, w.out_height, w.out_width)
 
     def columns(self, x: np.ndarray) -> np.ndarray:
         """x (N, C, H, W) -> columns (K, N*Ho*Wo), plus a row of ones with `ones_row`. The result is a work
         array: valid until the next call."""
         w, n = self.window, x.shape[0]
         padded = self.scratch.get("padded", self._padded_shape(n), x.dtype, fill=0)
-        buffer = column_buffer(self.scratch, w, n, x.dtype, self.ones_row)
-        columns = buffer[:w.channels * w.taps].reshape(self._columns_shape(n))
+        buffer, columns = self.column_buffer(n, x.dtype)
         s_c, s_n, s_h, s_w = padded.strides
         (sh, sw), (dh, dw) = w.stride, w.dilation
         taps = as_strided(padded, columns.shape, (s_c, dh * s_h, dw * s_w, s_n, sh * s_h, sw * s_w),
@@ -177,7 +183,7 @@ class Im2Col:
         """
         w = self.window
         n = dcolumns.shape[1] // (w.out_height * w.out_width)
-        taps = dcolumns.reshape(self._columns_shape(n))
+        taps = self.grid(dcolumns)
         padded = self.scratch.get("dpadded", self._padded_shape(n), dcolumns.dtype)
         dx = np.empty((n, w.channels, w.height, w.width), dcolumns.dtype)
         offsets, (rows, cols) = list(w.offsets()), w.interior()

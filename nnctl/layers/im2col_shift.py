@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnctl.layers.im2col import Scratch, Window, column_buffer
+from nnctl.layers.im2col import ColumnForm, Window
 from nnctl.layers.workers import over_batch
 
 
-class ShiftIm2Col:
+class ShiftIm2Col(ColumnForm):
     """im2col and col2im for one Window with stride 1 and out_width == width (see `fits`)."""
 
     @staticmethod
@@ -32,9 +32,7 @@ class ShiftIm2Col:
     def __init__(self, window: Window, ones_row: bool = False):
         if not self.fits(window):
             raise ValueError("ShiftIm2Col needs stride 1 and an output as wide as the input")
-        self.window = window
-        self.scratch = Scratch()
-        self.ones_row = ones_row
+        super().__init__(window, ones_row)
         g = window
         positions, size = g.out_height * g.out_width, g.height * g.width
         (kh, kw), (dh, dw), (ph, pw) = g.kernel, g.dilation, g.padding
@@ -52,20 +50,16 @@ class ShiftIm2Col:
                     wrap = None
                 self.taps.append((i, j, s, lo, max(lo, hi), wrap))
         # col2im assigns the tap that reads the most positions, then adds the others
-        self.first = max(range(len(self.taps)), key=lambda t: self.taps[t][4] - self.taps[t][3])
-
-    def _columns_shape(self, n: int) -> tuple[int, ...]:
-        g = self.window
-        return (g.channels, *g.kernel, n, g.out_height * g.out_width)
+        first = max(self.taps, key=lambda tap: tap[4] - tap[3])
+        self.fold_order = [first] + [tap for tap in self.taps if tap is not first]
 
     def columns(self, x: np.ndarray) -> np.ndarray:
         """x (N, C, H, W) -> columns (K, N*Ho*Wo), plus a row of ones with `ones_row`. The result is a work
         array: valid until the next call."""
         g, n = self.window, x.shape[0]
-        buffer = column_buffer(self.scratch, g, n, x.dtype, self.ones_row)
-        columns = buffer[:g.channels * g.taps].reshape(self._columns_shape(n))
+        buffer, grid = self.column_buffer(n, x.dtype)
+        columns = grid.reshape(g.channels, *g.kernel, n, -1)            # (C, kh, kw, N, Ho*Wo)
         source = x.reshape(n, g.channels, -1).transpose(1, 0, 2)        # (C, N, H*W)
-        grid = columns.reshape(g.channels, *g.kernel, n, g.out_height, g.out_width)
 
         def fill(samples: slice) -> None:
             for i, j, s, lo, hi, wrap in self.taps:
@@ -84,23 +78,23 @@ class ShiftIm2Col:
         a new array. Overwrites the wrapped entries of dcolumns with zeros."""
         g = self.window
         n = dcolumns.shape[1] // (g.out_height * g.out_width)
-        taps = dcolumns.reshape(self._columns_shape(n))
-        grid = dcolumns.reshape(g.channels, *g.kernel, n, g.out_height, g.out_width)
+        grid = self.grid(dcolumns)
+        taps = grid.reshape(g.channels, *g.kernel, n, -1)                # (C, kh, kw, N, Ho*Wo)
         total = self.scratch.get("total", (g.channels, n, g.height * g.width), dcolumns.dtype)
         dx = np.empty((n, g.channels, g.height, g.width), dcolumns.dtype)
-        first, rest = self.taps[self.first], [t for k, t in enumerate(self.taps) if k != self.first]
 
         def fold(samples: slice) -> None:
             part = total[:, samples]
-            for i, j, s, lo, hi, wrap in [first] + rest:
+            for k, (i, j, s, lo, hi, wrap) in enumerate(self.fold_order):
                 if wrap is not None:
                     grid[:, i, j, samples, :, wrap] = 0
-                if (i, j) == first[:2]:
+                shifted = taps[:, i, j, samples, lo:hi]
+                if k == 0:
                     part[:, :, :lo + s] = 0
-                    np.copyto(part[:, :, lo + s:hi + s], taps[:, i, j, samples, lo:hi])
+                    np.copyto(part[:, :, lo + s:hi + s], shifted)
                     part[:, :, hi + s:] = 0
                 else:
-                    part[:, :, lo + s:hi + s] += taps[:, i, j, samples, lo:hi]
+                    part[:, :, lo + s:hi + s] += shifted
             np.copyto(dx[samples].reshape(-1, g.channels, g.height * g.width), part.transpose(1, 0, 2))
 
         over_batch(fold, n, taps.size)
