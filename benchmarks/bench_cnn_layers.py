@@ -38,8 +38,8 @@ from nnctl.layers.conv import Conv2D
 from nnctl.layers.dense import Dense
 from nnctl.layers.pool import MaxPool2D
 from nnctl.layers.shape import Flatten
-from nnctl.losses import SoftmaxCrossEntropy
-from nnctl.spec import validate
+from nnctl.nn.losses import SoftmaxCrossEntropy
+from nnctl.config.spec import validate
 
 IN_SHAPE, CLASSES, LR, EPOCH_SAMPLES = (1, 28, 28), 10, 1e-3, 60000
 NET = [

@@ -39,15 +39,15 @@ def peak_rss_mb() -> float:
 
 
 def load_data(config: dict):
-    from nnctl.config import resolve
-    from nnctl.setup import prepare
+    from nnctl.config.load import resolve
+    from nnctl.training.prepare import prepare
 
     resolved = resolve(config)
     return resolved, prepare(resolved, progress=False)
 
 
 def nnctl_epoch(config: dict, warmup_batches: int) -> dict:
-    from nnctl.train import Trainer
+    from nnctl.training.loop import Trainer
 
     resolved, setup = load_data(config)
     trainer = Trainer(setup, progress=False)

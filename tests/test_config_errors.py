@@ -155,7 +155,7 @@ def test_bad_overrides(tmp_path, override, message):
 
 
 def test_overrides_parse_yaml_values(tmp_path):
-    from nnctl.config import load_config
+    from nnctl.config.load import load_config
 
     config = tmp_path / "good.yaml"
     config.write_text(GOOD)
@@ -167,7 +167,7 @@ def test_overrides_parse_yaml_values(tmp_path):
 
 
 def test_exponent_floats_are_numbers_and_names_default_to_stem(tmp_path):
-    from nnctl.config import load_config
+    from nnctl.config.load import load_config
 
     config = tmp_path / "expo.yaml"
     config.write_text(replace("name: tiny\n", "").replace("lr: 1.0e-2", "lr: 1e-3"))
@@ -177,7 +177,7 @@ def test_exponent_floats_are_numbers_and_names_default_to_stem(tmp_path):
 
 
 def test_repeat_expands_and_names_nodes(tmp_path):
-    from nnctl.config import load_config
+    from nnctl.config.load import load_config
 
     text = replace("    - {type: dense, units: 16}\n    - {type: relu}\n",
                    "    - repeat: 3\n      layers: [{type: dense, units: 16}, {type: relu}]\n")

@@ -9,13 +9,14 @@ import numpy as np
 import pytest
 
 from nnctl.errors import ConfigError
-from nnctl.gradcheck import PASS_LIMIT, check_layer
-from nnctl.layers import conv, reference
+from nnctl.check.gradcheck import PASS_LIMIT, check_layer
+from nnctl.check import reference_kernels as reference
+from nnctl.layers import conv
 from nnctl.layers.conv import Conv2D
 from nnctl.layers.im2col_shift import ShiftIm2Col
-from nnctl.model import build_network, resolve_model_config
-from nnctl.registry import LAYERS
-from nnctl.spec import validate
+from nnctl.nn.network import build_network, resolve_model_config
+from nnctl.nn.registry import LAYERS
+from nnctl.config.spec import validate
 
 
 def make(in_shape, dtype=np.float64, seed=0, **given) -> Conv2D:

@@ -8,15 +8,15 @@ import math
 import numpy as np
 import pytest
 
-from nnctl import gradcheck
-from nnctl.gradcheck import CheckRow, check_layer, check_loss, check_network, numeric_gradient, relative_error
+from nnctl.check import gradcheck
+from nnctl.check.gradcheck import CheckRow, check_layer, check_loss, check_network, numeric_gradient, relative_error
 from nnctl.layers import dense
 from nnctl.layers.base import Layer
-from nnctl.losses import MeanSquaredError
-from nnctl.model import build_network, resolve_model_config
-from nnctl.objective import build_objective, resolve_loss_config
-from nnctl.registry import LAYERS
-from nnctl.spec import validate
+from nnctl.nn.losses import MeanSquaredError
+from nnctl.nn.network import build_network, resolve_model_config
+from nnctl.nn.objective import build_objective, resolve_loss_config
+from nnctl.nn.registry import LAYERS
+from nnctl.config.spec import validate
 
 
 def build(kind: str, in_shape: tuple, **options):

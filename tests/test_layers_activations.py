@@ -9,8 +9,8 @@ import warnings
 import numpy as np
 import pytest
 
-from nnctl.registry import LAYERS
-from nnctl.spec import validate
+from nnctl.nn.registry import LAYERS
+from nnctl.config.spec import validate
 
 
 def build(kind: str, in_shape: tuple, dtype=np.float64, **options):

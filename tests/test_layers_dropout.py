@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from nnctl.errors import ConfigError
-from nnctl.registry import LAYERS
-from nnctl.spec import validate
+from nnctl.nn.registry import LAYERS
+from nnctl.config.spec import validate
 
 
 def build(in_shape: tuple, seed: int = 0, dtype=np.float32, **options):

@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nnctl.gradcheck import PASS_LIMIT, check_layer
+from nnctl.check.gradcheck import PASS_LIMIT, check_layer
 from nnctl.layers import activations, dense, dropout, norm, shape
-from nnctl.registry import LAYERS
-from nnctl.spec import validate
+from nnctl.nn.registry import LAYERS
+from nnctl.config.spec import validate
 
 
 def build(kind: str, in_shape: tuple, seed: int = 0, **options):

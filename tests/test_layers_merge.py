@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from nnctl.cli import cli
-from nnctl.gradcheck import check_layer
+from nnctl.check.gradcheck import check_layer
 from nnctl.layers.merge import Add, Concat
 
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from nnctl.errors import WorkError
-from nnctl.registry import LAYERS
-from nnctl.spec import validate
+from nnctl.nn.registry import LAYERS
+from nnctl.config.spec import validate
 
 EPS = 1e-5
 

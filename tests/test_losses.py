@@ -9,10 +9,10 @@ import warnings
 import numpy as np
 import pytest
 
-from nnctl import losses
+from nnctl.nn import losses
 from nnctl.errors import ConfigError, InputError
-from nnctl.gradcheck import PASS_LIMIT, check_loss
-from nnctl.registry import LOSSES
+from nnctl.check.gradcheck import PASS_LIMIT, check_loss
+from nnctl.nn.registry import LOSSES
 
 
 def make(kind: str, **options) -> losses.Loss:

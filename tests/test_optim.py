@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from nnctl.errors import ConfigError, InputError
-from nnctl.optim import OPTIMIZERS, Adam, AdamW, Optimizer
-from nnctl.spec import validate
+from nnctl.optim.optimizers import OPTIMIZERS, Adam, AdamW, Optimizer
+from nnctl.config.spec import validate
 
 P0 = [1.0, -2.0]
 G1, G2, G3 = [0.5, -1.0], [0.25, 2.0], [0.0, 0.0]

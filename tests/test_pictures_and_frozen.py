@@ -7,10 +7,10 @@ import pytest
 from click.testing import CliRunner
 
 from nnctl.cli import cli
-from nnctl.config import load_config
+from nnctl.config.load import load_config
 from nnctl.errors import ConfigError
-from nnctl.setup import prepare
-from nnctl.train import Trainer
+from nnctl.training.prepare import prepare
+from nnctl.training.loop import Trainer
 
 SOBEL_X = [[1, 0, -1], [2, 0, -2], [1, 0, -1]]
 
@@ -97,7 +97,7 @@ def test_filters_and_features_pictures(tmp_path, images):
 
 
 def test_dense_weights_of_flat_images_are_drawn_as_pictures(tmp_path):
-    from nnctl.pictures import first_layer_tiles
+    from nnctl.viz.pictures import first_layer_tiles
 
     config = tmp_path / "mlp.yaml"
     config.write_text("data: {dataset: fashion-mnist, limit: 100}\nmodel: [{type: dense, units: 5}, {type: dense, units: 10}]\n")

@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 
 from nnctl.errors import ConfigError
-from nnctl.gradcheck import PASS_LIMIT, check_layer
-from nnctl.layers import pool, reference
+from nnctl.check.gradcheck import PASS_LIMIT, check_layer
+from nnctl.check import reference_kernels as reference
+from nnctl.layers import pool
 from nnctl.layers.pool import AvgPool2D, GlobalAvgPool, MaxPool2D
-from nnctl.registry import LAYERS
-from nnctl.spec import validate
+from nnctl.nn.registry import LAYERS
+from nnctl.config.spec import validate
 
 
 def make(cls, in_shape, dtype=np.float64, **given):

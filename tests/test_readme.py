@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from nnctl.docs import reference_markdown
+from nnctl.config.docs import reference_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
@@ -14,7 +14,7 @@ README = (ROOT / "README.md").read_text()
 def test_reference_section_is_generated_from_the_code():
     start = README.index("<!-- reference:start -->\n") + len("<!-- reference:start -->\n")
     end = README.index("<!-- reference:end -->")
-    assert README[start:end] == reference_markdown(), "run: python -m nnctl.docs README.md"
+    assert README[start:end] == reference_markdown(), "run: python -m nnctl.config.docs README.md"
 
 
 def test_readme_opens_with_the_two_commands():
@@ -27,14 +27,14 @@ def test_readme_opens_with_the_two_commands():
 
 
 def test_configs_named_in_the_readme_exist_and_resolve():
-    from nnctl.config import load_config
+    from nnctl.config.load import load_config
 
     for name in sorted(set(re.findall(r"configs/[\w/]+\.yaml", README))):
         load_config(ROOT / name)
 
 
 def test_every_config_in_the_repository_resolves():
-    from nnctl.config import load_config
+    from nnctl.config.load import load_config
 
     configs = sorted((ROOT / "configs").rglob("*.yaml"))
     assert len(configs) >= 15

@@ -8,8 +8,8 @@ import math
 import pytest
 
 from nnctl.errors import ConfigError, InputError
-from nnctl.schedules import SCHEDULES, Cosine, ReduceOnPlateau, Schedule
-from nnctl.spec import validate
+from nnctl.optim.schedules import SCHEDULES, Cosine, ReduceOnPlateau, Schedule
+from nnctl.config.spec import validate
 
 
 def make(name: str, base_lr: float = 0.1, total_epochs: int = 10, **config) -> Schedule:

@@ -8,7 +8,7 @@ import json
 import numpy as np
 from click.testing import CliRunner
 
-from nnctl.checkpoint import load_checkpoint
+from nnctl.training.checkpoints import load_checkpoint
 from nnctl.cli import cli
 
 BASE = """\
@@ -57,7 +57,7 @@ def test_divergence_stops_with_exit_1_and_keeps_the_report(tmp_path):
 
 
 def test_ctrl_c_saves_last_checkpoint_and_report(tmp_path, monkeypatch):
-    from nnctl import train as train_module
+    from nnctl.training import loop as train_module
 
     calls = {"n": 0}
     original = train_module.Trainer.fit_one_epoch
@@ -104,7 +104,7 @@ def test_early_stopping_on_a_loss_waits_for_it_to_stop_falling(tmp_path):
 
 
 def test_an_unexpected_failure_writes_the_report_and_exits_1(tmp_path, monkeypatch):
-    from nnctl.optim import Adam
+    from nnctl.optim.optimizers import Adam
 
     def broken(self, grads, lr):
         raise RuntimeError("disk on fire")
@@ -118,9 +118,9 @@ def test_an_unexpected_failure_writes_the_report_and_exits_1(tmp_path, monkeypat
 
 
 def test_regression_runs_monitor_the_loss(tmp_path):
-    from nnctl.config import resolve
-    from nnctl.setup import prepare
-    from nnctl.train import monitored_metric, produced_metrics
+    from nnctl.config.load import resolve
+    from nnctl.training.prepare import prepare
+    from nnctl.training.loop import monitored_metric, produced_metrics
 
     rng = np.random.default_rng(0)
     np.savez(tmp_path / "reg.npz", x=rng.standard_normal((50, 3)).astype(np.float32),

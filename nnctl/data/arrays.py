@@ -24,7 +24,7 @@ import numpy as np
 
 from nnctl.data.base import Dataset, Source
 from nnctl.errors import ConfigError, InputError
-from nnctl.spec import Choice, IntOrFraction, Mismatch, Optional, Option, Str
+from nnctl.config.spec import Choice, IntOrFraction, Mismatch, Optional, Option, Str
 
 TASKS = ("auto", "classification", "regression")
 NPZ_ARRAYS = ("x", "y", "x_test", "y_test", "class_names")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from nnctl.spec import Bool, Int, Option
+from nnctl.config.spec import Bool, Int, Option
 
 AUGMENT_OPTIONS = {
     "flip": Option(Bool(), False, "mirror each training image left-right with probability 1/2"),

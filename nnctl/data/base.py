@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from nnctl.spec import Option
+from nnctl.config.spec import Option
 
 
 @dataclass

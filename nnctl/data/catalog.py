@@ -14,7 +14,7 @@ from nnctl.data.mnist import FashionMnist, Mnist
 from nnctl.data.normalize import METHODS
 from nnctl.data.synthetic import Blobs, Circles, Spiral, Xor
 from nnctl.errors import ConfigError
-from nnctl.spec import Bool, Choice, Int, IntOrFraction, Option, Optional, did_you_mean, join_path, require_mapping, \
+from nnctl.config.spec import Bool, Choice, Int, IntOrFraction, Option, Optional, did_you_mean, join_path, require_mapping, \
     show, validate
 
 DATASETS: dict[str, type[Dataset]] = {

@@ -21,7 +21,7 @@ import numpy as np
 
 from nnctl.data.base import Dataset, Source
 from nnctl.errors import ConfigError
-from nnctl.spec import Float, Int, IntOrFraction, Option
+from nnctl.config.spec import Float, Int, IntOrFraction, Option
 
 TEST_SIZE = Option(IntOrFraction(), 0.2, "test samples taken first (count or fraction of all samples)")
 

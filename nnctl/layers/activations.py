@@ -11,7 +11,7 @@ import numpy as np
 
 from nnctl.layers.base import Layer, Shape
 from nnctl.layers.workers import over_batch
-from nnctl.spec import Bool, Float, Option
+from nnctl.config.spec import Bool, Float, Option
 
 
 class ReLU(Layer):

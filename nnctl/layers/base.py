@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from nnctl.spec import Option
+from nnctl.config.spec import Option
 
 Shape = tuple[int, ...]
 

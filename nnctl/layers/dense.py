@@ -6,9 +6,9 @@ import math
 
 import numpy as np
 
-from nnctl.init import INITIALIZERS, init_weights
+from nnctl.layers.init import INITIALIZERS, init_weights
 from nnctl.layers.base import Layer, Shape
-from nnctl.spec import Bool, Choice, Float, Int, Option
+from nnctl.config.spec import Bool, Choice, Float, Int, Option
 
 
 class Dense(Layer):

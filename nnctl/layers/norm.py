@@ -6,7 +6,7 @@ import numpy as np
 
 from nnctl.errors import WorkError
 from nnctl.layers.base import Layer, Shape
-from nnctl.spec import Choice, Float, Option
+from nnctl.config.spec import Choice, Float, Option
 
 
 class BatchNorm(Layer):

@@ -16,8 +16,8 @@ import numpy as np
 
 from nnctl.data import Splits, load_splits
 from nnctl.errors import ConfigError
-from nnctl.model import Network, build_network
-from nnctl.objective import Objective, build_objective, check_fits_data
+from nnctl.nn.network import Network, build_network
+from nnctl.nn.objective import Objective, build_objective, check_fits_data
 
 
 def seed_streams(seed: int) -> tuple[np.random.SeedSequence, np.random.Generator]:

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from nnctl.errors import InputError
-from nnctl.model import Network
-from nnctl.plot import _figure, _save
+from nnctl.nn.network import Network
+from nnctl.viz.curves import _figure, _save
 
 
 def _square_image_shape(size: int) -> tuple[int, int, int] | None:

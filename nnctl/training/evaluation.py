@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from nnctl.checkpoint import Checkpoint, load_checkpoint
-from nnctl.config import resolve
+from nnctl.training.checkpoints import Checkpoint, load_checkpoint
+from nnctl.config.load import resolve
 from nnctl.errors import ConfigError, InputError
-from nnctl.metrics import evaluate
-from nnctl.runs import write_text_atomic
-from nnctl.setup import Setup, prepare
+from nnctl.training.metrics import evaluate
+from nnctl.training.run_dir import write_text_atomic
+from nnctl.training.prepare import Setup, prepare
 
 
 def setup_from_checkpoint(path: str | Path, progress: bool = True) -> tuple[Setup, Checkpoint]:

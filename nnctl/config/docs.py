@@ -1,7 +1,7 @@
 """The config reference, generated from the option tables themselves so it can never drift from the code.
 
-    python -m nnctl.docs                  # print it
-    python -m nnctl.docs README.md        # replace the section between the markers in README.md
+    python -m nnctl.config.docs                  # print it
+    python -m nnctl.config.docs README.md        # replace the section between the markers in README.md
 
 README.md embeds this text between `<!-- reference:start -->` and `<!-- reference:end -->`; a test checks
 that the two agree.
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import inspect
 
-from nnctl.spec import Option
-from nnctl.yamlio import plain
+from nnctl.config.spec import Option
+from nnctl.config.yamlio import plain
 
 
 def _default(option: Option) -> str:
@@ -54,14 +54,14 @@ def catalogue(title: str, table: dict[str, type], extra_keys: str = "") -> list[
 
 
 def reference_markdown() -> str:
-    from nnctl.config import EARLY_STOPPING_OPTIONS, REGULARIZATION_OPTIONS, TOP_OPTIONS, TRAIN_OPTIONS
+    from nnctl.config.load import EARLY_STOPPING_OPTIONS, REGULARIZATION_OPTIONS, TOP_OPTIONS, TRAIN_OPTIONS
     from nnctl.data import DATA_OPTIONS, DATASETS
     from nnctl.data.augment import AUGMENT_OPTIONS
-    from nnctl.model import NODE_OPTIONS
-    from nnctl.objective import TERM_OPTIONS
-    from nnctl.optim import OPTIMIZERS
-    from nnctl.registry import LAYERS, LOSSES
-    from nnctl.schedules import SCHEDULES
+    from nnctl.nn.network import NODE_OPTIONS
+    from nnctl.nn.objective import TERM_OPTIONS
+    from nnctl.optim.optimizers import OPTIMIZERS
+    from nnctl.nn.registry import LAYERS, LOSSES
+    from nnctl.optim.schedules import SCHEDULES
 
     lines = ["### Top level", ""] + option_table(TOP_OPTIONS) + [""]
     lines += ["### `data`", "", "Keys every dataset accepts:", ""] + option_table(DATA_OPTIONS) + [""]

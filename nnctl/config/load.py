@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from nnctl.errors import ConfigError, InputError
-from nnctl.spec import (Bool, Choice, Float, Int, Mismatch, Option, did_you_mean, join_path, require_mapping,
+from nnctl.config.spec import (Bool, Choice, Float, Int, Mismatch, Option, did_you_mean, join_path, require_mapping,
                         show, validate)
-from nnctl.yamlio import parse_value, parse_yaml
+from nnctl.config.yamlio import parse_value, parse_yaml
 
 SECTIONS = ("name", "seed", "data", "model", "loss", "regularization", "optimizer", "schedule", "train")
 
@@ -157,10 +157,10 @@ def resolve(raw: dict) -> ResolvedConfig:
     Raises ConfigError with a key path (no source file: `load_config` adds it).
     """
     from nnctl.data import validate_data_config
-    from nnctl.model import resolve_model_config
-    from nnctl.objective import resolve_loss_config
-    from nnctl.optim import OPTIMIZERS
-    from nnctl.schedules import SCHEDULES
+    from nnctl.nn.network import resolve_model_config
+    from nnctl.nn.objective import resolve_loss_config
+    from nnctl.optim.optimizers import OPTIMIZERS
+    from nnctl.optim.schedules import SCHEDULES
 
     for key in raw:
         if key not in SECTIONS:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnctl.model import Network
-from nnctl.objective import Objective
+from nnctl.nn.network import Network
+from nnctl.nn.objective import Objective
 
 
 def predictions(scores: np.ndarray, task: str) -> np.ndarray | None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from nnctl.model import Network
-from nnctl.textable import align
+from nnctl.nn.network import Network
+from nnctl.viz.tables import align
 
 
 def summary_rows(network: Network) -> list[dict]:

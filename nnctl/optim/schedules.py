@@ -17,7 +17,7 @@ import math
 from typing import Any
 
 from nnctl.errors import ConfigError, InputError
-from nnctl.spec import Choice, Float, Int, ListOf, Mismatch, Option, Str, validate
+from nnctl.config.spec import Choice, Float, Int, ListOf, Mismatch, Option, Str, validate
 
 
 def increasing_epochs(value: Any) -> list[int]:

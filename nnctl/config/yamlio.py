@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from nnctl.errors import ConfigError
-from nnctl.spec import join_path
+from nnctl.config.spec import join_path
 
 
 class ConfigLoader(yaml.SafeLoader):

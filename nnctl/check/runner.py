@@ -20,11 +20,11 @@ from typing import Any
 import numpy as np
 
 from nnctl.errors import InputError
-from nnctl.gradcheck import MAX_ENTRIES, CheckRow, check_layer, check_loss, check_network
-from nnctl.model import INPUT
-from nnctl.reference_check import compare_with_reference, has_reference
-from nnctl.setup import prepare
-from nnctl.textable import align
+from nnctl.check.gradcheck import MAX_ENTRIES, CheckRow, check_layer, check_loss, check_network
+from nnctl.nn.network import INPUT
+from nnctl.check.reference import compare_with_reference, has_reference
+from nnctl.training.prepare import prepare
+from nnctl.viz.tables import align
 
 
 REFERENCE_LIMIT = 1e-9   # largest |fast - loop| accepted in float64

@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 import numpy as np
 
 from nnctl.layers.base import Layer
-from nnctl.losses import Loss
+from nnctl.nn.losses import Loss
 
 if TYPE_CHECKING:
-    from nnctl.model import Network
-    from nnctl.objective import Objective
+    from nnctl.nn.network import Network
+    from nnctl.nn.objective import Objective
 
 PASS_LIMIT = 1e-7        # at most this relative error passes
 WARN_LIMIT = 1e-4        # up to this it is a warning where a derivative jumps (kinks), else a failure

@@ -16,18 +16,18 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from nnctl.bnstats import layers_to_recompute, recompute_batchnorm
-from nnctl.checkpoint import load_checkpoint, save_checkpoint
+from nnctl.training.bn_recompute import layers_to_recompute, recompute_batchnorm
+from nnctl.training.checkpoints import load_checkpoint, save_checkpoint
 from nnctl.data import iterate_batches
 from nnctl.data.augment import augment_batch
 from nnctl.errors import ConfigError, Interrupted, WorkError
-from nnctl.metrics import evaluate, predictions
-from nnctl.optim import OPTIMIZERS
-from nnctl.report import versions, write_report
-from nnctl.runs import MetricsLog, create_run_dir, write_text_atomic
-from nnctl.schedules import SCHEDULES
-from nnctl.setup import Setup, config_dir, prepare
-from nnctl.yamlio import dump_yaml, plain
+from nnctl.training.metrics import evaluate, predictions
+from nnctl.optim.optimizers import OPTIMIZERS
+from nnctl.training.report import versions, write_report
+from nnctl.training.run_dir import MetricsLog, create_run_dir, write_text_atomic
+from nnctl.optim.schedules import SCHEDULES
+from nnctl.training.prepare import Setup, config_dir, prepare
+from nnctl.config.yamlio import dump_yaml, plain
 
 
 def options_of(section: dict) -> dict:
@@ -268,7 +268,7 @@ class Trainer:
         return best_i
 
     def finish(self, status: str, message: str, error: Exception | None = None, evaluate_test: bool = True) -> dict:
-        from nnctl.plot import plot_curves
+        from nnctl.viz.curves import plot_curves
 
         if status != "interrupted":
             self.restore_best()

@@ -59,10 +59,10 @@ def cli(debug: bool) -> None:
 def train(config: Path, overrides: tuple[str, ...], out: Path, print_config: bool, quiet: bool,
           overfit: int | None) -> None:
     """Train the network described by CONFIG."""
-    from nnctl.config import load_config
-    from nnctl.overfit import overfit_config, overfit_verdict
-    from nnctl.train import train as run_training
-    from nnctl.yamlio import dump_yaml
+    from nnctl.config.load import load_config
+    from nnctl.check.overfit import overfit_config, overfit_verdict
+    from nnctl.training.loop import train as run_training
+    from nnctl.config.yamlio import dump_yaml
 
     resolved = load_config(config, list(overrides))
     if overfit is not None:
@@ -94,7 +94,7 @@ def final_line(report: dict) -> str:
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Samples per forward pass.")
 def eval_command(checkpoint: Path, split: str, batch_size: int | None) -> None:
     """Evaluate CHECKPOINT: loss, accuracy and confusion matrix on a split."""
-    from nnctl.evaluation import evaluate_checkpoint
+    from nnctl.training.evaluation import evaluate_checkpoint
 
     result, written = evaluate_checkpoint(checkpoint, split, batch_size, progress=False)
     click.echo(f"{split}: {result['samples']} samples, loss {result['loss']:.6f}")
@@ -131,7 +131,7 @@ def plot(runs: tuple[Path, ...], metric: str, out_file: Path | None, log_y: bool
     """Overlay one metric of several RUNS (run folders, or folders of runs: the newest is taken); or, with
     --filters / --features, draw pictures of one checkpoint's (or config's fresh) network."""
     if filters or image_index is not None:
-        from nnctl.pictures import plot_feature_maps, plot_filters
+        from nnctl.viz.pictures import plot_feature_maps, plot_filters
 
         if len(runs) != 1:
             raise InputError("--filters and --features take exactly one CHECKPOINT (.npz) or CONFIG (.yaml)")
@@ -149,8 +149,8 @@ def plot(runs: tuple[Path, ...], metric: str, out_file: Path | None, log_y: bool
                                      [f"{split} image {i}" for i in indexes])
             click.echo(f"wrote {out_file} ({rows} rows: each image and its image-shaped layers)")
         return
-    from nnctl.plot import plot_overlay
-    from nnctl.runs import find_run, read_metrics
+    from nnctl.viz.curves import plot_overlay
+    from nnctl.training.run_dir import find_run, read_metrics
 
     found = [find_run(path) for path in runs]
     names = [run.parent.name for run in found]
@@ -176,11 +176,11 @@ def parse_indexes(text: str, count: int, split: str) -> list[int]:
 def setup_for_pictures(path: Path):
     """A trained network from a checkpoint, or a freshly built one from a config (fixed filters, init)."""
     if path.suffix == ".npz":
-        from nnctl.evaluation import setup_from_checkpoint
+        from nnctl.training.evaluation import setup_from_checkpoint
 
         return setup_from_checkpoint(path, progress=False)[0]
-    from nnctl.config import load_config
-    from nnctl.setup import prepare
+    from nnctl.config.load import load_config
+    from nnctl.training.prepare import prepare
 
     return prepare(load_config(path), progress=False)
 
@@ -190,9 +190,9 @@ def setup_for_pictures(path: Path):
 @click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE", help="Override a config value.")
 def summary(config: Path, overrides: tuple[str, ...]) -> None:
     """Print each layer's output shape, parameter count and multiply-adds, and the totals."""
-    from nnctl.config import load_config
-    from nnctl.setup import prepare
-    from nnctl.summary import format_summary
+    from nnctl.config.load import load_config
+    from nnctl.training.prepare import prepare
+    from nnctl.viz.summary import format_summary
 
     setup = prepare(load_config(config, list(overrides)), progress=False)
     click.echo(format_summary(setup.network))
@@ -216,8 +216,8 @@ def gradcheck(config: Path, overrides: tuple[str, ...], samples: int, eps: float
     """Check every layer's and the whole network's gradients numerically (float64). Exit 1 on failure."""
     import json
 
-    from nnctl.config import load_config
-    from nnctl.gradcheck_run import format_gradcheck, run_gradcheck
+    from nnctl.config.load import load_config
+    from nnctl.check.runner import format_gradcheck, run_gradcheck
 
     result = run_gradcheck(load_config(config, list(overrides)), samples, eps, layer, max_entries, reference)
     click.echo(json.dumps(result, indent=2) if as_json else format_gradcheck(result, str(config)))

@@ -5,10 +5,10 @@ Reading this file tells you every layer, loss, optimizer, schedule and dataset n
 
 from __future__ import annotations
 
-from nnctl import losses
+from nnctl.nn import losses
 from nnctl.errors import ConfigError
 from nnctl.layers import activations, conv, dense, dropout, merge, norm, pool, shape
-from nnctl.spec import did_you_mean, show
+from nnctl.config.spec import did_you_mean, show
 
 
 class Registry:

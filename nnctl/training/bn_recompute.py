@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnctl.model import Network
+from nnctl.nn.network import Network
 
 
 def layers_to_recompute(network: Network) -> list:

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 import nnctl
-from nnctl.runs import write_text_atomic
+from nnctl.training.run_dir import write_text_atomic
 
 
 def versions() -> dict[str, str]:

@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 
 from nnctl.errors import ConfigError
-from nnctl.losses import Loss
-from nnctl.model import Network
-from nnctl.spec import Choice, Float, Option, Str, join_path, require_mapping, validate
+from nnctl.nn.losses import Loss
+from nnctl.nn.network import Network
+from nnctl.config.spec import Choice, Float, Option, Str, join_path, require_mapping, validate
 
 TERM_OPTIONS = {
     "weight": Option(Float(0, low_open=True), 1.0, "factor on this term in the total loss"),
@@ -31,7 +31,7 @@ TERM_OPTIONS = {
 
 def resolve_loss_config(raw: Any, path: str) -> list[dict]:
     """Validate the `loss` section; always returns a list of resolved terms."""
-    from nnctl.registry import LOSSES
+    from nnctl.nn.registry import LOSSES
 
     items = raw if isinstance(raw, list) else [raw]
     if not items:
@@ -123,7 +123,7 @@ class Objective:
 
 def build_objective(loss_cfg: list[dict], regularization: dict, network: Network) -> Objective:
     """Instantiate the resolved loss terms for `network`; node names are checked here."""
-    from nnctl.registry import LOSSES
+    from nnctl.nn.registry import LOSSES
 
     terms = []
     for i, spec in enumerate(loss_cfg):

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from nnctl.errors import InputError
-from nnctl.spec import Float, Option, Optional, validate
+from nnctl.config.spec import Float, Option, Optional, validate
 
 STEP_KEY = "t"
 MOMENTUM = Option(Float(0, 1, high_open=True), 0.9, "mu, the fraction of the velocity kept per step")

@@ -18,7 +18,7 @@ import numpy as np
 
 from nnctl.errors import ConfigError
 from nnctl.layers.base import Layer, Shape
-from nnctl.spec import (Bool, Float, Int, Mismatch, Option, did_you_mean, join_path, require_mapping, show,
+from nnctl.config.spec import (Bool, Float, Int, Mismatch, Option, did_you_mean, join_path, require_mapping, show,
                         validate)
 
 INPUT = "input"
@@ -63,7 +63,7 @@ def resolve_model_config(raw: Any, path: str) -> tuple[dict, dict[str, str]]:
     Each resolved node carries its name, type, options with defaults filled, and `input`/`inputs` only
     where the user gave them (the default input is the previous node).
     """
-    from nnctl.registry import LAYERS
+    from nnctl.nn.registry import LAYERS
 
     if isinstance(raw, list):
         raw = {"layers": raw}
@@ -289,7 +289,7 @@ class Network:
 def build_network(model_cfg: dict, input_shape: Shape, rng: np.random.Generator, dtype: Any = np.float32,
                   node_paths: dict[str, str] | None = None) -> Network:
     """Instantiate and build the resolved `model` section for inputs of `input_shape` (no batch axis)."""
-    from nnctl.registry import LAYERS
+    from nnctl.nn.registry import LAYERS
 
     nodes: list[Node] = []
     previous = INPUT

@@ -2,7 +2,7 @@
 
 For every convolution and pooling node of the config's network (built in float64), at the inputs that
 node really sees, the fast layer's output and gradients (dx, and dW, db for convolutions, for a random
-upstream gradient) are compared with `nnctl.layers.reference`, written with one loop per index. The
+upstream gradient) are compared with `nnctl.check.reference_kernels`, written with one loop per index. The
 largest absolute difference of each is reported.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnctl.layers import reference as ref
+from nnctl.check import reference_kernels as ref
 from nnctl.layers.conv import Conv2D
 from nnctl.layers.pool import AvgPool2D, GlobalAvgPool, MaxPool2D
 
