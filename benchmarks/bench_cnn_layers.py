@@ -65,7 +65,7 @@ class NnctlNet:
             layer = cls(name, **validate(cls.options, given, name))
             shape = layer.build(shape, rng, np.float32)
             self.layers.append(layer)
-        self.layers[0].need_input_grad = first_layer_dx   # as in nnctl's Network and in torch
+        self.first_layer_dx = first_layer_dx   # False as in nnctl's Network and in torch
         self.loss = SoftmaxCrossEntropy()
         self.moments = {(layer.name, key): (np.zeros_like(p), np.zeros_like(p))
                         for layer in self.layers for key, p in layer.params.items()}
@@ -85,7 +85,7 @@ class NnctlNet:
         seconds["loss", "both"] += clock() - start
         for layer in reversed(self.layers):
             start = clock()
-            d = layer.backward(d)
+            d = layer.backward(d, need_input_grad=layer is not self.layers[0] or self.first_layer_dx)
             seconds[layer.name, "backward"] += clock() - start
         start = clock()
         self.adam()

@@ -1,5 +1,6 @@
 """Dropout: identity at evaluation; at training exact values 0 or x/(1-p), the kept share and the mean
-preserved within a tolerance derived from the sample size; held masks; reproducibility from the seed."""
+preserved within a tolerance derived from the sample size; masks drawn from the generator given to
+forward, so the same generator state gives the same mask."""
 
 from __future__ import annotations
 
@@ -33,8 +34,8 @@ def test_training_values_are_exactly_zero_or_scaled_and_the_statistics_hold(p):
     n_rows, n_cols = 1000, 200
     n = n_rows * n_cols
     x = np.random.default_rng(2).uniform(0.5, 2.0, size=(n_rows, n_cols)).astype(np.float32)   # no zeros
-    layer = build((n_cols,), seed=3, p=p)
-    y = layer.forward(x, training=True)
+    layer = build((n_cols,), p=p)
+    y = layer.forward(x, training=True, rng=np.random.default_rng(3))
     assert y.dtype == np.float32
     scaled = x / np.float32(1 - p)
     kept = y != 0
@@ -51,36 +52,30 @@ def test_training_values_are_exactly_zero_or_scaled_and_the_statistics_hold(p):
 def test_backward_uses_the_forward_mask():
     layer = build((50,), p=0.4)
     x = np.random.default_rng(4).uniform(1, 2, size=(20, 50)).astype(np.float32)
-    y = layer.forward(x, training=True)
+    y = layer.forward(x, training=True, rng=np.random.default_rng(6))
     dy = np.random.default_rng(5).uniform(1, 2, size=(20, 50)).astype(np.float32)
     dx = layer.backward(dy)
     np.testing.assert_array_equal(dx == 0, y == 0)
     np.testing.assert_array_equal(dx[y != 0], (dy / np.float32(0.6))[y != 0])
 
 
-def test_hold_mask_reuses_the_last_mask_and_fresh_masks_differ():
-    layer = build((100,), p=0.5)
-    x = np.ones((4, 100), dtype=np.float32)
-    first = layer.forward(x, training=True)
-    layer.backward(x)
-    second = layer.forward(x, training=True)
-    assert not np.array_equal(first, second)
-    layer.hold_mask = True
-    held = layer.forward(x, training=True)
-    layer.backward(x)
-    np.testing.assert_array_equal(layer.forward(x, training=True), held)
-    np.testing.assert_array_equal(held, second)       # holding starts from the last mask drawn
-    other_shape = layer.forward(np.ones((3, 100), dtype=np.float32), training=True)
-    assert other_shape.shape == (3, 100)              # a new shape draws a new mask even when held
-
-
-def test_masks_come_from_the_layers_generator():
+def test_masks_come_from_the_generator_given_to_forward():
+    layer = build((30,), p=0.5)
     x = np.ones((8, 30), dtype=np.float32)
-    a = build((30,), seed=11, p=0.5).forward(x, training=True)
-    b = build((30,), seed=11, p=0.5).forward(x, training=True)
-    c = build((30,), seed=12, p=0.5).forward(x, training=True)
+    a = layer.forward(x, training=True, rng=np.random.default_rng(11))
+    b = layer.forward(x, training=True, rng=np.random.default_rng(11))
+    c = layer.forward(x, training=True, rng=np.random.default_rng(12))
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
+    shared = np.random.default_rng(11)
+    first, second = layer.forward(x, True, shared), layer.forward(x, True, shared)
+    np.testing.assert_array_equal(first, a)
+    assert not np.array_equal(first, second)           # one generator: the next mask is a new draw
+
+
+def test_training_without_a_generator_is_refused():
+    with pytest.raises(ValueError, match="dropout1: dropout in training needs a random generator"):
+        build((30,), p=0.5).forward(np.ones((2, 30), dtype=np.float32), training=True)
 
 
 def test_p_zero_is_the_identity_even_at_training():

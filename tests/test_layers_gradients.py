@@ -103,8 +103,8 @@ def failing_tensors(kind: str, in_shape: tuple, n: int = 4, **options) -> set[st
 def test_dense_bias_gradient_averaged_instead_of_summed_fails(monkeypatch):
     right = dense.Dense.backward
 
-    def wrong(self, dy):
-        dx = right(self, dy)
+    def wrong(self, dy, need_input_grad=True):
+        dx = right(self, dy, need_input_grad)
         self.grads["b"] = dy.mean(axis=0)
         return dx
 
@@ -115,9 +115,9 @@ def test_dense_bias_gradient_averaged_instead_of_summed_fails(monkeypatch):
 def test_dense_weight_gradient_from_the_wrong_product_fails(monkeypatch):
     right = dense.Dense.backward
 
-    def wrong(self, dy):
+    def wrong(self, dy, need_input_grad=True):
         x = self.x
-        dx = right(self, dy)
+        dx = right(self, dy, need_input_grad)
         self.grads["W"] = x[::-1].T @ dy      # rows of x paired with the wrong rows of dy
         return dx
 
@@ -128,21 +128,21 @@ def test_dense_weight_gradient_from_the_wrong_product_fails(monkeypatch):
 @pytest.mark.parametrize("cls, kind", [(activations.ReLU, "relu"), (activations.LeakyReLU, "leaky_relu"),
                                        (activations.Tanh, "tanh")])
 def test_kinked_or_smooth_activation_with_a_wrong_slope_fails(monkeypatch, cls, kind):
-    monkeypatch.setattr(cls, "backward", lambda self, dy: dy)     # pretends the slope is 1 everywhere
+    monkeypatch.setattr(cls, "backward", lambda self, dy, need_input_grad=True: dy)     # pretends the slope is 1 everywhere
     assert failing_tensors(kind, (6,)) == {"x"}
 
 
 def test_sigmoid_backward_missing_a_factor_fails(monkeypatch):
-    monkeypatch.setattr(activations.Sigmoid, "backward", lambda self, dy: dy * self.y)
+    monkeypatch.setattr(activations.Sigmoid, "backward", lambda self, dy, need_input_grad=True: dy * self.y)
     assert failing_tensors("sigmoid", (6,)) == {"x"}
 
 
 def test_prelu_alpha_gradient_over_the_wrong_values_fails(monkeypatch):
     right = activations.PReLU.backward
 
-    def wrong(self, dy):
+    def wrong(self, dy, need_input_grad=True):
         negative = self.negative
-        dx = right(self, dy)
+        dx = right(self, dy, need_input_grad)
         self.grads["alpha"] = (dy * -negative).sum(axis=self.axes)      # sign error
         return dx
 
@@ -151,21 +151,21 @@ def test_prelu_alpha_gradient_over_the_wrong_values_fails(monkeypatch):
 
 
 def test_elu_gelu_softplus_wrong_derivatives_fail(monkeypatch):
-    monkeypatch.setattr(activations.ELU, "backward", lambda self, dy: np.where(self.mask, dy, dy * self.y))
-    monkeypatch.setattr(activations.GELU, "backward", lambda self, dy: dy * 0.5 * (1 + self.t))
-    monkeypatch.setattr(activations.Softplus, "backward", lambda self, dy: dy * np.where(self.positive, 1, 0.0))
+    monkeypatch.setattr(activations.ELU, "backward", lambda self, dy, need_input_grad=True: np.where(self.mask, dy, dy * self.y))
+    monkeypatch.setattr(activations.GELU, "backward", lambda self, dy, need_input_grad=True: dy * 0.5 * (1 + self.t))
+    monkeypatch.setattr(activations.Softplus, "backward", lambda self, dy, need_input_grad=True: dy * np.where(self.positive, 1, 0.0))
     for kind in ("elu", "gelu", "softplus"):
         assert failing_tensors(kind, (6,)) == {"x"}, kind
 
 
 def test_flatten_backward_in_the_wrong_order_fails(monkeypatch):
     monkeypatch.setattr(shape.Flatten, "backward",
-                        lambda self, dy: dy.reshape((dy.shape[0],) + tuple(self.in_shape), order="F"))
+                        lambda self, dy, need_input_grad=True: dy.reshape((dy.shape[0],) + tuple(self.in_shape), order="F"))
     assert failing_tensors("flatten", (2, 3)) == {"x"}
 
 
 def test_batchnorm_backward_without_the_variance_term_fails(monkeypatch):
-    def wrong(self, dy):
+    def wrong(self, dy, need_input_grad=True):
         self.grads["gamma"] = (dy * self.xhat).sum(axis=self.axes)
         self.grads["beta"] = dy.sum(axis=self.axes)
         per_channel = dy.size // self.grads["beta"].size
@@ -180,9 +180,9 @@ def test_batchnorm_backward_without_the_variance_term_fails(monkeypatch):
 def test_layernorm_backward_treating_statistics_as_constants_fails(monkeypatch):
     right = norm.LayerNorm.backward
 
-    def wrong(self, dy):
+    def wrong(self, dy, need_input_grad=True):
         inv_std, gain = self.inv_std, self.params["gain"]
-        right(self, dy)
+        right(self, dy, need_input_grad)
         return (dy * gain).reshape(dy.shape[0], -1) * inv_std
 
     monkeypatch.setattr(norm.LayerNorm, "backward", wrong)
@@ -190,5 +190,5 @@ def test_layernorm_backward_treating_statistics_as_constants_fails(monkeypatch):
 
 
 def test_dropout_backward_without_the_rescaling_fails(monkeypatch):
-    monkeypatch.setattr(dropout.Dropout, "backward", lambda self, dy: dy * self.keep)
+    monkeypatch.setattr(dropout.Dropout, "backward", lambda self, dy, need_input_grad=True: dy * self.keep)
     assert failing_tensors("dropout", (10,), p=0.5) == {"x"}

@@ -57,7 +57,7 @@ def test_gradients_check(layer, shapes, batch):
 @pytest.mark.parametrize("cls,shapes", [(Concat, [(3,), (4,)]), (Add, [(5,), (5,)])])
 def test_a_wrong_backward_fails_the_check(cls, shapes, monkeypatch):
     original = cls.backward
-    monkeypatch.setattr(cls, "backward", lambda self, dy: [g * 1.01 for g in original(self, dy)])
+    monkeypatch.setattr(cls, "backward", lambda self, dy, need_input_grad=True: [g * 1.01 for g in original(self, dy, need_input_grad)])
     rng = np.random.default_rng(5)
     layer = built(cls("m"), shapes)
     rows = check_layer(layer, [rng.standard_normal((2,) + s) for s in shapes], rng)

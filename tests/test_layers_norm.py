@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from nnctl.errors import WorkError
+from nnctl.layers.norm import PopulationMoments
 from nnctl.nn.registry import LAYERS
 from nnctl.config.spec import validate
 
@@ -110,13 +111,10 @@ def test_batchnorm_recompute_stores_the_population_statistics_of_all_batches():
     layer = build("batchnorm", (4, 3, 3), test_stats="recompute")
     assert layer.needs_recompute
     layer.forward(data[:10], training=True)                      # running stats move; recompute ignores them
-    layer.begin_recompute()
+    moments = PopulationMoments(4)
     for start in range(0, 103, 25):                              # batches of 25, last one of 3
-        batch = data[start:start + 25]
-        y = layer.forward(batch, training=False)
-        mean, var = batch.mean(axis=(0, 2, 3), keepdims=True), batch.var(axis=(0, 2, 3), keepdims=True)
-        np.testing.assert_allclose(y, (batch - mean) / np.sqrt(var + EPS), rtol=1e-6, atol=1e-6)
-    layer.end_recompute()
+        moments.add(data[start:start + 25])
+    layer.set_recomputed(moments)
     np.testing.assert_allclose(layer.buffers["recomputed_mean"], data.mean(axis=(0, 2, 3)), rtol=1e-15)
     np.testing.assert_allclose(layer.buffers["recomputed_var"], data.var(axis=(0, 2, 3)), rtol=1e-9)
     assert layer.buffers["recomputed_samples"][0] == 103 * 9
@@ -132,10 +130,11 @@ def test_batchnorm_recompute_in_float32_accumulates_in_float64():
     rng = np.random.default_rng(6)
     data = rng.normal(3.0, 2.0, size=(2000, 8)).astype(np.float32)
     layer = build("batchnorm", (8,), dtype=np.float32, test_stats="recompute")
-    layer.begin_recompute()
+    moments = PopulationMoments(8)
     for start in range(0, 2000, 64):
-        assert layer.forward(data[start:start + 64], training=False).dtype == np.float32
-    layer.end_recompute()
+        moments.add(data[start:start + 64])
+    layer.set_recomputed(moments)
+    assert layer.forward(data[:64], training=False).dtype == np.float32
     wide = data.astype(np.float64)
     assert layer.buffers["recomputed_mean"].dtype == np.float32
     np.testing.assert_allclose(layer.buffers["recomputed_mean"], wide.mean(axis=0), rtol=1e-7)
@@ -154,13 +153,10 @@ def test_batchnorm_recompute_mode_falls_back_to_running_stats_until_recomputed()
 
 def test_batchnorm_recompute_misuse_is_reported():
     with pytest.raises(ValueError, match="test_stats: recompute"):
-        build("batchnorm", (2,)).begin_recompute()
+        build("batchnorm", (2,)).set_recomputed(PopulationMoments(2))
     layer = build("batchnorm", (2,), test_stats="recompute")
-    with pytest.raises(ValueError, match="without begin_recompute"):
-        layer.end_recompute()
-    layer.begin_recompute()
     with pytest.raises(WorkError, match="batchnorm: no batches were seen"):
-        layer.end_recompute()
+        layer.set_recomputed(PopulationMoments(2))
     assert set(build("batchnorm", (2,)).buffers) == {"running_mean", "running_var"}
 
 

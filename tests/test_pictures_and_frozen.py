@@ -49,9 +49,7 @@ def test_given_weights_are_used_exactly(tmp_path, images):
     setup = prepare(load_config(config_file(tmp_path, images)), progress=False)
     np.testing.assert_array_equal(setup.network.by_name["edges"].layer.params["W"][0, 0], np.array(SOBEL_X))
     x = setup.splits.train[0][:1]
-    setup.network.keep.add("edges")
-    setup.network.forward(x, training=False)
-    edges = setup.network.outputs["edges"][0, 0]
+    edges = setup.network.forward(x, training=False, keep=["edges"])["edges"][0, 0]
     padded = np.pad(x[0, 0], 1)
     expected = sum(SOBEL_X[i][j] * padded[i:i + 6, j:j + 6] for i in range(3) for j in range(3))
     np.testing.assert_allclose(edges, expected, rtol=1e-6, atol=1e-6)

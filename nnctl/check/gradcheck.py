@@ -137,18 +137,19 @@ def check_layer(layer: Layer, x: np.ndarray | list[np.ndarray], rng: np.random.G
     (a list of inputs for layers with arity "many"), using training-mode forwards.
 
     dy is drawn from `rng`, as are the sampled entries. x and the parameters are perturbed in place and
-    restored; buffers (batch-norm running statistics) are restored too, and dropout masks are held fixed.
+    restored; buffers (batch-norm running statistics) are restored too, and every forward draws the same
+    dropout mask (from `mask_generator()`).
     Rows: one per input ("x", or "x[0]", "x[1]", ...), then one per parameter in `layer.params` order.
     """
     many = layer.arity == "many"
     inputs = list(x) if many else [x]
-    with _frozen([layer]):
+    with _buffers_restored([layer]):
         def run() -> np.ndarray:
-            return layer.forward(inputs if many else inputs[0], True)
+            return layer.forward(inputs if many else inputs[0], True, mask_generator())
 
         baseline = np.array(run(), copy=True)
         dy = rng.standard_normal(baseline.shape).astype(baseline.dtype)
-        dxs = layer.backward(dy.copy())
+        dxs = layer.backward(dy.copy(), need_input_grad=True)
         dxs = list(dxs) if many else [dxs]
         analytic = {k: np.array(g, copy=True) for k, g in layer.grads.items()}
 
@@ -182,15 +183,16 @@ def check_network(network: Network, objective: Objective, x: np.ndarray, y: np.n
     training mode. Relative errors are floored by `noise_floor` of the objective's value, so a tensor
     whose true gradient is zero (a bias right before batch norm) agrees with its rounding noise.
 
-    Rows: one per parameter tensor, `where` the node name. Dropout masks are held and buffers restored.
+    Rows: one per parameter tensor, `where` the node name. Every forward draws the same dropout masks;
+    buffers are restored.
     The verdict allows warnings when any layer or loss has kinks, or an L1 penalty is active.
     """
     layers = network.layers()
-    with _frozen(layers):
+    with _buffers_restored(layers):
         params = network.params()
 
         def total() -> float:
-            return objective.forward(network, x, y, True) + objective.penalty(params)
+            return objective.forward(network, x, y, True, mask_generator()) + objective.penalty(params)
 
         floor = noise_floor(total(), eps)
         objective.backward(network)
@@ -239,22 +241,22 @@ def _compare(where: str, tensor: str, array: np.ndarray, analytic: np.ndarray | 
     return CheckRow(where, tensor, shape, len(indices), array.size, error, result, on_kinks)
 
 
+MASK_SEED = 20240601
+
+
+def mask_generator() -> np.random.Generator:
+    """A generator in the same state at every call: layers that draw in training (dropout) then draw the
+    same values at every forward, so the function being differentiated stays fixed."""
+    return np.random.default_rng(MASK_SEED)
+
+
 @contextlib.contextmanager
-def _frozen(layers: list[Layer]) -> Iterator[None]:
-    """Hold dropout masks fixed while checking, ask every layer for its input gradient, and put every buffer
-    (and those two settings) back afterwards."""
-    saved = [(layer, getattr(layer, "hold_mask", None), layer.need_input_grad,
-              {k: v.copy() for k, v in layer.buffers.items()}) for layer in layers]
-    for layer, held, _, _ in saved:
-        layer.need_input_grad = True
-        if held is not None:
-            layer.hold_mask = True
+def _buffers_restored(layers: list[Layer]) -> Iterator[None]:
+    """Put every buffer (batch-norm running statistics, changed by training-mode forwards) back afterwards."""
+    saved = [(layer, {k: v.copy() for k, v in layer.buffers.items()}) for layer in layers]
     try:
         yield
     finally:
-        for layer, held, need_dx, buffers in saved:
-            layer.need_input_grad = need_dx
-            if held is not None:
-                layer.hold_mask = held
+        for layer, buffers in saved:
             for k, v in buffers.items():
                 layer.buffers[k][...] = v

@@ -40,10 +40,9 @@ def has_reference(layer) -> bool:
 
 def compare_with_reference(layer, x: np.ndarray, rng: np.random.Generator) -> list[dict]:
     """Rows {where, tensor, shape, max_abs_diff} for y, dx (and dW, db) of `layer` at input x: (N, C, H, W)."""
-    layer.need_input_grad = True
     y = np.array(layer.forward(x, training=True), copy=True)
     dy = rng.standard_normal(y.shape)
-    dx = layer.backward(dy.copy())
+    dx = layer.backward(dy.copy(), need_input_grad=True)
     fast = {"y": y, "dx": dx, **{k: layer.grads[k] for k in ("W", "b") if k in layer.grads}}
     fast = {("dW" if k == "W" else "db" if k == "b" else k): v for k, v in fast.items()}
     slow = reference_outputs(layer, x, dy)

@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 
 from nnctl.errors import InputError
-from nnctl.check.gradcheck import MAX_ENTRIES, CheckRow, check_layer, check_loss, check_network
-from nnctl.nn.network import INPUT
+from nnctl.check.gradcheck import MAX_ENTRIES, CheckRow, check_layer, check_loss, check_network, mask_generator
+from nnctl.nn.model_config import INPUT
 from nnctl.check.reference import compare_with_reference, has_reference
 from nnctl.training.prepare import prepare
 from nnctl.viz.tables import align
@@ -39,13 +39,9 @@ def sample_batch(splits, samples: int, rng: np.random.Generator) -> tuple[np.nda
 
 
 def node_inputs(network, x: np.ndarray) -> dict[str, np.ndarray]:
-    """Every node's output on x (training mode), plus the network input under 'input'."""
-    saved = set(network.keep)
-    network.keep = {n.name for n in network.nodes}
-    network.forward(x, training=True)
-    values = {INPUT: x, **network.outputs}
-    network.keep = saved
-    network.outputs = {}
+    """Every node's output on x (training mode, dropout masks from `mask_generator()`), plus the network
+    input under 'input'."""
+    values = network.forward(x, training=True, rng=mask_generator(), keep=[INPUT, *network.by_name])
     return {k: np.array(v, copy=True) for k, v in values.items()}
 
 
@@ -62,8 +58,9 @@ def run_gradcheck(config: dict, samples: int = 8, eps: float = 1e-6, layer: str 
     x, y = sample_batch(setup.splits, samples, rng)
 
     objective.forward(network, x, y, training=False)
-    initial = next(iter(objective.last_parts.values()))      # the primary (first) term's own value
-    scores = objective.primary_scores(network)
+    scores = objective.primary_scores()
+    primary = objective.primary
+    initial = primary.loss.forward(scores, objective.target_for(primary, x, y, scores))   # the first term alone
     expected = objective.primary.loss.expected_initial(scores.shape[1])
     values = node_inputs(network, x)
 

@@ -57,7 +57,7 @@ def reference_markdown() -> str:
     from nnctl.config.load import EARLY_STOPPING_OPTIONS, REGULARIZATION_OPTIONS, TOP_OPTIONS, TRAIN_OPTIONS
     from nnctl.data import DATA_OPTIONS, DATASETS
     from nnctl.data.augment import AUGMENT_OPTIONS
-    from nnctl.nn.network import NODE_OPTIONS
+    from nnctl.nn.model_config import NODE_OPTIONS
     from nnctl.nn.objective import TERM_OPTIONS
     from nnctl.optim.optimizers import OPTIMIZERS
     from nnctl.nn.registry import LAYERS, LOSSES

@@ -157,7 +157,7 @@ def resolve(raw: dict) -> ResolvedConfig:
     Raises ConfigError with a key path (no source file: `load_config` adds it).
     """
     from nnctl.data import validate_data_config
-    from nnctl.nn.network import resolve_model_config
+    from nnctl.nn.model_config import resolve_model_config
     from nnctl.nn.objective import resolve_loss_config
     from nnctl.optim.optimizers import OPTIMIZERS
     from nnctl.optim.schedules import SCHEDULES

@@ -20,14 +20,14 @@ class ReLU(Layer):
     Keeps its output as the mask; large batches are split over threads (see nnctl.layers.workers).
     """
 
-    def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+    def forward(self, x: np.ndarray, training: bool, rng: np.random.Generator | None = None) -> np.ndarray:
         y = np.empty_like(x)
         zero = x.dtype.type(0)
         over_batch(lambda s: np.maximum(x[s], zero, out=y[s]), x.shape[0], x.size)
         self.y = y
         return y
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
+    def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray:
         y, dx = self.y, np.empty_like(dy)
         zero = y.dtype.type(0)
         over_batch(lambda s: np.multiply(dy[s], y[s] > zero, out=dx[s]), dy.shape[0], dy.size)
@@ -43,11 +43,11 @@ class LeakyReLU(Layer):
 
     options = {"slope": Option(Float(0, 1), 0.01, "slope for negative inputs")}
 
-    def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+    def forward(self, x: np.ndarray, training: bool, rng: np.random.Generator | None = None) -> np.ndarray:
         self.mask = x > 0
         return np.where(self.mask, x, x * self.dtype.type(self.config["slope"]))
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
+    def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray:
         dx = np.where(self.mask, dy, dy * self.dtype.type(self.config["slope"]))
         self.mask = None
         return dx
@@ -62,13 +62,13 @@ class LeakyReLU(Layer):
 class Sigmoid(Layer):
     """y = 1 / (1 + e^-x), computed without overflow;  dx = dy * y * (1 - y)."""
 
-    def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+    def forward(self, x: np.ndarray, training: bool, rng: np.random.Generator | None = None) -> np.ndarray:
         # e^-|x| never overflows; pick the algebraically equal branch by sign.
         z = np.exp(-np.abs(x))
         self.y = np.where(x >= 0, 1 / (1 + z), z / (1 + z))
         return self.y
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
+    def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray:
         dx = dy * self.y * (1 - self.y)
         self.y = None
         return dx
@@ -77,11 +77,11 @@ class Sigmoid(Layer):
 class Tanh(Layer):
     """y = tanh(x);  dx = dy * (1 - y^2)."""
 
-    def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+    def forward(self, x: np.ndarray, training: bool, rng: np.random.Generator | None = None) -> np.ndarray:
         self.y = np.tanh(x)
         return self.y
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
+    def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray:
         dx = dy * (1 - self.y * self.y)
         self.y = None
         return dx
@@ -107,14 +107,14 @@ class PReLU(Layer):
         self.axes = None if shared else (0,) + tuple(range(2, len(self.in_shape) + 1))
         self.params["alpha"] = np.full(size, self.config["init"], dtype=self.dtype)
 
-    def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+    def forward(self, x: np.ndarray, training: bool, rng: np.random.Generator | None = None) -> np.ndarray:
         self.mask = x > 0
         self.negative = np.minimum(x, 0)
         y = self.negative * self.params["alpha"].reshape(self.broadcast)
         y += np.maximum(x, 0)
         return y
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
+    def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray:
         alpha = self.params["alpha"].reshape(self.broadcast)
         self.grads["alpha"] = (dy * self.negative).sum(axis=self.axes).reshape(self.params["alpha"].shape)
         dx = np.where(self.mask, dy, dy * alpha)
@@ -137,14 +137,14 @@ class ELU(Layer):
 
     options = {"alpha": Option(Float(0), 1.0, "scale of the negative saturation value")}
 
-    def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+    def forward(self, x: np.ndarray, training: bool, rng: np.random.Generator | None = None) -> np.ndarray:
         self.mask = x > 0
         negative = np.expm1(np.minimum(x, 0))
         negative *= self.dtype.type(self.config["alpha"])
         self.y = np.where(self.mask, x, negative)
         return self.y
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
+    def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray:
         dx = np.where(self.mask, dy, dy * (self.y + self.dtype.type(self.config["alpha"])))
         self.mask = self.y = None
         return dx
@@ -169,7 +169,7 @@ class GELU(Layer):
     C = math.sqrt(2 / math.pi)
     K = 0.044715
 
-    def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+    def forward(self, x: np.ndarray, training: bool, rng: np.random.Generator | None = None) -> np.ndarray:
         u = x * x
         u *= self.K
         u += 1
@@ -181,7 +181,7 @@ class GELU(Layer):
         y *= 0.5
         return y
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
+    def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray:
         x, t = self.x, self.t
         slope = x * x
         slope *= 3 * self.K
@@ -201,14 +201,14 @@ class Softplus(Layer):
     """y = log(1 + e^x), computed as max(x, 0) + log1p(e^-|x|) so it never overflows;
     dx = dy * sigmoid(x), with sigmoid taken from the same e^-|x|."""
 
-    def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+    def forward(self, x: np.ndarray, training: bool, rng: np.random.Generator | None = None) -> np.ndarray:
         self.positive = x >= 0
         self.z = np.exp(-np.abs(x))
         y = np.log1p(self.z)
         y += np.maximum(x, 0)
         return y
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
+    def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray:
         z = self.z
         sigmoid = np.where(self.positive, 1, z)
         sigmoid /= 1 + z
@@ -219,8 +219,8 @@ class Softplus(Layer):
 class Identity(Layer):
     """y = x (the same array);  dx = dy. A placeholder, or the linear output of a regression net."""
 
-    def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+    def forward(self, x: np.ndarray, training: bool, rng: np.random.Generator | None = None) -> np.ndarray:
         return x
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
+    def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray:
         return dy

@@ -10,6 +10,11 @@ takes `x` of shape (N, 784). Each layer owns:
 
 A layer with `arity == "many"` (concat, add) takes a list of inputs: `build(in_shapes)`,
 `forward(xs)`, and `backward(dy)` returns one gradient per input.
+
+Everything a pass depends on arrives as an argument, never as a flag set from outside:
+`forward(x, training, rng)` takes the generator that layers drawing random numbers in training
+(dropout, noise) use, and `backward(dy, need_input_grad)` may skip computing dx (returning None) when
+the caller says nobody needs it, which saves a whole matrix product in a first dense or conv layer.
 """
 
 from __future__ import annotations
@@ -29,9 +34,6 @@ class Layer:
     options: dict[str, Option] = {}
     arity = "one"
     penalized: tuple[str, ...] = ()
-    # The network clears this on layers fed only by the network input during training: their backward may
-    # then skip computing dx (and return None), which saves a whole matrix product in a first dense/conv layer.
-    need_input_grad = True
 
     def __init__(self, name: str, **config: Any):
         self.name = name
@@ -42,17 +44,14 @@ class Layer:
         self.in_shape: Any = None
         self.out_shape: Shape | None = None
         self.dtype = np.dtype(np.float32)
-        self.rng: np.random.Generator | None = None
 
     def build(self, in_shape: Any, rng: np.random.Generator, dtype: Any = np.float32) -> Shape:
         """Create params for inputs of `in_shape` (no batch axis); return the output shape.
 
-        `rng` is the run's generator: kept by layers that draw at training time (dropout), used once
-        here by layers that initialize weights.
+        `rng` draws the initial weights (it is not kept: random draws in training come with each forward).
         """
         self.in_shape = in_shape
         self.dtype = np.dtype(dtype)
-        self.rng = rng
         self.out_shape = self.output_shape(in_shape)
         self.create_params(rng)
         return self.out_shape
@@ -64,10 +63,10 @@ class Layer:
     def create_params(self, rng: np.random.Generator) -> None:
         """Fill `self.params` (and `self.buffers`). Default: no parameters."""
 
-    def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+    def forward(self, x: np.ndarray, training: bool, rng: np.random.Generator | None = None) -> np.ndarray:
         raise NotImplementedError
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
+    def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray:
         raise NotImplementedError
 
     def macs(self) -> int:

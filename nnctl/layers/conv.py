@@ -101,7 +101,7 @@ class Conv2D(Layer):
         if self.config["bias"]:
             self.params["b"] = np.zeros(f, dtype=self.dtype)
 
-    def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+    def forward(self, x: np.ndarray, training: bool, rng: np.random.Generator | None = None) -> np.ndarray:
         """x (N, C, H, W) -> y (N, F, Ho, Wo), a new array. Keeps the columns for backward."""
         g, n, f = self.geometry, x.shape[0], self.config["filters"]
         w = self.params["W"].reshape(f, -1)
@@ -125,14 +125,14 @@ class Conv2D(Layer):
         over_batch(to_nchw, n, y.size)
         return y
 
-    def backward(self, dy: np.ndarray) -> np.ndarray | None:
+    def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
         """dy (N, F, Ho, Wo) -> dx (N, C, H, W) (None if not `need_input_grad`); fills grads W and b."""
         columns, self.columns = self.columns, None
         gradients = self.gradients_per_sample if self.per_sample else self.gradients_batched
-        dcolumns = gradients(dy, columns)
+        dcolumns = gradients(dy, columns, need_input_grad)
         return None if dcolumns is None else self.im2col.image(dcolumns)
 
-    def gradients_batched(self, dy: np.ndarray, columns: np.ndarray) -> np.ndarray | None:
+    def gradients_batched(self, dy: np.ndarray, columns: np.ndarray, need_input_grad: bool) -> np.ndarray | None:
         """Fill grads W and b with one GEMM over the batch; return dcolumns = W.T @ dy (K, N*P), written
         over the spent columns, or None when nobody needs dx (then that GEMM and col2im are skipped)."""
         n, f, w = dy.shape[0], self.config["filters"], self.params["W"]
@@ -147,12 +147,12 @@ class Conv2D(Layer):
             self.grads["b"] = dy_t.sum(axis=1)
         # dW.T = columns (K, N*P) @ dy.T: OpenBLAS runs this orientation faster than dy @ columns.T
         self.grads["W"] = np.ascontiguousarray((columns @ dy_t.T).T).reshape(w.shape)
-        if not self.need_input_grad:
+        if not need_input_grad:
             return None
         # a contiguous W.T (K, F) copy is tiny, and OpenBLAS runs the product ~5% faster with it
         return np.matmul(np.ascontiguousarray(w.reshape(f, -1).T), dy_t, out=columns)
 
-    def gradients_per_sample(self, dy: np.ndarray, columns: np.ndarray) -> np.ndarray | None:
+    def gradients_per_sample(self, dy: np.ndarray, columns: np.ndarray, need_input_grad: bool) -> np.ndarray | None:
         """As `gradients_batched`, with batched products over samples that read dy in NCHW directly."""
         n, f, w = dy.shape[0], self.config["filters"], self.params["W"]
         dy = dy.reshape(n, f, -1)
@@ -163,7 +163,7 @@ class Conv2D(Layer):
         self.grads["W"] = np.ascontiguousarray(dw_b[:, :taps]).reshape(w.shape)
         if "b" in self.params:                              # the row of ones gives sum_n,p dy
             self.grads["b"] = np.ascontiguousarray(dw_b[:, taps])
-        if not self.need_input_grad:
+        if not need_input_grad:
             return None
         dcolumns = columns[:taps]
         per_sample_product(np.ascontiguousarray(w.reshape(f, -1).T), dy, self.by_sample(dcolumns))

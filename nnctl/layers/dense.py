@@ -38,19 +38,19 @@ class Dense(Layer):
         if self.config["bias"]:
             self.params["b"] = np.zeros(m, dtype=self.dtype)
 
-    def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+    def forward(self, x: np.ndarray, training: bool, rng: np.random.Generator | None = None) -> np.ndarray:
         self.x = x
         y = x @ self.params["W"]
         if "b" in self.params:
             y += self.params["b"]
         return y
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
+    def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray:
         self.grads["W"] = self.x.T @ dy
         if "b" in self.params:
             self.grads["b"] = dy.sum(axis=0)
         self.x = None
-        return dy @ self.params["W"].T if self.need_input_grad else None
+        return dy @ self.params["W"].T if need_input_grad else None
 
     def macs(self) -> int:
         return int(math.prod(self.in_shape)) * self.config["units"]

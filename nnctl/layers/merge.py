@@ -21,10 +21,10 @@ class Concat(Layer):
                              f"{', '.join(str(tuple(s)) for s in in_shapes)}")
         return (sum(s[0] for s in in_shapes),) + rest.pop()
 
-    def forward(self, xs: list[np.ndarray], training: bool) -> np.ndarray:
+    def forward(self, xs: list[np.ndarray], training: bool, rng: np.random.Generator | None = None) -> np.ndarray:
         return np.concatenate(xs, axis=1)
 
-    def backward(self, dy: np.ndarray) -> list[np.ndarray]:
+    def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> list[np.ndarray]:
         cuts = np.cumsum([s[0] for s in self.in_shape])[:-1]
         return [np.ascontiguousarray(part) for part in np.split(dy, cuts, axis=1)]
 
@@ -43,11 +43,11 @@ class Add(Layer):
             raise ValueError(f"add needs inputs of one shape, got {', '.join(str(tuple(s)) for s in in_shapes)}")
         return tuple(in_shapes[0])
 
-    def forward(self, xs: list[np.ndarray], training: bool) -> np.ndarray:
+    def forward(self, xs: list[np.ndarray], training: bool, rng: np.random.Generator | None = None) -> np.ndarray:
         y = xs[0] + xs[1]
         for x in xs[2:]:
             y += x
         return y
 
-    def backward(self, dy: np.ndarray) -> list[np.ndarray]:
+    def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> list[np.ndarray]:
         return [dy for _ in self.in_shape]

@@ -28,11 +28,11 @@ class BatchNorm(Layer):
 
     - running:   running_mean / running_var (buffers; start at 0 and 1).
     - batch:     the evaluated batch's own statistics (nothing is updated).
-    - recompute: population statistics recomputed over the training set by a model-level pass after
-      training: `begin_recompute()`, eval-mode forwards over the data (each normalizes with its batch's
-      own statistics and adds it to float64 accumulators), `end_recompute()`. The result lives in the
-      buffers recomputed_mean / recomputed_var (biased population variance) and recomputed_samples (the
-      count, shape (1,)); until a recompute has run (count 0) evaluation falls back to the running stats.
+    - recompute: population statistics recomputed over the training set after training (see
+      nnctl.training.bn_recompute): the caller feeds this layer's inputs batch by batch to a
+      `PopulationMoments` and hands the result to `set_recomputed`. They live in the buffers
+      recomputed_mean / recomputed_var (biased population variance) and recomputed_samples (the count,
+      shape (1,)); until a recompute has run (count 0) evaluation falls back to the running stats.
 
     Backward with batch statistics uses the simplified closed form (one pass, no per-sample loops):
         dx = gamma / sqrt(var_B + eps) * (dy - mean(dy) - xhat * mean(dy * xhat))
@@ -64,24 +64,21 @@ class BatchNorm(Layer):
             self.buffers["recomputed_mean"] = np.zeros(channels, dtype=self.dtype)
             self.buffers["recomputed_var"] = np.ones(channels, dtype=self.dtype)
             self.buffers["recomputed_samples"] = np.zeros(1, dtype=np.float64)
-        self.recomputing = False
 
     @property
     def needs_recompute(self) -> bool:
         """True when evaluation uses population statistics that a recompute pass must provide."""
         return self.config["test_stats"] == "recompute"
 
-    def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+    def forward(self, x: np.ndarray, training: bool, rng: np.random.Generator | None = None) -> np.ndarray:
         """x: (N, C, ...) -> y of the same shape."""
-        self.batch_stats = training or self.recomputing or self.config["test_stats"] == "batch"
+        self.batch_stats = training or self.config["test_stats"] == "batch"
         if self.batch_stats:
             mean = x.mean(axis=self.axes, keepdims=True)
             xhat = x - mean
             var = np.square(xhat).mean(axis=self.axes, keepdims=True)
             if training:
                 self._update_running(mean.reshape(-1), var.reshape(-1))
-            elif self.recomputing:
-                self._accumulate(x)
         else:
             mean, var = self._fixed_stats()
             xhat = x - mean
@@ -92,7 +89,7 @@ class BatchNorm(Layer):
         y += self.params["beta"].reshape(self.broadcast)
         return y
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
+    def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray:
         xhat, scale = self.xhat, self.params["gamma"].reshape(self.broadcast) * self.inv_std
         dbeta = dy.sum(axis=self.axes)
         dgamma = (dy * xhat).sum(axis=self.axes)
@@ -122,44 +119,46 @@ class BatchNorm(Layer):
         return (self.buffers[f"{prefix}_mean"].reshape(self.broadcast),
                 self.buffers[f"{prefix}_var"].reshape(self.broadcast))
 
-    def begin_recompute(self) -> None:
-        """Start a recompute pass: zero the float64 accumulators; eval forwards then use batch stats."""
+    def set_recomputed(self, moments: "PopulationMoments") -> None:
+        """Store the population mean and biased variance that `moments` accumulated from this layer's inputs."""
         if not self.needs_recompute:
-            raise ValueError(f"{self.name}: begin_recompute() needs test_stats: recompute")
-        channels = self.in_shape[0]
-        self.seen_count = 0
-        self.seen_mean = np.zeros(channels, dtype=np.float64)
-        self.seen_squares = np.zeros(channels, dtype=np.float64)   # squared deviations from seen_mean, summed
-        self.recomputing = True
-
-    def _accumulate(self, x: np.ndarray) -> None:
-        """Merge one batch into the running (count, mean, squared deviations) with Chan et al.'s update,
-        in float64, so the result equals a two-pass mean/variance over all samples up to float64 rounding."""
-        wide = x.astype(np.float64)
-        batch_count = x.size // x.shape[1]
-        batch_mean = wide.mean(axis=self.axes, keepdims=True)
-        wide -= batch_mean
-        batch_squares = np.square(wide, out=wide).sum(axis=self.axes)
-        batch_mean = batch_mean.reshape(-1)
-        total = self.seen_count + batch_count
-        delta = batch_mean - self.seen_mean
-        self.seen_mean += delta * (batch_count / total)
-        self.seen_squares += batch_squares + delta * delta * (self.seen_count * batch_count / total)
-        self.seen_count = total
-
-    def end_recompute(self) -> None:
-        """Store the population mean and biased variance of everything seen since begin_recompute()."""
-        if not self.recomputing:
-            raise ValueError(f"{self.name}: end_recompute() without begin_recompute()")
-        self.recomputing = False
-        if self.seen_count == 0:
+            raise ValueError(f"{self.name}: set_recomputed() needs test_stats: recompute")
+        if moments.count == 0:
             raise WorkError(f"{self.name}: no batches were seen while recomputing batch-norm statistics")
-        self.buffers["recomputed_mean"][...] = self.seen_mean
-        self.buffers["recomputed_var"][...] = self.seen_squares / self.seen_count
-        self.buffers["recomputed_samples"][0] = self.seen_count
+        self.buffers["recomputed_mean"][...] = moments.mean
+        self.buffers["recomputed_var"][...] = moments.variance()
+        self.buffers["recomputed_samples"][0] = moments.count
 
     def describe(self) -> str:
         return f"momentum {self.config['momentum']:g}, test stats {self.config['test_stats']}"
+
+
+class PopulationMoments:
+    """Per-channel mean and biased variance over many batches (N, C, ...), accumulated in float64 with
+    Chan et al.'s pairwise update, so the result equals a two-pass mean/variance over all samples up to
+    float64 rounding. Statistics are over every axis but axis 1, as batch norm takes them."""
+
+    def __init__(self, channels: int):
+        self.count = 0
+        self.mean = np.zeros(channels, dtype=np.float64)
+        self.squares = np.zeros(channels, dtype=np.float64)    # squared deviations from `mean`, summed
+
+    def add(self, x: np.ndarray) -> None:
+        axes = (0,) + tuple(range(2, x.ndim))
+        wide = x.astype(np.float64)
+        batch_count = x.size // x.shape[1]
+        batch_mean = wide.mean(axis=axes, keepdims=True)
+        wide -= batch_mean
+        batch_squares = np.square(wide, out=wide).sum(axis=axes)
+        batch_mean = batch_mean.reshape(-1)
+        total = self.count + batch_count
+        delta = batch_mean - self.mean
+        self.mean += delta * (batch_count / total)
+        self.squares += batch_squares + delta * delta * (self.count * batch_count / total)
+        self.count = total
+
+    def variance(self) -> np.ndarray:
+        return self.squares / self.count
 
 
 class LayerNorm(Layer):
@@ -178,7 +177,7 @@ class LayerNorm(Layer):
         self.params["gain"] = np.ones(self.in_shape, dtype=self.dtype)
         self.params["bias"] = np.zeros(self.in_shape, dtype=self.dtype)
 
-    def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+    def forward(self, x: np.ndarray, training: bool, rng: np.random.Generator | None = None) -> np.ndarray:
         flat = x.reshape(x.shape[0], -1)
         xhat = flat - flat.mean(axis=1, keepdims=True)
         var = np.square(xhat).mean(axis=1, keepdims=True)
@@ -189,7 +188,7 @@ class LayerNorm(Layer):
         y += self.params["bias"]
         return y
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
+    def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray:
         xhat = self.xhat
         flat_dy = dy.reshape(xhat.shape)
         self.grads["gain"] = (flat_dy * xhat).sum(axis=0).reshape(self.in_shape)

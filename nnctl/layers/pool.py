@@ -102,7 +102,7 @@ class MaxPool2D(Pool2D):
 
     pad_value = -np.inf
 
-    def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+    def forward(self, x: np.ndarray, training: bool, rng: np.random.Generator | None = None) -> np.ndarray:
         """x (N, C, H, W) -> y (N, C, Ho, Wo)."""
         g, n = self.geometry, x.shape[0]
         source = self.windows_of(x)
@@ -137,7 +137,7 @@ class MaxPool2D(Pool2D):
         self.argmax = argmax
         return y
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
+    def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray:
         """dy (N, C, Ho, Wo) -> dx (N, C, H, W): dy goes to each window's first maximal element."""
         argmax = self.argmax
 
@@ -155,7 +155,7 @@ class MaxPool2D(Pool2D):
 class AvgPool2D(Pool2D):
     """y[n, c, ho, wo] = mean of the kh*kw window; padded zeros count (the divisor is always kh*kw)."""
 
-    def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+    def forward(self, x: np.ndarray, training: bool, rng: np.random.Generator | None = None) -> np.ndarray:
         """x (N, C, H, W) -> y (N, C, Ho, Wo)."""
         g, n = self.geometry, x.shape[0]
         source = self.windows_of(x)
@@ -173,7 +173,7 @@ class AvgPool2D(Pool2D):
         over_batch(pool, n, x.size)
         return y
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
+    def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray:
         """dy (N, C, Ho, Wo) -> dx (N, C, H, W): each window element receives dy / (kh*kw)."""
         scale = dy.dtype.type(1.0 / self.geometry.taps)
         return self.scatter(dy, lambda k, samples, out: np.multiply(dy[samples], scale, out=out))
@@ -187,11 +187,11 @@ class GlobalAvgPool(Layer):
             raise ValueError(f"expected (channels, height, width) inputs, got shape {tuple(in_shape)}")
         return (in_shape[0],)
 
-    def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+    def forward(self, x: np.ndarray, training: bool, rng: np.random.Generator | None = None) -> np.ndarray:
         n, c = x.shape[:2]
         return x.reshape(n, c, -1).mean(axis=2)
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
+    def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray:
         c, h, w = self.in_shape
         dx = np.empty((dy.shape[0], c, h, w), dy.dtype)
         dx.reshape(dy.shape[0], c, h * w)[...] = (dy * (1.0 / (h * w)))[:, :, None]

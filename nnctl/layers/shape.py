@@ -15,8 +15,8 @@ class Flatten(Layer):
     def output_shape(self, in_shape: Shape) -> Shape:
         return (int(math.prod(in_shape)),)
 
-    def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+    def forward(self, x: np.ndarray, training: bool, rng: np.random.Generator | None = None) -> np.ndarray:
         return x.reshape(x.shape[0], -1)
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
+    def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray:
         return dy.reshape((dy.shape[0],) + tuple(self.in_shape))

@@ -64,7 +64,8 @@ class Objective:
         self.terms = terms
         self.penalties = penalties            # param key -> (l1, l2), only nonzero entries
         self.primary = terms[0]               # the term whose scores define accuracy
-        self.last_parts: dict[str, float] = {}
+        self.nodes = {term.node for term in terms}
+        self.scores: dict[str, np.ndarray] = {}
 
     @property
     def task(self) -> str:
@@ -75,30 +76,32 @@ class Objective:
             return y
         return x.reshape(scores.shape)
 
-    def forward(self, network: Network, x: np.ndarray, y: np.ndarray, training: bool) -> float:
-        """Run the network on x and return the weighted data loss (penalties not included)."""
-        network.forward(x, training)
+    def forward(self, network: Network, x: np.ndarray, y: np.ndarray, training: bool,
+                rng: np.random.Generator | None = None) -> float:
+        """Run the network on x (`rng` for layers that draw in training) and return the weighted data loss
+        (penalties not included). The scored node outputs stay in `self.scores` until `backward`."""
+        self.scores = network.forward(x, training, rng, keep=self.nodes)
         total = 0.0
-        self.last_parts = {}
-        for i, term in enumerate(self.terms):
-            scores = network.outputs[term.node]
-            value = term.loss.forward(scores, self.target_for(term, x, y, scores))
-            self.last_parts[f"{i}:{term.node}"] = value
-            total += term.weight * value
+        for term in self.terms:
+            scores = self.scores[term.node]
+            total += term.weight * term.loss.forward(scores, self.target_for(term, x, y, scores))
         return total
 
-    def backward(self, network: Network, need_input_grad: bool = False) -> None:
-        """Backpropagate the weighted data loss into every layer's grads (penalties not included)."""
+    def backward(self, network: Network, need_input_grad: bool = False) -> np.ndarray | None:
+        """Backpropagate the weighted data loss into every layer's grads (penalties not included); returns
+        the gradient with respect to the network input when `need_input_grad`."""
         seeds: dict[str, np.ndarray] = {}
         for term in self.terms:
             d = term.loss.backward()
             if term.weight != 1.0:
                 d *= d.dtype.type(term.weight)
             seeds[term.node] = d if term.node not in seeds else seeds[term.node] + d
-        network.backward(seeds, need_input_grad)
+        self.scores = {}
+        return network.backward(seeds, need_input_grad)
 
-    def primary_scores(self, network: Network) -> np.ndarray:
-        return network.outputs[self.primary.node]
+    def primary_scores(self) -> np.ndarray:
+        """Scores of the primary term's node from the last `forward`: (N, C)."""
+        return self.scores[self.primary.node]
 
     def penalty(self, params: dict[str, np.ndarray]) -> float:
         """0.5*l2*sum(W^2) + l1*sum(|W|) over penalized params (accumulated in float64)."""
@@ -134,7 +137,6 @@ def build_objective(loss_cfg: list[dict], regularization: dict, network: Network
             raise ConfigError(join_path(where, "input"), f"unknown node {node!r}")
         loss = loss_cls(**{k: v for k, v in spec.items() if k in loss_cls.options})
         terms.append(Term(loss, spec["weight"], node, spec["target"]))
-        network.keep.add(node)
     penalties = {}
     for n in network.nodes:
         if not n.trainable:
@@ -173,4 +175,4 @@ def check_fits_data(objective: Objective, network: Network, splits, node_paths: 
         message = str(exc).split(": ", 1)[-1] if isinstance(exc, InputError) else str(exc)
         raise ConfigError("loss", f"does not fit the data: {message}") from None
     finally:
-        network.outputs = {}
+        objective.scores = {}

@@ -2,30 +2,34 @@
 
 After training, the running averages describe activations of weights that kept changing. The course's
 third choice recomputes each batch-norm layer's mean and variance over the whole training set with the
-final weights. Layers are done in order: layer k's inputs depend on layers 1..k-1 already using their own
-recomputed statistics, so each layer gets its own eval-mode pass over the data (exact population
-statistics, accumulated in float64 by the layer).
+current weights. Layers are done in order: layer k's inputs depend on layers 1..k-1 already using their own
+recomputed statistics, so each layer gets its own evaluation-mode pass over the data, stopping at the
+node that feeds it (exact population statistics, accumulated in float64).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from nnctl.layers.norm import PopulationMoments
 from nnctl.nn.network import Network
 
 
-def layers_to_recompute(network: Network) -> list:
-    return [n.layer for n in network.nodes if getattr(n.layer, "needs_recompute", False)]
+def nodes_to_recompute(network: Network) -> list:
+    """Nodes whose layer evaluates with recomputed population statistics, in order."""
+    return [n for n in network.nodes if getattr(n.layer, "needs_recompute", False)]
 
 
 def recompute_batchnorm(network: Network, x: np.ndarray, batch_size: int) -> int:
     """Recompute the statistics of every `test_stats: recompute` layer over x: (N, *input_shape).
     Returns the number of layers recomputed."""
-    layers = layers_to_recompute(network)
-    for layer in layers:
-        layer.begin_recompute()
+    nodes = nodes_to_recompute(network)
+    for node in nodes:
+        source = node.inputs[0]
+        moments = PopulationMoments(node.layer.in_shape[0])
         for start in range(0, len(x), batch_size):
-            network.forward(x[start:start + batch_size], training=False)
-        layer.end_recompute()
-    network.outputs = {}
-    return len(layers)
+            batch = x[start:start + batch_size]
+            moments.add(batch if source == "input" else
+                        network.forward(batch, training=False, until=source)[source])
+        node.layer.set_recomputed(moments)
+    return len(nodes)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from nnctl.training.bn_recompute import layers_to_recompute, recompute_batchnorm
+from nnctl.training.bn_recompute import nodes_to_recompute, recompute_batchnorm
 from nnctl.training.checkpoints import load_checkpoint, save_checkpoint
 from nnctl.data import iterate_batches
 from nnctl.data.augment import augment_batch
@@ -138,8 +138,8 @@ class Trainer:
             if augment:
                 xb = augment_batch(xb, s.rng, **augment)
             lr = self.schedule.lr(epoch + i / steps)
-            loss = objective.forward(net, xb, yb, training=True)
-            pred = predictions(objective.primary_scores(net), objective.task)
+            loss = objective.forward(net, xb, yb, training=True, rng=s.rng)
+            pred = predictions(objective.primary_scores(), objective.task)
             objective.backward(net)
             grads = net.grads()
             if objective.penalties:
@@ -189,7 +189,7 @@ class Trainer:
             return
         ckpt = load_checkpoint(best)
         self.setup.network.load_arrays(ckpt.params, ckpt.buffers, str(best))
-        if layers_to_recompute(self.setup.network):
+        if nodes_to_recompute(self.setup.network):
             recompute_batchnorm(self.setup.network, self.setup.splits.train[0], self.train_cfg["eval_batch_size"])
             net = self.setup.network
             meta = {k: v for k, v in ckpt.meta.items() if k != "format"}

@@ -41,10 +41,10 @@ def evaluate(network: Network, objective: Objective, x: np.ndarray, y: np.ndarra
     for start in range(0, len(x), batch_size):
         xb, yb = x[start:start + batch_size], y[start:start + batch_size]
         total_loss += objective.forward(network, xb, yb, training=False) * len(xb)
-        pred = predictions(objective.primary_scores(network), objective.task)
+        pred = predictions(objective.primary_scores(), objective.task)
         if pred is not None:
             preds.append(pred)
-    network.outputs = {}
+    objective.scores = {}
     result: dict = {"loss": total_loss / max(len(x), 1) + objective.penalty(network.params()), "samples": len(x)}
     if preds and objective.primary.target == "labels":
         pred = np.concatenate(preds)

@@ -1,44 +1,18 @@
-"""Pictures of runs: the curves of one run, and one metric of several runs overlaid.
-
-Uses matplotlib's object API with the Agg canvas (no pyplot global state, no display needed).
-"""
+"""Pictures of runs: the curves of one run, and one metric of several runs overlaid."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-
+from nnctl.viz.figure import new_figure, save_figure
 
 LABELS = {"train_loss": "train loss", "val_loss": "validation loss", "train_acc": "train accuracy",
           "val_acc": "validation accuracy", "lr": "learning rate", "seconds": "seconds per epoch"}
 
 
-def _figure(width: float, height: float):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(width, height), dpi=110, layout="constrained")
-    FigureCanvasAgg(figure)
-    return figure
-
-
-def _save(figure, path: Path) -> None:
-    """Save via a temporary name and a rename (no half-written PNG if interrupted)."""
-    from nnctl.errors import InputError
-
-    path = Path(path)
-    tmp = path.with_name(f".{path.stem}.tmp.png")
-    try:
-        figure.savefig(tmp)
-        tmp.replace(path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise InputError(f"{path}: cannot write the picture ({exc.strerror or exc})") from None
-
-
 def plot_curves(rows: list[dict], path: Path, title: str = "") -> None:
     """Loss (left) and accuracy (right) per epoch, train and validation, from metrics rows."""
-    figure = _figure(10, 4)
+    figure = new_figure(10, 4)
     has_acc = any(r.get("train_acc") is not None for r in rows)
     axes = figure.subplots(1, 2 if has_acc else 1, squeeze=False)[0]
     epochs = [r["epoch"] for r in rows]
@@ -54,12 +28,12 @@ def plot_curves(rows: list[dict], path: Path, title: str = "") -> None:
         ax.legend()
     if title:
         figure.suptitle(title)
-    _save(figure, path)
+    save_figure(figure, path)
 
 
 def plot_overlay(runs: list[tuple[str, list[dict]]], metric: str, path: Path, log_y: bool = False) -> None:
     """One metric of several runs on one axis; `runs` is [(label, metrics rows), ...]."""
-    figure = _figure(8, 5)
+    figure = new_figure(8, 5)
     ax = figure.subplots()
     for label, rows in runs:
         values = [r.get(metric) for r in rows]
@@ -71,4 +45,16 @@ def plot_overlay(runs: list[tuple[str, list[dict]]], metric: str, path: Path, lo
         ax.set_yscale("log")
     ax.grid(alpha=0.3)
     ax.legend()
-    _save(figure, path)
+    save_figure(figure, path)
+
+
+def plot_runs(paths: list[Path] | tuple[Path, ...], metric: str, out_file: Path, log_y: bool = False) -> None:
+    """Overlay `metric` of the runs at `paths` (run folders, or folders of runs: the newest is taken),
+    labelled by run name (with the stamp where names repeat)."""
+    from nnctl.training.run_dir import find_run, read_metrics
+
+    found = [find_run(path) for path in paths]
+    names = [run.parent.name for run in found]
+    series = [(name if names.count(name) == 1 else f"{name}/{run.name}", read_metrics(run / "metrics.csv"))
+              for name, run in zip(names, found)]
+    plot_overlay(series, metric, out_file, log_y)

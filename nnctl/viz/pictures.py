@@ -17,7 +17,7 @@ import numpy as np
 
 from nnctl.errors import InputError
 from nnctl.nn.network import Network
-from nnctl.viz.curves import _figure, _save
+from nnctl.viz.figure import new_figure, save_figure
 
 
 def _square_image_shape(size: int) -> tuple[int, int, int] | None:
@@ -62,7 +62,7 @@ def plot_filters(network: Network, path: Path, title: str = "", max_tiles: int =
     count = len(tiles)
     cols = min(count, 10)
     rows = math.ceil(count / cols)
-    figure = _figure(1.1 * cols, 1.1 * rows + 0.5)
+    figure = new_figure(1.1 * cols, 1.1 * rows + 0.5)
     axes = np.atleast_1d(figure.subplots(rows, cols, squeeze=False)).reshape(-1)
     for ax, tile in zip(axes, tiles):
         ax.imshow(_scaled(tile.astype(np.float64)), cmap="gray" if tile.ndim == 2 else None,
@@ -70,18 +70,14 @@ def plot_filters(network: Network, path: Path, title: str = "", max_tiles: int =
     for ax in axes:
         ax.axis("off")
     figure.suptitle(title or f"{name}: {count} filters")
-    _save(figure, path)
+    save_figure(figure, path)
     return count
 
 
 def feature_maps(network: Network, x: np.ndarray) -> list[tuple[str, np.ndarray]]:
     """[(node name, (K, C, H, W) maps)] for images x (K, *input_shape), in eval mode: every node whose
     output is image-shaped."""
-    saved = set(network.keep)
-    network.keep = {n.name for n in network.nodes}
-    network.forward(x, training=False)
-    outputs = network.outputs
-    network.keep, network.outputs = saved, {}
+    outputs = network.forward(x, training=False, keep=network.by_name)
     return [(n.name, outputs[n.name]) for n in network.nodes if outputs[n.name].ndim == 4]
 
 
@@ -95,7 +91,7 @@ def plot_feature_maps(network: Network, x: np.ndarray, path: Path, labels: list[
     layers = [("input", x)] + feature_maps(network, x)
     cols = min(max_channels, max(maps.shape[1] for _, maps in layers))
     rows = [(f"{label}: {name}", maps[k]) for k, label in enumerate(labels) for name, maps in layers]
-    figure = _figure(1.2 * cols + 1.2, 1.3 * len(rows) + 0.4)
+    figure = new_figure(1.2 * cols + 1.2, 1.3 * len(rows) + 0.4)
     axes = figure.subplots(len(rows), cols, squeeze=False)
     for r, (title, maps) in enumerate(rows):
         for col in range(cols):
@@ -104,5 +100,39 @@ def plot_feature_maps(network: Network, x: np.ndarray, path: Path, labels: list[
             if col < len(maps):
                 ax.imshow(maps[col], cmap="gray", interpolation="nearest")
         axes[r][0].set_title(title, fontsize=8, loc="left")
-    _save(figure, path)
+    save_figure(figure, path)
     return len(rows)
+
+
+def setup_for_pictures(path: Path):
+    """A trained network from a checkpoint, or a freshly built one from a config (fixed filters, init)."""
+    if path.suffix == ".npz":
+        from nnctl.training.evaluation import setup_from_checkpoint
+
+        return setup_from_checkpoint(path, progress=False)[0]
+    from nnctl.config.load import load_config
+    from nnctl.training.prepare import prepare
+
+    return prepare(load_config(path), progress=False)
+
+
+def parse_indexes(text: str, count: int, split: str) -> list[int]:
+    """'3' or '0,1,2' -> [indexes], each checked against the split's size."""
+    try:
+        indexes = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise InputError(f"--features {text!r}: expected image indexes such as 0 or 0,1,2") from None
+    for i in indexes:
+        if not 0 <= i < count:
+            raise InputError(f"--features {i}: the {split} split has {count} images (0 to {count - 1})")
+    return indexes
+
+
+def draw_feature_maps(setup, split: str, image_index: str, out_file: Path | None) -> tuple[Path, int]:
+    """Feature maps of the images `image_index` ('0' or '0,1,2') of `split`; returns (file, rows drawn)."""
+    data = getattr(setup.splits, split)
+    count = 0 if data is None else len(data[0])
+    indexes = parse_indexes(image_index, count, split)
+    out_file = out_file or Path(f"features_{'_'.join(map(str, indexes))}.png")
+    rows = plot_feature_maps(setup.network, data[0][indexes], out_file, [f"{split} image {i}" for i in indexes])
+    return out_file, rows

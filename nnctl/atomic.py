@@ -1,0 +1,75 @@
+"""The one way nnctl writes a file: whole or not at all.
+
+Bytes go to a hidden temporary file in the target's folder (`.<name>.<random>.tmp`), are flushed and
+fsynced, and only then renamed over the target, an atomic step on one file system. A reader (or a
+process killed at any moment) therefore sees the old file or the new one, never half of one. Leftover
+temporaries of a killed process match `TEMP_GLOB`; `remove_leftovers` deletes them.
+
+A failure to write (disk full, read-only file system, no permission) becomes one `WriteFailed` line naming
+the file, with the temporary removed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from nnctl.errors import WorkError
+
+TEMP_GLOB = ".*.tmp"
+
+
+class WriteFailed(WorkError):
+    """A file could not be written; the message names it and the reason (exit code 1)."""
+
+
+def describe_os_error(exc: OSError) -> str:
+    return exc.strerror or str(exc) or type(exc).__name__
+
+
+@contextlib.contextmanager
+def atomic_file(path: str | Path, what: str = "file") -> Iterator[BinaryIO]:
+    """Open a temporary file for writing bytes; on leaving the block without error it replaces `path`.
+
+    `what` names the file in the error message ("checkpoint", "picture", ...)."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise WriteFailed(f"{path}: cannot write the {what} ({describe_os_error(exc)})") from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except OSError as exc:
+        raise WriteFailed(f"{path}: cannot write the {what} ({describe_os_error(exc)})") from None
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+
+
+def write_bytes_atomic(path: str | Path, data: bytes, what: str = "file") -> None:
+    with atomic_file(path, what) as handle:
+        handle.write(data)
+
+
+def write_text_atomic(path: str | Path, text: str, what: str = "file") -> None:
+    write_bytes_atomic(path, text.encode("utf-8"), what)
+
+
+def remove_leftovers(folder: str | Path) -> list[Path]:
+    """Delete temporaries that a killed writer left in `folder`; returns what was removed."""
+    removed = []
+    for leftover in Path(folder).glob(TEMP_GLOB):
+        if leftover.is_file():
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+            removed.append(leftover)
+    return removed

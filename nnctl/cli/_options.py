@@ -1,0 +1,34 @@
+"""Options that several commands share, declared once: --set, --out, --debug, --quiet."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+def _remember_debug(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    """--debug may be given before or after the command name: either way the root context learns it."""
+    if value:
+        ctx.find_root().meta["nnctl.debug"] = True
+    return value
+
+
+debug_option = click.option("--debug", is_flag=True, expose_value=False, is_eager=True, callback=_remember_debug,
+                            help="Show a traceback when something fails.")
+
+set_option = click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE",
+                          help="Override a config value (parsed as YAML), e.g. --set optimizer.lr=3e-4. Repeatable.")
+
+out_option = click.option("--out", default="runs", show_default=True,
+                          type=click.Path(file_okay=False, path_type=Path),
+                          help="Folder that receives runs/<name>/<timestamp>/.")
+
+quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress bar; print only the final line.")
+
+split_option = click.option("--split", type=click.Choice(["test", "val", "train"]), default="test",
+                            show_default=True, help="Which part of the run's data to use.")
+
+
+def debug_requested(ctx: click.Context) -> bool:
+    return bool(ctx.find_root().meta.get("nnctl.debug"))

@@ -1,0 +1,28 @@
+"""`nnctl eval CHECKPOINT`: loss, accuracy and confusion matrix of a saved network on one split."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from nnctl.cli._options import debug_option, split_option
+
+
+@click.command("eval")
+@click.argument("checkpoint", type=click.Path(dir_okay=False, path_type=Path))
+@split_option
+@click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Samples per forward pass.")
+@debug_option
+def command(checkpoint: Path, split: str, batch_size: int | None) -> None:
+    """Evaluate CHECKPOINT: loss, accuracy and confusion matrix on a split."""
+    from nnctl.training.evaluation import evaluate_checkpoint
+    from nnctl.viz.tables import confusion_text
+
+    result, written = evaluate_checkpoint(checkpoint, split, batch_size, progress=False)
+    click.echo(f"{split}: {result['samples']} samples, loss {result['loss']:.6f}")
+    if "acc" in result:
+        click.echo(f"accuracy {100 * result['acc']:.2f}% ({result['correct']}/{result['samples']})")
+    if "confusion" in result:
+        click.echo(confusion_text(result["confusion"], result.get("class_names")))
+    click.echo(f"wrote {written}")

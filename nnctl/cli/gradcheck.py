@@ -1,0 +1,37 @@
+"""`nnctl gradcheck CONFIG`: every backward pass of a config's network against finite differences."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from nnctl.cli._options import debug_option, set_option
+
+
+@click.command("gradcheck")
+@click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
+@set_option
+@click.option("--samples", type=click.IntRange(min=1), default=8, show_default=True,
+              help="Training samples in the checked batch.")
+@click.option("--eps", type=click.FloatRange(min=0, min_open=True), default=1e-6, show_default=True,
+              help="Step of the centered differences.")
+@click.option("--layer", default=None, help="Check only this node (by name).")
+@click.option("--max-entries", type=click.IntRange(min=1), default=200, show_default=True,
+              help="Entries checked per tensor; larger tensors are sampled.")
+@click.option("--reference", is_flag=True,
+              help="Also compare conv/pool layers with their plain loop implementations.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@debug_option
+def command(config: Path, overrides: tuple[str, ...], samples: int, eps: float, layer: str | None,
+            max_entries: int, reference: bool, as_json: bool) -> None:
+    """Check every layer's and the whole network's gradients numerically (float64). Exit 1 on failure."""
+    import json
+
+    from nnctl.check.runner import format_gradcheck, run_gradcheck
+    from nnctl.config.load import load_config
+
+    result = run_gradcheck(load_config(config, list(overrides)), samples, eps, layer, max_entries, reference)
+    click.echo(json.dumps(result, indent=2) if as_json else format_gradcheck(result, str(config)))
+    if result["counts"]["fail"]:
+        raise SystemExit(1)

@@ -1,0 +1,23 @@
+"""`nnctl summary CONFIG`: the layer table of a config's network."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from nnctl.cli._options import debug_option, set_option
+
+
+@click.command("summary")
+@click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
+@set_option
+@debug_option
+def command(config: Path, overrides: tuple[str, ...]) -> None:
+    """Print each layer's output shape, parameter count and multiply-adds, and the totals."""
+    from nnctl.config.load import load_config
+    from nnctl.training.prepare import prepare
+    from nnctl.viz.summary import format_summary
+
+    setup = prepare(load_config(config, list(overrides)), progress=False)
+    click.echo(format_summary(setup.network))

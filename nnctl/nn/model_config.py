@@ -1,0 +1,123 @@
+"""The `model:` section of a config: a list of layers (a chain) or named nodes that name their inputs.
+
+In YAML a plain list of layers is a chain; a node may instead name its input (`input: stem`) or inputs
+(`inputs: [left, right]` for concat/add). `repeat: N` blocks expand a sub-list N times. Nodes without a
+`name` are named by type and count: dense1, relu1, dense2, ...
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from nnctl.config.spec import (Bool, Float, Int, Mismatch, Option, did_you_mean, join_path, require_mapping, show,
+                               validate)
+from nnctl.errors import ConfigError
+
+INPUT = "input"   # the name under which nodes refer to the network's input
+
+
+def _weights(value: Any) -> dict:
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, (list, int, float))
+                                              and not isinstance(v, bool) for k, v in value.items()):
+        raise Mismatch("a mapping of parameter names to (nested lists of) numbers, e.g. {W: [[1, 0], [0, 1]]}")
+    return value
+
+
+NODE_OPTIONS = {
+    "l1": Option(Float(0), None, "this layer's L1 penalty (overrides regularization.l1)"),
+    "l2": Option(Float(0), None, "this layer's L2 penalty (overrides regularization.l2)"),
+    "weights": Option(_weights, None, "fixed starting values for parameters, e.g. {W: [...]} (shapes must match)"),
+    "trainable": Option(Bool(), True, "false freezes the layer's parameters (never updated, still saved)"),
+}
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+
+
+# ------------------------------------------------------------------------------------------ config side
+
+def expand_layers(raw: Any, path: str) -> list[tuple[str, dict]]:
+    """Flatten a YAML layer list, expanding `{repeat: N, layers: [...]}` blocks. Returns (path, node) pairs."""
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError(path, f"expected a non-empty list of layers, got {show(raw)}")
+    out: list[tuple[str, dict]] = []
+    for i, item in enumerate(raw):
+        where = join_path(path, i)
+        item = require_mapping(item, where)
+        if "repeat" in item:
+            block = validate({"repeat": Option(Int(1)), "layers": Option(lambda v: v)}, item, where)
+            for _ in range(block["repeat"]):
+                out.extend(expand_layers(block["layers"], join_path(where, "layers")))
+        else:
+            out.append((where, item))
+    return out
+
+
+def resolve_model_config(raw: Any, path: str) -> tuple[dict, dict[str, str]]:
+    """Validate the `model` section. Returns ({"layers": [resolved nodes]}, {node name: key path}).
+
+    Each resolved node carries its name, type, options with defaults filled, and `input`/`inputs` only
+    where the user gave them (the default input is the previous node).
+    """
+    from nnctl.nn.registry import LAYERS
+
+    if isinstance(raw, list):
+        raw = {"layers": raw}
+    raw = require_mapping(raw, path)
+    sections = validate({"layers": Option(lambda v: v)}, raw, path)
+    nodes, paths, counts = [], {}, {}
+    expanded = expand_layers(sections["layers"], join_path(path, "layers"))
+    declared = {n["name"] for _, n in expanded if "name" in n}
+    for where, node in expanded:
+        if "type" not in node:
+            raise ConfigError(join_path(where, "type"), "required key is missing (a layer type, e.g. "
+                                                        "dense, relu)")
+        layer_cls = LAYERS.lookup(node["type"], join_path(where, "type"))
+        name = node.get("name")
+        if name is None:
+            counts[node["type"]] = counts.get(node["type"], 0)
+            while True:
+                counts[node["type"]] += 1
+                name = f"{node['type']}{counts[node['type']]}"
+                if name not in declared and name not in paths:
+                    break
+        elif not isinstance(name, str) or not _NAME.match(name) or name == INPUT:
+            raise ConfigError(join_path(where, "name"), f"expected a name of letters, digits, _ or - "
+                                                        f"(not 'input'), got {show(name)}")
+        if name in paths:
+            raise ConfigError(join_path(where, "name"), f"duplicate node name {name!r} (first at {paths[name]})")
+        options = validate({**layer_cls.options, **NODE_OPTIONS}, node, where,
+                           ignore=("type", "name", "input", "inputs"))
+        resolved = {"name": name, "type": node["type"]}
+        resolved.update({k: v for k, v in options.items() if k not in NODE_OPTIONS})
+        resolved.update({k: options[k] for k in NODE_OPTIONS
+                         if options[k] is not None and options[k] != NODE_OPTIONS[k].default})
+        resolved.update(_resolve_inputs(node, layer_cls, where, set(paths)))
+        paths[name] = where
+        nodes.append(resolved)
+    return {"layers": nodes}, paths
+
+
+def _resolve_inputs(node: dict, layer_cls: type, where: str, earlier: set[str]) -> dict:
+    if "input" in node and "inputs" in node:
+        raise ConfigError(join_path(where, "inputs"), "give either input or inputs, not both")
+    if "input" in node:
+        given, key = [node["input"]], "input"
+    elif "inputs" in node:
+        given, key = node["inputs"], "inputs"
+        if not isinstance(given, list) or not given:
+            raise ConfigError(join_path(where, key), f"expected a list of node names, got {show(given)}")
+    else:
+        if layer_cls.arity == "many":
+            raise ConfigError(join_path(where, "inputs"), "required key is missing (the node names to combine)")
+        return {}
+    for name in given:
+        if not isinstance(name, str):
+            raise ConfigError(join_path(where, key), f"expected node names, got {show(given if key == 'inputs' else name)}")
+        if name != INPUT and name not in earlier:
+            raise ConfigError(join_path(where, key), f"unknown node {show(name)}: inputs must name an earlier "
+                                                     f"node or 'input'{did_you_mean(str(name), earlier)}")
+    if layer_cls.arity == "many" and len(given) < 2:
+        raise ConfigError(join_path(where, key), f"expected at least 2 inputs, got {show(given)}")
+    if layer_cls.arity == "one" and len(given) != 1:
+        raise ConfigError(join_path(where, key), f"this layer takes one input, got {show(given)}")
+    return {key: given[0] if key == "input" else list(given)}

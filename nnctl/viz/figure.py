@@ -1,0 +1,26 @@
+"""A matplotlib figure without pyplot's global state, and its atomic save as PNG.
+
+Uses the object API with the Agg canvas: no display needed, nothing shared between pictures.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nnctl.atomic import atomic_file
+
+
+def new_figure(width: float, height: float):
+    """A Figure of width x height inches at 110 dpi, laid out with constrained layout."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, height), dpi=110, layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def save_figure(figure, path: str | Path) -> None:
+    """Write `figure` to `path` as PNG, whole or not at all (see nnctl.atomic)."""
+    with atomic_file(path, "picture") as handle:
+        figure.savefig(handle, format="png")
