@@ -39,7 +39,7 @@ def peak_rss_mb() -> float:
 
 
 def load_data(config: dict):
-    from nnctl.config.load import resolve
+    from nnctl.config.sections import resolve
     from nnctl.training.prepare import prepare
 
     resolved = resolve(config)

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from nnctl.errors import ConfigError, InputError
-from nnctl.optim.optimizers import OPTIMIZERS, Adam, AdamW, Optimizer
+from nnctl.nn.registry import OPTIMIZERS
+from nnctl.optim.optimizers import Adam, AdamW, Optimizer
 from nnctl.config.spec import validate
 
 P0 = [1.0, -2.0]

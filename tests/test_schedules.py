@@ -8,7 +8,8 @@ import math
 import pytest
 
 from nnctl.errors import ConfigError, InputError
-from nnctl.optim.schedules import SCHEDULES, Cosine, ReduceOnPlateau, Schedule
+from nnctl.nn.registry import SCHEDULES
+from nnctl.optim.schedules import Cosine, ReduceOnPlateau, Schedule
 from nnctl.config.spec import validate
 
 
@@ -96,7 +97,7 @@ def test_plateau_patience_and_threshold():
     # 1.0, 0.9 improve; two bad epochs (> patience 1) halve; 0.89 improves; 0.88995 is within the
     # relative threshold 1e-4 of 0.89 (needs < 0.889911), so bad; 0.9 bad again: halve.
     assert feed(s, [1.0, 0.9, 0.95, 0.95, 0.89, 0.88995, 0.9]) == [1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.25]
-    assert s.best == 0.89
+    assert s.monitor.best == 0.89 and s.monitor.best_epoch == 5
 
 
 def test_plateau_cooldown():
@@ -150,10 +151,12 @@ def test_plateau_missing_metric_names_the_key():
 def test_plateau_state_round_trip_continues_identically():
     config = {"base_lr": 1.0, "patience": 1, "factor": 0.5, "cooldown": 1}
     s = make("reduce_on_plateau", **config)
-    assert json.loads(json.dumps(s.state())) == {"lr": 1.0, "best": None, "bad_epochs": 0, "cooldown_left": 0}
+    assert json.loads(json.dumps(s.state())) == {"lr": 1.0, "monitor": {"best": None, "best_epoch": 0, "since_best": 0},
+                                                 "bad_epochs": 0, "cooldown_left": 0}
     feed(s, [1.0, 0.9, 0.95, 0.95, 0.97, 0.98])      # reduced after 0.95, cooldown over, one bad epoch
     saved = json.loads(json.dumps(s.state()))
-    assert saved == {"lr": 0.5, "best": 0.9, "bad_epochs": 1, "cooldown_left": 0}
+    assert saved == {"lr": 0.5, "monitor": {"best": 0.9, "best_epoch": 2, "since_best": 4}, "bad_epochs": 1,
+                     "cooldown_left": 0}
     resumed = make("reduce_on_plateau", **config)
     resumed.load_state(saved)
     later = [0.96, 0.99, 0.85, 0.9, 0.9, 0.9]
@@ -184,7 +187,9 @@ def test_stateless_schedules_round_trip(name, config):
 @pytest.mark.parametrize("name, state, message", [
     ("constant", {"lr": 0.1}, r"does not fit a Constant schedule: expected keys \[\], got \['lr'\]"),
     ("reduce_on_plateau", {"lr": 0.1}, "does not fit a ReduceOnPlateau schedule"),
-    ("reduce_on_plateau", {"lr": "x", "best": None, "bad_epochs": 0, "cooldown_left": 0}, "wrong type"),
+    ("reduce_on_plateau", {"lr": "x", "monitor": {}, "bad_epochs": 0, "cooldown_left": 0}, "wrong type"),
+    ("reduce_on_plateau", {"lr": 0.1, "monitor": {"best": "x"}, "bad_epochs": 0, "cooldown_left": 0},
+     "monitor state for 'val_loss' is damaged"),
     ("reduce_on_plateau", [1, 2], "got list"),
 ])
 def test_bad_state_is_refused_and_changes_nothing(name, state, message):

@@ -118,7 +118,7 @@ def test_an_unexpected_failure_writes_the_report_and_exits_1(tmp_path, monkeypat
 
 
 def test_regression_runs_monitor_the_loss(tmp_path):
-    from nnctl.config.load import resolve
+    from nnctl.config.sections import resolve
     from nnctl.training.prepare import prepare
     from nnctl.training.loop import monitored_metric, produced_metrics
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 
-from nnctl.config.load import ResolvedConfig
+from nnctl.config.sections import ResolvedConfig
 
 
 def overfit_config(config: ResolvedConfig, samples: int) -> ResolvedConfig:

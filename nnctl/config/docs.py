@@ -54,14 +54,14 @@ def catalogue(title: str, table: dict[str, type], extra_keys: str = "") -> list[
 
 
 def reference_markdown() -> str:
-    from nnctl.config.load import EARLY_STOPPING_OPTIONS, REGULARIZATION_OPTIONS, TOP_OPTIONS, TRAIN_OPTIONS
+    from nnctl.config.sections import EARLY_STOPPING_OPTIONS, REGULARIZATION_OPTIONS, TOP_OPTIONS, TRAIN_OPTIONS
     from nnctl.data import DATA_OPTIONS, DATASETS
     from nnctl.data.augment import AUGMENT_OPTIONS
     from nnctl.nn.model_config import NODE_OPTIONS
     from nnctl.nn.objective import TERM_OPTIONS
-    from nnctl.optim.optimizers import OPTIMIZERS
+    from nnctl.nn.registry import OPTIMIZERS
     from nnctl.nn.registry import LAYERS, LOSSES
-    from nnctl.optim.schedules import SCHEDULES
+    from nnctl.nn.registry import SCHEDULES
 
     lines = ["### Top level", ""] + option_table(TOP_OPTIONS) + [""]
     lines += ["### `data`", "", "Keys every dataset accepts:", ""] + option_table(DATA_OPTIONS) + [""]

@@ -8,25 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from nnctl.data.arrays import Csv, Npz
 from nnctl.data.base import Dataset
-from nnctl.data.mnist import FashionMnist, Mnist
 from nnctl.data.normalize import METHODS
-from nnctl.data.synthetic import Blobs, Circles, Spiral, Xor
+from nnctl.nn.registry import DATASETS
 from nnctl.errors import ConfigError
 from nnctl.config.spec import Bool, Choice, Int, IntOrFraction, Option, Optional, did_you_mean, join_path, require_mapping, \
     show, validate
-
-DATASETS: dict[str, type[Dataset]] = {
-    "mnist": Mnist,
-    "fashion-mnist": FashionMnist,
-    "spiral": Spiral,
-    "blobs": Blobs,
-    "circles": Circles,
-    "xor": Xor,
-    "npz": Npz,
-    "csv": Csv,
-}
 
 DATA_OPTIONS: dict[str, Option] = {
     "dataset": Option(Choice(*DATASETS), doc="which data: " + ", ".join(DATASETS)),
@@ -41,9 +28,7 @@ def dataset_class(name: Any, path: str) -> type[Dataset]:
     """The class registered as `name`, or a ConfigError at `path` with a did-you-mean."""
     if not isinstance(name, str):
         raise ConfigError(path, f"expected a dataset name ({', '.join(DATASETS)}), got {show(name)}")
-    if name not in DATASETS:
-        raise ConfigError(path, f"unknown dataset {name!r}{did_you_mean(name, DATASETS)}")
-    return DATASETS[name]
+    return DATASETS.lookup(name, path)
 
 
 def validate_data_config(raw: dict | None, path: str = "data") -> dict:

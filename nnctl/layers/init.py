@@ -16,22 +16,21 @@ import math
 
 import numpy as np
 
-INITIALIZERS = ("he", "xavier", "lecun", "normal", "zeros")
+STD_RULES = {
+    "he": lambda fan_in, fan_out, weight_scale: math.sqrt(2.0 / fan_in),
+    "xavier": lambda fan_in, fan_out, weight_scale: math.sqrt(2.0 / (fan_in + fan_out)),
+    "lecun": lambda fan_in, fan_out, weight_scale: math.sqrt(1.0 / fan_in),
+    "normal": lambda fan_in, fan_out, weight_scale: float(weight_scale),
+    "zeros": lambda fan_in, fan_out, weight_scale: 0.0,
+}
+INITIALIZERS = tuple(STD_RULES)
 
 
 def init_std(method: str, fan_in: int, fan_out: int, weight_scale: float) -> float:
     """The standard deviation each initializer draws with (0.0 for zeros)."""
-    if method == "normal":
-        return float(weight_scale)
-    if method == "xavier":
-        return math.sqrt(2.0 / (fan_in + fan_out))
-    if method == "he":
-        return math.sqrt(2.0 / fan_in)
-    if method == "lecun":
-        return math.sqrt(1.0 / fan_in)
-    if method == "zeros":
-        return 0.0
-    raise ValueError(f"unknown initializer {method!r}")
+    if method not in STD_RULES:
+        raise ValueError(f"unknown initializer {method!r}")
+    return STD_RULES[method](fan_in, fan_out, weight_scale)
 
 
 def init_weights(method: str, shape: tuple[int, ...], fan_in: int, fan_out: int, weight_scale: float,

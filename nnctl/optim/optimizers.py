@@ -289,8 +289,3 @@ class AdamW(Adam):
 
     decoupled_decay = True
 
-
-OPTIMIZERS: dict[str, type[Optimizer]] = {
-    "sgd": SGD, "momentum": Momentum, "nesterov": Nesterov, "rmsprop": RMSProp, "adagrad": Adagrad,
-    "adam": Adam, "adamw": AdamW,
-}

@@ -17,6 +17,7 @@ import math
 from typing import Any
 
 from nnctl.errors import ConfigError, InputError
+from nnctl.optim.monitor import Monitor
 from nnctl.config.spec import Choice, Float, Int, ListOf, Mismatch, Option, Str, validate
 
 
@@ -158,9 +159,10 @@ class ReduceOnPlateau(Schedule):
     """Starts at lr0; multiplies by `factor` (not below `min_lr`) once `metric` has failed to improve for
     more than `patience` epochs in a row, then waits `cooldown` epochs before counting again.
 
-    An epoch improves when, with best the best value so far (none before the first epoch),
+    An epoch improves by the rule of nnctl.optim.monitor with the relative `threshold`, with best the best
+    value so far (none before the first epoch):
         mode min:  value < best - threshold * |best|        mode max:  value > best + threshold * |best|
-    mode auto is max for metrics whose name contains "acc", min otherwise. A NaN value never improves.
+    mode auto is max for accuracies, min otherwise. A NaN value never improves.
     """
 
     options = with_warmup({
@@ -175,34 +177,22 @@ class ReduceOnPlateau(Schedule):
 
     def __init__(self, base_lr: float, total_epochs: int, **config: Any):
         super().__init__(base_lr, total_epochs, **config)
-        mode = self.config["mode"]
-        if mode == "auto":
-            mode = "max" if "acc" in self.config["metric"] else "min"
-        self.mode = mode
+        self.monitor = Monitor(self.config["metric"], self.config["mode"], threshold=self.config["threshold"])
+        self.mode = self.monitor.mode
         self.current = self.base_lr
-        self.best: float | None = None
         self.bad_epochs = 0
         self.cooldown_left = 0
 
     def rule(self, t):
         return self.current
 
-    def improved(self, value: float) -> bool:
-        if math.isnan(value):
-            return False
-        if self.best is None:
-            return True
-        margin = self.config["threshold"] * abs(self.best)
-        return value < self.best - margin if self.mode == "min" else value > self.best + margin
-
     def observe(self, epoch: int, metrics: dict[str, float]) -> None:
         name = self.config["metric"]
         if metrics.get(name) is None:
             have = ", ".join(sorted(k for k, v in metrics.items() if v is not None))
             raise ConfigError("schedule.metric", f"expected a metric this run measures ({have}), got {name!r}")
-        value = float(metrics[name])
-        if self.improved(value):
-            self.best, self.bad_epochs = value, 0
+        if self.monitor.update(float(metrics[name]), epoch + 1):
+            self.bad_epochs = 0
         else:
             self.bad_epochs += 1
         if self.cooldown_left > 0:
@@ -216,21 +206,10 @@ class ReduceOnPlateau(Schedule):
             self.bad_epochs = 0
 
     def state(self) -> dict:
-        return {"lr": self.current, "best": self.best, "bad_epochs": self.bad_epochs,
+        return {"lr": self.current, "monitor": self.monitor.state(), "bad_epochs": self.bad_epochs,
                 "cooldown_left": self.cooldown_left}
 
     def restore(self, state: dict) -> None:
-        values = (float(state["lr"]), None if state["best"] is None else float(state["best"]),
-                  int(state["bad_epochs"]), int(state["cooldown_left"]))
-        self.current, self.best, self.bad_epochs, self.cooldown_left = values
-
-
-SCHEDULES: dict[str, type[Schedule]] = {
-    "constant": Constant,
-    "step": Step,
-    "multistep": MultiStep,
-    "exponential": Exponential,
-    "inverse_time": InverseTime,
-    "cosine": Cosine,
-    "reduce_on_plateau": ReduceOnPlateau,
-}
+        values = (float(state["lr"]), int(state["bad_epochs"]), int(state["cooldown_left"]))
+        self.monitor.load_state(state["monitor"])
+        self.current, self.bad_epochs, self.cooldown_left = values

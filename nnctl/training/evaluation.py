@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from nnctl.training.checkpoints import Checkpoint, load_checkpoint
-from nnctl.config.load import resolve
+from nnctl.config.sections import resolve
 from nnctl.errors import ConfigError, InputError
 from nnctl.training.metrics import evaluate
 from nnctl.training.run_dir import write_text_atomic

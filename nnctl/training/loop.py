@@ -22,10 +22,10 @@ from nnctl.data import iterate_batches
 from nnctl.data.augment import augment_batch
 from nnctl.errors import ConfigError, Interrupted, WorkError
 from nnctl.training.metrics import evaluate, predictions
-from nnctl.optim.optimizers import OPTIMIZERS
+from nnctl.nn.registry import OPTIMIZERS
 from nnctl.training.report import versions, write_report
 from nnctl.training.run_dir import MetricsLog, create_run_dir, write_text_atomic
-from nnctl.optim.schedules import SCHEDULES
+from nnctl.nn.registry import SCHEDULES
 from nnctl.training.prepare import Setup, config_dir, prepare
 from nnctl.config.yamlio import dump_yaml, plain
 

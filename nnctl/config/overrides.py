@@ -1,0 +1,56 @@
+"""`--set KEY.PATH=VALUE` overrides, applied to a raw config mapping before it is resolved."""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+from nnctl.config.spec import join_path
+from nnctl.config.yamlio import parse_value
+from nnctl.errors import InputError
+
+_SEGMENT = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def split_key_path(key_path: str) -> list[str | int]:
+    """'model.layers[0].units' or 'model.layers.0.units' -> ['model', 'layers', 0, 'units']."""
+    parts: list[str | int] = []
+    for name, index in _SEGMENT.findall(key_path):
+        if index:
+            parts.append(int(index))
+        elif name.isdigit():
+            parts.append(int(name))
+        else:
+            parts.append(name)
+    return parts
+
+
+def apply_overrides(raw: dict, overrides: list[str]) -> dict:
+    """Apply `KEY.PATH=VALUE` overrides (values parsed as YAML) to a copy of `raw`."""
+    raw = copy.deepcopy(raw)
+    for item in overrides:
+        key_path, sep, text = item.partition("=")
+        parts = split_key_path(key_path.strip())
+        if not sep or not parts or not isinstance(parts[0], str):
+            raise InputError(f"--set {item!r}: expected KEY.PATH=VALUE, e.g. optimizer.lr=3e-4")
+        node: Any = raw
+        where = ""
+        for key, following in zip(parts, parts[1:] + [None]):
+            last = following is None
+            if isinstance(key, int):
+                if not isinstance(node, list) or key >= len(node):
+                    raise InputError(f"--set {item!r}: {where} has no item [{key}]")
+                if last:
+                    node[key] = parse_value(text)
+                else:
+                    node = node[key]
+            else:
+                if not isinstance(node, dict):
+                    raise InputError(f"--set {item!r}: {where} is not a mapping")
+                if last:
+                    node[key] = parse_value(text)
+                else:
+                    node = node.setdefault(key, {} if isinstance(following, str) else [])
+            where = join_path(where, key)
+    return raw

@@ -1,0 +1,156 @@
+"""The sections of a config, their keys, and `resolve`: a raw mapping in, the resolved config out.
+
+Sections: name, seed, data, model, loss, regularization, optimizer, schedule, train. Each section's keys
+are declared next to the thing they configure (layers, losses, optimizers, ...) and checked here; an
+error is a ConfigError with the key path (`nnctl.config.load` adds the file).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from nnctl.config.spec import (Bool, Choice, Float, Int, Mismatch, Option, Optional, did_you_mean, join_path,
+                               require_mapping, show, validate)
+from nnctl.errors import ConfigError
+
+SECTIONS = ("name", "seed", "data", "model", "loss", "regularization", "optimizer", "schedule", "train")
+
+
+def RunName():
+    """A folder name: letters, digits, '.', '_', '-' (not starting with '.'), or null for the default."""
+    pattern = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+
+    def check(value: Any) -> str:
+        if not isinstance(value, str) or not pattern.match(value):
+            raise Mismatch("a folder name of letters, digits, '.', '_' or '-'")
+        return value
+
+    return check
+
+
+_DURATION = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(s|sec|min|h)\s*$")
+_UNIT_SECONDS = {"s": 1.0, "sec": 1.0, "min": 60.0, "h": 3600.0}
+
+
+def Every():
+    """A positive number of steps (an integer) or a duration: a number with s, sec, min or h."""
+
+    def check(value: Any) -> int | str:
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+            return value
+        if isinstance(value, str) and (match := _DURATION.match(value)) and float(match.group(1)) > 0:
+            return value.strip()
+        raise Mismatch("a positive number of steps, or a duration such as 30s, 10min or 2h")
+
+    return check
+
+
+def interval(value: int | str) -> tuple[int | None, float | None]:
+    """(steps, seconds) from a checked `checkpoint_every` value: one of them set, the other None."""
+    if isinstance(value, int):
+        return value, None
+    number, unit = _DURATION.match(value).groups()
+    return None, float(number) * _UNIT_SECONDS[unit]
+
+
+TOP_OPTIONS = {
+    "name": Option(RunName(), None, "run name (default: the config file's stem); runs go to runs/<name>/"),
+    "seed": Option(Int(0), 0, "seed of the run's random generator: same config + seed = same numbers"),
+}
+
+METRICS = ("val_acc", "val_loss", "train_acc", "train_loss")
+
+TRAIN_OPTIONS = {
+    "epochs": Option(Int(1), 10, "passes over the training set"),
+    "batch_size": Option(Int(1), 128, "samples per gradient step"),
+    "eval_batch_size": Option(Int(1), 256, "samples per forward pass when evaluating"),
+    "shuffle": Option(Bool(), True, "reshuffle the training set every epoch (seeded)"),
+    "monitor": Option(Choice("auto", *METRICS), "auto",
+                      "metric that picks best.npz; auto = val_acc (val_loss for regression), "
+                      "or train_loss without a validation split"),
+    "early_stopping": Option(lambda v: v, None, "null, or a mapping (see EARLY_STOPPING_OPTIONS)"),
+    "progress": Option(Bool(), True, "show a tqdm progress bar"),
+    "augment": Option(lambda v: v, None, "null, or a mapping of image augmentations (see train.augment)"),
+    "checkpoint_every": Option(Optional(Every()), None,
+                               "also write checkpoints/last.npz inside epochs: every N steps (an integer) or "
+                               "after a duration such as 30s, 10min or 2h"),
+}
+
+EARLY_STOPPING_OPTIONS = {
+    "metric": Option(Choice("auto", *METRICS), "auto", "metric to watch (auto = train.monitor)"),
+    "patience": Option(Int(1), 5, "epochs without improvement before stopping"),
+    "min_delta": Option(Float(0), 0.0, "smallest change that counts as an improvement"),
+}
+
+REGULARIZATION_OPTIONS = {
+    "l2": Option(Float(0), 0.0, "L2 penalty 0.5*l2*sum(W^2) on every weight tensor (not biases)"),
+    "l1": Option(Float(0), 0.0, "L1 penalty l1*sum(|W|) on every weight tensor (not biases)"),
+}
+
+
+class ResolvedConfig(dict):
+    """The resolved config (a plain dict of sections) plus where it came from.
+
+    `source` is the config file; `node_paths` maps each model node's name to the key path it was declared
+    at in that file (so an error found while building the network can point at the right line).
+    """
+
+    source: str = ""
+    node_paths: dict[str, str] = {}
+
+
+def resolve(raw: dict) -> ResolvedConfig:
+    """Validate a raw config mapping and return the resolved config (defaults filled, repeats expanded).
+
+    Raises ConfigError with a key path (no source file: `load_config` adds it).
+    """
+    from nnctl.data import validate_data_config
+    from nnctl.nn.model_config import resolve_model_config
+    from nnctl.nn.objective import resolve_loss_config
+    from nnctl.nn.registry import OPTIMIZERS
+    from nnctl.nn.registry import SCHEDULES
+
+    for key in raw:
+        if key not in SECTIONS:
+            raise ConfigError(str(key), f"unknown section{did_you_mean(key, SECTIONS)}; "
+                                        f"sections are {', '.join(SECTIONS)}")
+    out = ResolvedConfig(validate(TOP_OPTIONS, {k: raw[k] for k in TOP_OPTIONS if k in raw}, ""))
+    if "data" not in raw:
+        raise ConfigError("data", "required section is missing")
+    out["data"] = validate_data_config(raw["data"], "data")
+    if "model" not in raw:
+        raise ConfigError("model", "required section is missing")
+    out["model"], out.node_paths = resolve_model_config(raw["model"], "model")
+    out["loss"] = resolve_loss_config(raw.get("loss", {"type": "softmax_cross_entropy"}), "loss")
+    out["regularization"] = validate(REGULARIZATION_OPTIONS, raw.get("regularization"), "regularization")
+    out["optimizer"] = resolve_component(raw.get("optimizer"), "optimizer", OPTIMIZERS, default="adam")
+    out["schedule"] = resolve_component(raw.get("schedule"), "schedule", SCHEDULES, default="constant")
+    out["train"] = resolve_train(raw.get("train"), "train")
+    return out
+
+
+def resolve_component(raw: Any, path: str, table: dict[str, type], default: str) -> dict:
+    """A `{type: NAME, ...options}` section checked against the named class's option table; a missing
+    section or `type` means `default`."""
+    raw = require_mapping({} if raw is None else raw, path)
+    name = raw.get("type", default)
+    if not isinstance(name, str) or name not in table:
+        hint = did_you_mean(name, table) if isinstance(name, str) else ""
+        raise ConfigError(join_path(path, "type"), f"unknown {path} {show(name)}{hint}")
+    return {"type": name, **validate(table[name].options, raw, path, ignore=("type",))}
+
+
+def resolve_train(raw: Any, path: str) -> dict:
+    out = validate(TRAIN_OPTIONS, raw, path)
+    if out["early_stopping"] is True:
+        out["early_stopping"] = {}
+    if out["early_stopping"] is False:
+        out["early_stopping"] = None
+    if out["early_stopping"] is not None:
+        out["early_stopping"] = validate(EARLY_STOPPING_OPTIONS, out["early_stopping"],
+                                         join_path(path, "early_stopping"))
+    if out["augment"] is not None:
+        from nnctl.data.augment import AUGMENT_OPTIONS
+        out["augment"] = validate(AUGMENT_OPTIONS, out["augment"], join_path(path, "augment"))
+    return out
