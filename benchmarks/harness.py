@@ -47,20 +47,21 @@ def load_data(config: dict):
 
 
 def nnctl_epoch(config: dict, warmup_batches: int) -> dict:
-    from nnctl.training.loop import Trainer
+    from nnctl.training.loop import train_one_epoch
+    from nnctl.training.trainer import Trainer
 
     resolved, setup = load_data(config)
-    trainer = Trainer(setup, progress=False)
+    trainer = Trainer(setup)
     x, y = setup.splits.train
     if warmup_batches:   # a few steps on a copy of the data, so both sides start warm
         saved = setup.splits.train
         setup.splits.train = (x[: warmup_batches * config["train"]["batch_size"]],
                               y[: warmup_batches * config["train"]["batch_size"]])
-        trainer.train_epoch(0)
+        train_one_epoch(trainer)
         setup.splits.train = saved
     before = rss_mb()
     start = time.perf_counter()
-    row = trainer.train_epoch(0)
+    row = train_one_epoch(trainer)
     seconds = time.perf_counter() - start
     return {"seconds": seconds, "train_loss": row["train_loss"], "train_acc": row["train_acc"],
             "rss_before_mb": before, "peak_rss_mb": peak_rss_mb(), "samples": len(x)}

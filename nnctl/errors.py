@@ -51,6 +51,11 @@ class ConfigError(InputError):
 
 
 class Interrupted(NnctlError):
-    """The user pressed Ctrl-C; what could be saved was saved. Exit code 130, as shells expect."""
+    """A stop signal ended the work; what could be saved was saved. Exit code 128 + the signal's number, as
+    shells expect: 130 for Ctrl-C (SIGINT, the default), 143 for SIGTERM."""
 
     exit_code = 130
+
+    def __init__(self, message: str, exit_code: int = 130):
+        super().__init__(message)
+        self.exit_code = exit_code

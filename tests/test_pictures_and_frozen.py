@@ -10,7 +10,8 @@ from nnctl.cli import cli
 from nnctl.config.load import load_config
 from nnctl.errors import ConfigError
 from nnctl.training.prepare import prepare
-from nnctl.training.loop import Trainer
+from nnctl.training.loop import train_one_epoch
+from nnctl.training.trainer import Trainer
 
 SOBEL_X = [[1, 0, -1], [2, 0, -2], [1, 0, -1]]
 
@@ -57,17 +58,17 @@ def test_given_weights_are_used_exactly(tmp_path, images):
 
 def test_frozen_layer_is_not_trained_but_others_are(tmp_path, images):
     setup = prepare(load_config(config_file(tmp_path, images)), progress=False)
-    trainer = Trainer(setup, progress=False)
+    trainer = Trainer(setup)
     assert set(trainer.params) == {"dense1.W", "dense1.b"}
     dense_before = setup.network.by_name["dense1"].layer.params["W"].copy()
-    trainer.train_epoch(0)
+    train_one_epoch(trainer)
     np.testing.assert_array_equal(setup.network.by_name["edges"].layer.params["W"][0, 0], np.array(SOBEL_X))
     assert not np.array_equal(setup.network.by_name["dense1"].layer.params["W"], dense_before)
 
 
 def test_trainable_given_weights_do_change(tmp_path, images):
     setup = prepare(load_config(config_file(tmp_path, images, trainable="true")), progress=False)
-    Trainer(setup, progress=False).train_epoch(0)
+    train_one_epoch(Trainer(setup))
     assert not np.array_equal(setup.network.by_name["edges"].layer.params["W"][0, 0], np.array(SOBEL_X))
 
 

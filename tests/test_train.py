@@ -56,27 +56,36 @@ def test_divergence_stops_with_exit_1_and_keeps_the_report(tmp_path):
     assert report["status"] == "diverged"
 
 
-def test_ctrl_c_saves_last_checkpoint_and_report(tmp_path, monkeypatch):
-    from nnctl.training import loop as train_module
+def test_ctrl_c_saves_the_exact_position_and_the_report(tmp_path):
+    import os
+    import signal
 
-    calls = {"n": 0}
-    original = train_module.Trainer.fit_one_epoch
+    import pytest
 
-    def interrupt_in_third_epoch(self, epoch):
-        if epoch == 2:
-            raise KeyboardInterrupt
-        return original(self, epoch)
+    from nnctl.config.load import load_config
+    from nnctl.errors import Interrupted
+    from nnctl.training.callbacks import Callback
+    from nnctl.training.runner import train
 
-    monkeypatch.setattr(train_module.Trainer, "fit_one_epoch", interrupt_in_third_epoch)
-    result, run = train_loop(tmp_path)
-    assert result.exit_code == 130
-    assert result.stderr == f"interrupted: saved {run / 'checkpoints' / 'last.npz'} and the report in {run}\n"
+    class CtrlCInThirdEpoch(Callback):
+        def on_step_end(self, trainer, step):
+            if step.epoch == 2 and step.step == 3:
+                os.kill(os.getpid(), signal.SIGINT)
+
+    config = tmp_path / "loop.yaml"
+    config.write_text(BASE.format(optimizer="{type: adam, lr: 1.0e-2}", train="{epochs: 6, batch_size: 32}"))
+    with pytest.raises(Interrupted) as caught:
+        train(load_config(config), tmp_path / "runs", progress=False, callbacks=[CtrlCInThirdEpoch()])
+    run = next((tmp_path / "runs" / "loop").iterdir())
+    assert caught.value.exit_code == 130
+    assert str(caught.value) == (f"interrupted: saved {run / 'checkpoints' / 'last.npz'} (epoch 3, step 4 of "
+                                 f"7) and the report in {run}; continue with nnctl train --resume {run}")
     last = load_checkpoint(run / "checkpoints" / "last.npz")
-    assert last.meta["epoch"] == 2
+    assert (last.meta["epoch"], last.meta["step"]) == (2, 4)
     report = json.loads((run / "report.json").read_text())
     assert report["status"] == "interrupted"
-    assert report["epochs_run"] == 2
-    del calls
+    assert report["epochs_run"] == 2 and report["steps_into_next_epoch"] == 4
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 def test_best_checkpoint_holds_the_restored_weights(tmp_path):
@@ -120,7 +129,7 @@ def test_an_unexpected_failure_writes_the_report_and_exits_1(tmp_path, monkeypat
 def test_regression_runs_monitor_the_loss(tmp_path):
     from nnctl.config.sections import resolve
     from nnctl.training.prepare import prepare
-    from nnctl.training.loop import monitored_metric, produced_metrics
+    from nnctl.training.metric_names import monitored_metric, produced_metrics
 
     rng = np.random.default_rng(0)
     np.savez(tmp_path / "reg.npz", x=rng.standard_normal((50, 3)).astype(np.float32),

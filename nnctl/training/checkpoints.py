@@ -11,8 +11,6 @@ Layout of the archive (every entry a numeric array, so `np.load(..., allow_pickl
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from nnctl.atomic import atomic_file
 from nnctl.errors import InputError
 
 FORMAT = "nnctl-checkpoint/1"
@@ -35,25 +34,16 @@ class Checkpoint:
 
 def save_checkpoint(path: str | Path, params: dict[str, np.ndarray], buffers: dict[str, np.ndarray],
                     optim: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
-    """Write a checkpoint atomically: a temporary file in the same folder, then a rename over `path`."""
+    """Write a checkpoint whole or not at all (nnctl.atomic): a reader, or a process killed at any moment,
+    finds the previous file or the new one, and a temporary never ends in .npz."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     arrays = {f"param/{k}": v for k, v in params.items()}
     arrays.update({f"buffer/{k}": v for k, v in buffers.items()})
     arrays.update({f"optim/{k}": np.asarray(v) for k, v in optim.items()})
     payload = json.dumps({"format": FORMAT, **meta}, sort_keys=True).encode("utf-8")
     arrays["meta"] = np.frombuffer(payload, dtype=np.uint8)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **arrays)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_file(path, "checkpoint") as handle:
+        np.savez(handle, **arrays)
 
 
 def load_checkpoint(path: str | Path) -> Checkpoint:

@@ -9,7 +9,7 @@ from nnctl.training.checkpoints import Checkpoint, load_checkpoint
 from nnctl.config.sections import resolve
 from nnctl.errors import ConfigError, InputError
 from nnctl.training.metrics import evaluate
-from nnctl.training.run_dir import write_text_atomic
+from nnctl.atomic import write_text_atomic
 from nnctl.training.prepare import Setup, prepare
 
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 
 import nnctl
-from nnctl.training.run_dir import write_text_atomic
+from nnctl.atomic import write_text_atomic
+from nnctl.viz.tables import confusion_markdown, markdown_table
 
 
 def versions() -> dict[str, str]:
@@ -26,15 +27,6 @@ def _num(value) -> str:
     return "—" if value is None else f"{value:.4f}"
 
 
-def confusion_markdown(confusion: list[list[int]], class_names: list[str] | None) -> list[str]:
-    names = class_names or [str(i) for i in range(len(confusion))]
-    lines = ["| true \\ predicted | " + " | ".join(names) + " |",
-             "|---|" + "---|" * len(names)]
-    for name, row in zip(names, confusion):
-        lines.append(f"| **{name}** | " + " | ".join(str(v) for v in row) + " |")
-    return lines
-
-
 def render_markdown(report: dict) -> str:
     lines = [f"# {report['name']}: {report['status']}", ""]
     lines += [f"- run: `{report['run_dir']}`",
@@ -42,19 +34,21 @@ def render_markdown(report: dict) -> str:
               f"{report['best_epoch']} by {report['monitor']} = {_num(report['best_value'])}",
               f"- parameters: {report['parameters']:,}",
               f"- seconds per epoch: {_num(report['seconds_per_epoch_mean'])} "
-              f"(total {report['total_seconds']:.1f} s)", ""]
-    lines += ["| split | loss | accuracy |", "|---|---|---|"]
-    for split in ("train", "val", "test"):
-        result = report.get(split)
-        if result:
-            lines.append(f"| {split} | {_num(result.get('loss'))} | {_pct(result.get('acc'))} |")
+              f"(total {report['total_seconds']:.1f} s)"]
+    if report.get("resumes"):
+        lines.append(f"- resumed {report['resumes']} time{'s' if report['resumes'] > 1 else ''} (--resume)")
+    lines.append("")
+    if any(report.get(split) for split in ("train", "val", "test")):
+        lines += markdown_table([["split", "loss", "accuracy"]] + [
+            [split, _num(report[split].get("loss")), _pct(report[split].get("acc"))]
+            for split in ("train", "val", "test") if report.get(split)])
     test = report.get("test") or {}
     if test.get("confusion"):
         names = report.get("class_names")
         lines += ["", "## Test confusion matrix", ""] + confusion_markdown(test["confusion"], names)
-        lines += ["", "## Test accuracy per class", "", "| class | accuracy |", "|---|---|"]
-        for i, acc in enumerate(test["per_class_acc"]):
-            lines.append(f"| {names[i] if names else i} | {_pct(acc)} |")
+        lines += ["", "## Test accuracy per class", ""] + markdown_table(
+            [["class", "accuracy"]] + [[str(names[i] if names else i), _pct(acc)]
+                                       for i, acc in enumerate(test["per_class_acc"])])
     if report.get("message"):
         lines += ["", f"> {report['message']}"]
     v = report["versions"]

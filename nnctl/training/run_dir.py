@@ -11,10 +11,11 @@
 from __future__ import annotations
 
 import csv
-import os
+import io
 import time
 from pathlib import Path
 
+from nnctl.atomic import WriteFailed, describe_os_error, write_text_atomic
 from nnctl.errors import InputError
 
 METRIC_COLUMNS = ("epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "seconds")
@@ -38,26 +39,31 @@ def create_run_dir(out: str | Path, name: str) -> Path:
     raise InputError(f"{parent}: too many runs started in the same second")
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write `text` to `path` via a temporary file and a rename, so readers never see half a file."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 class MetricsLog:
-    """metrics.csv, appended and flushed one row per epoch so it is readable while training runs."""
+    """metrics.csv, appended and flushed one row per epoch so it is readable while training runs.
 
-    def __init__(self, path: Path):
+    It starts as the header plus `rows` (the rows a resumed run already has, written atomically, so rows of
+    epochs after the resumed checkpoint are dropped and there is never a second header)."""
+
+    def __init__(self, path: Path, rows: list[dict] = ()):
         self.path = path
-        self.rows: list[dict] = []
-        with open(path, "w", newline="", encoding="utf-8") as handle:
-            csv.writer(handle).writerow(METRIC_COLUMNS)
+        lines = io.StringIO()
+        writer = csv.writer(lines)
+        writer.writerow(METRIC_COLUMNS)
+        for row in rows:
+            writer.writerow(_cells(row))
+        write_text_atomic(path, lines.getvalue(), "metrics log")
 
     def append(self, row: dict) -> None:
-        self.rows.append(row)
-        with open(self.path, "a", newline="", encoding="utf-8") as handle:
-            csv.writer(handle).writerow([_cell(row.get(c)) for c in METRIC_COLUMNS])
+        try:
+            with open(self.path, "a", newline="", encoding="utf-8") as handle:
+                csv.writer(handle).writerow(_cells(row))
+        except OSError as exc:
+            raise WriteFailed(f"{self.path}: cannot write the metrics log ({describe_os_error(exc)})") from None
+
+
+def _cells(row: dict) -> list[str]:
+    return [_cell(row.get(c)) for c in METRIC_COLUMNS]
 
 
 def _cell(value) -> str:
@@ -79,6 +85,10 @@ def read_metrics(path: Path) -> list[dict[str, float | None]]:
     if not rows or "epoch" not in rows[0]:
         raise InputError(f"{path}: not an nnctl metrics.csv (no epoch rows)")
     return rows
+
+
+def is_run_dir(path: Path) -> bool:
+    return (path / "config.yaml").is_file() and (path / "checkpoints").is_dir() or (path / "metrics.csv").is_file()
 
 
 def find_run(path: str | Path) -> Path:

@@ -1,0 +1,57 @@
+"""How many threads NumPy's BLAS uses: results are bit-identical for a fixed count, not across counts,
+so checkpoints record it and a resume with another count says so.
+
+threadpoolctl (installed with the `dev` extra) answers exactly when present. Without it, the count comes
+from OpenBLAS itself through its C entry point when NumPy's OpenBLAS can be found in this process, else
+from the variables OpenBLAS reads (OPENBLAS_NUM_THREADS, then OMP_NUM_THREADS) and the usable CPUs.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+
+
+def _from_threadpoolctl() -> int | None:
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return None
+    counts = [info["num_threads"] for info in threadpool_info() if info.get("user_api") == "blas"]
+    return max(counts) if counts else None
+
+
+def _from_openblas() -> int | None:
+    """openblas_get_num_threads() (under any of the names NumPy's builds give it) from the loaded library."""
+    try:
+        with open("/proc/self/maps", encoding="utf-8") as maps:
+            paths = {line.split()[-1] for line in maps if "openblas" in line.lower() and "/" in line}
+    except OSError:
+        return None
+    for path in sorted(paths):
+        try:
+            library = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for symbol in ("openblas_get_num_threads64_", "scipy_openblas_get_num_threads64_",
+                       "scipy_openblas_get_num_threads", "openblas_get_num_threads"):
+            function = getattr(library, symbol, None)
+            if function is not None:
+                function.restype = ctypes.c_int
+                return int(function())
+    return None
+
+
+def _from_environment() -> int:
+    for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+        value = os.environ.get(variable, "").strip()
+        if value.isdigit() and int(value) > 0:
+            return int(value)
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def blas_threads() -> int:
+    """The number of threads BLAS matrix products run on in this process."""
+    import numpy  # noqa: F401  (loads the BLAS library whose count is asked for)
+
+    return _from_threadpoolctl() or _from_openblas() or _from_environment()

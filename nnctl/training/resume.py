@@ -1,0 +1,115 @@
+"""`nnctl train --resume RUN`: continue a run in its own folder, exactly where its last checkpoint stands.
+
+RUN is a run folder (its checkpoints/last.npz is used) or a checkpoint inside one. The run's own
+config.yaml is the config; with `--set` only `train.epochs` and `train.early_stopping.patience` may
+change (and a CONFIG given beside --resume must resolve to the same config). Leftover temporary files of
+a killed process are removed first; metrics.csv is rewritten from the checkpoint's own rows, so rows of
+epochs after the checkpoint are dropped and the resumed rows follow without a second header.
+
+Exactness: on the same machine with the same number of BLAS threads, a run resumed from any checkpoint
+ends with the same weights, optimizer state and metrics (apart from seconds) as one never interrupted.
+A resume under another thread count works but says that the numbers will differ by rounding.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from nnctl.atomic import remove_leftovers, write_text_atomic
+from nnctl.config.load import load_config
+from nnctl.config.sections import ResolvedConfig
+from nnctl.config.yamlio import dump_yaml, plain
+from nnctl.errors import InputError
+from nnctl.threads import blas_threads
+from nnctl.training.callbacks import Callback
+from nnctl.training.checkpoints import load_checkpoint
+from nnctl.training.run_dir import MetricsLog
+from nnctl.training.runner import TrainResult, build_trainer, execute, self_contained, to_stderr, watchers
+from nnctl.training.snapshots import restore_snapshot
+
+CHANGEABLE = ("train.epochs", "train.early_stopping.patience")
+DONE = ("completed", "stopped early")
+
+
+def locate(target: Path) -> tuple[Path, Path | None]:
+    """(run folder, checkpoint to continue from, or None when the run was stopped before its first one)."""
+    if target.is_file():
+        if target.suffix != ".npz" or target.parent.name != "checkpoints":
+            raise InputError(f"{target}: --resume takes a run folder or a checkpoint inside one "
+                             f"(RUN/checkpoints/last.npz)")
+        run_dir, checkpoint = target.parent.parent, target
+    elif target.is_dir():
+        run_dir = target
+        checkpoint = target / "checkpoints" / "last.npz"
+        checkpoint = checkpoint if checkpoint.is_file() else None
+    else:
+        raise InputError(f"{target}: no such run folder")
+    if not (run_dir / "config.yaml").is_file():
+        raise InputError(f"{run_dir}: not a run folder (no config.yaml), nothing to resume")
+    return run_dir, checkpoint
+
+
+def differing_keys(a: object, b: object, path: str = "") -> list[str]:
+    """Key paths (model.layers[2].units style) where two plain config values differ."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        keys = list(a) + [k for k in b if k not in a]
+        return [d for k in keys for d in differing_keys(a.get(k), b.get(k), f"{path}.{k}" if path else str(k))]
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return [d for i, (x, y) in enumerate(zip(a, b)) for d in differing_keys(x, y, f"{path}[{i}]")]
+    return [] if a == b else [path]
+
+
+def resumed_config(run_dir: Path, overrides: Sequence[str], config_path: Path | None) -> ResolvedConfig:
+    """The run's config with the allowed overrides; any other difference is one InputError listing the keys."""
+    original = load_config(run_dir / "config.yaml")
+    wanted = load_config(config_path or run_dir / "config.yaml", list(overrides))
+    changed = [k for k in differing_keys(plain(dict(original)), plain(self_contained(wanted)))
+               if k not in CHANGEABLE]
+    if changed:
+        shown = ", ".join(changed[:6]) + (f" and {len(changed) - 6} more" if len(changed) > 6 else "")
+        raise InputError(f"{config_path or '--set'}: --resume continues {run_dir} with its own config; only "
+                         f"{' and '.join(CHANGEABLE)} may change, but {shown} differ{'s' if len(changed) == 1 else ''}")
+    if config_path is not None:
+        wanted = load_config(run_dir / "config.yaml", list(overrides))
+    return wanted
+
+
+def finished_report(run_dir: Path) -> dict | None:
+    """The run's report when it says the run ended normally (completed or stopped early), else None."""
+    try:
+        report = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return report if isinstance(report, dict) and report.get("status") in DONE else None
+
+
+def resume(target: str | Path, overrides: Sequence[str] = (), config_path: Path | None = None,
+           progress: bool = True, callbacks: Sequence[Callback] = (),
+           notify: Callable[[str], None] = to_stderr) -> TrainResult:
+    """Continue the run at `target` (see the module docstring); returns its final report."""
+    run_dir, checkpoint = locate(Path(target))
+    config = resumed_config(run_dir, overrides, config_path)
+    for folder in (run_dir, run_dir / "checkpoints"):
+        if folder.is_dir():
+            remove_leftovers(folder)
+    trainer = build_trainer(config, progress)
+    trainer.run_dir = run_dir
+    if checkpoint is not None:
+        ckpt = load_checkpoint(checkpoint)
+        restore_snapshot(trainer, ckpt, str(checkpoint))
+        saved_threads, threads = ckpt.meta.get("blas_threads"), blas_threads()
+        if saved_threads is not None and saved_threads != threads:
+            notify(f"warning: {checkpoint} was written with {saved_threads} BLAS threads and this process uses "
+                   f"{threads}; the resumed run will differ from an uninterrupted one by float rounding "
+                   f"(set OPENBLAS_NUM_THREADS={saved_threads} for identical numbers)")
+    report = finished_report(run_dir)
+    if report is not None and trainer.finished():
+        notify(f"nothing to resume: {run_dir} already {report['status']} after {trainer.epoch} epochs "
+               f"(raise train.epochs with --set to train longer)")
+        return TrainResult(run_dir, report)
+    if config != load_config(run_dir / "config.yaml"):
+        write_text_atomic(run_dir / "config.yaml", dump_yaml(self_contained(config)), "config")
+    trainer.log = MetricsLog(run_dir / "metrics.csv", trainer.history)
+    return TrainResult(run_dir, execute(trainer, watchers(trainer, progress, callbacks)))

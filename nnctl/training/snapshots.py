@@ -1,0 +1,86 @@
+"""A trainer's whole state in a checkpoint and back: what makes `--resume` exact.
+
+A snapshot holds, besides the network's parameters and buffers (as every checkpoint does):
+    optimizer state        arrays (moments, step count t)
+    position               epoch (completed epochs) and step (steps done in the next one): the label of
+                           the weights, so no checkpoint names an epoch its weights don't belong to
+    epoch progress         the running train-loss/accuracy sums and seconds of a partly done epoch
+    generator states       the run generator's state now, and its state at the start of the current epoch
+                           (which redraws that epoch's permutation)
+    schedule state, both monitors (best checkpoint, early stopping), every metrics row so far, the number
+    of BLAS threads, the resolved config, the input normalization and class names.
+
+Every value goes through JSON, whose floats round-trip exactly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nnctl.config.yamlio import plain
+from nnctl.errors import InputError
+from nnctl.threads import blas_threads
+from nnctl.training.checkpoints import Checkpoint, save_checkpoint
+from nnctl.training.report import versions
+from nnctl.training.trainer import EpochProgress, Trainer
+
+
+def snapshot_meta(trainer: Trainer) -> dict:
+    p = trainer.progress
+    splits = trainer.setup.splits
+    return {
+        "config": plain(dict(trainer.config)),
+        "epoch": trainer.epoch, "step": p.step, "global_step": trainer.global_step,
+        "metrics": trainer.history[-1] if trainer.history and p.step == 0 else None,
+        "history": trainer.history,
+        "progress": {"loss_sum": p.loss_sum, "correct": p.correct, "seen": p.seen, "seconds": p.seconds,
+                     "order_state": p.order_state if p.step else None},
+        "rng_state": trainer.rng.bit_generator.state,
+        "schedule_state": trainer.schedule.state(),
+        "monitor": trainer.monitor, "best_epoch": trainer.best.best_epoch,
+        "best": trainer.best.state(), "early": trainer.early.state() if trainer.early else None,
+        "normalization": splits.normalization, "class_names": splits.class_names,
+        "blas_threads": blas_threads(), "resumes": trainer.resumes, "versions": versions(),
+    }
+
+
+def save_snapshot(trainer: Trainer, name: str) -> Path:
+    """Write checkpoints/<name>.npz of the trainer's run folder (atomically); returns its path."""
+    path = trainer.run_dir / "checkpoints" / f"{name}.npz"
+    net = trainer.network
+    save_checkpoint(path, net.params(), net.buffers(), trainer.optimizer.state_arrays(), snapshot_meta(trainer))
+    return path
+
+
+def restore_snapshot(trainer: Trainer, ckpt: Checkpoint, source: str) -> None:
+    """Put the trainer back into the state `ckpt` was saved from. Anything that does not fit is an
+    InputError naming `source`; it is raised before the trainer is changed where it can be checked first."""
+    meta = ckpt.meta
+    try:
+        epoch, step = int(meta["epoch"]), int(meta["step"])
+        history = list(meta["history"])
+        progress = meta["progress"]
+        saved_progress = EpochProgress(step, float(progress["loss_sum"]), int(progress["correct"]),
+                                       int(progress["seen"]), float(progress["seconds"]), progress["order_state"])
+        rng_state, schedule_state = meta["rng_state"], meta["schedule_state"]
+    except (KeyError, TypeError, ValueError):
+        raise InputError(f"{source}: this checkpoint holds no resumable training state (written by an older "
+                         f"nnctl, or damaged); nothing was loaded") from None
+    if not 0 <= step <= trainer.steps_per_epoch or len(history) != epoch:
+        raise InputError(f"{source}: its position (epoch {epoch}, step {step}) does not fit this run; "
+                         f"nothing was loaded")
+    trainer.network.load_arrays(ckpt.params, ckpt.buffers, source)
+    try:
+        trainer.optimizer.load_state_arrays(ckpt.optim)
+        trainer.schedule.load_state(schedule_state)
+        trainer.best.load_state(meta["best"])
+        if trainer.early is not None:
+            trainer.early.load_state(meta["early"])
+        trainer.rng.bit_generator.state = rng_state
+    except InputError as exc:
+        raise InputError(f"{source}: {exc}; the run cannot be resumed from it") from None
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(f"{source}: damaged training state ({exc}); the run cannot be resumed from it") from None
+    trainer.epoch, trainer.progress, trainer.history = epoch, saved_progress, history
+    trainer.global_step = int(meta.get("global_step", 0))
+    trainer.resumes = int(meta.get("resumes", 0)) + 1

@@ -1,0 +1,178 @@
+"""Everything one training run changes as it goes, and the operations that change it.
+
+A `Trainer` holds the prepared network, the optimizer, the schedule, the run's generator, the two
+monitors (best checkpoint, early stopping), the metrics rows so far and the position: `epoch` completed
+epochs plus `progress.step` steps into the next one. The loop (loop.py) drives it step by step;
+snapshots.py saves and restores all of it, which is what makes a resume exact.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from nnctl.data.augment import augment_batch
+from nnctl.data.loader import take_rows
+from nnctl.errors import WorkError
+from nnctl.nn.registry import OPTIMIZERS, SCHEDULES
+from nnctl.optim.monitor import Monitor
+from nnctl.training.bn_recompute import recompute_batchnorm
+from nnctl.training.callbacks import StepInfo
+from nnctl.training.metric_names import check_metric_names, measures_accuracy, monitored_metric
+from nnctl.training.metrics import evaluate, predictions
+from nnctl.training.prepare import Setup
+
+
+class Diverged(WorkError):
+    """The training loss became NaN or infinite."""
+
+
+def options_of(section: dict) -> dict:
+    return {k: v for k, v in section.items() if k != "type"}
+
+
+@dataclass
+class EpochProgress:
+    """Where the current epoch stands: steps done, the sums its train_loss and train_acc come from, the
+    seconds spent in it so far, and the generator state its permutation was drawn from."""
+
+    step: int = 0
+    loss_sum: float = 0.0
+    correct: int = 0
+    seen: int = 0
+    seconds: float = 0.0
+    order_state: dict | None = field(default=None, repr=False)
+
+
+class Trainer:
+    """One run of a prepared network. Raises ConfigError (before anything is written) when metrics named
+    by the config do not exist for this run."""
+
+    def __init__(self, setup: Setup):
+        self.setup = setup
+        self.config = cfg = setup.config
+        self.train_cfg = cfg["train"]
+        self.network, self.objective, self.rng = setup.network, setup.objective, setup.rng
+        self.params = self.network.trainable_params()
+        self.optimizer = OPTIMIZERS[cfg["optimizer"]["type"]](
+            self.params, self.network.penalized_keys(), **options_of(cfg["optimizer"]))
+        self.schedule = SCHEDULES[cfg["schedule"]["type"]](
+            cfg["optimizer"]["lr"], self.train_cfg["epochs"], **options_of(cfg["schedule"]))
+        check_metric_names(cfg, setup)
+        self.counts_accuracy = measures_accuracy(setup)
+        self.monitor = monitored_metric(cfg, setup)
+        self.best = Monitor(self.monitor)
+        stop = self.train_cfg["early_stopping"]
+        self.early = None if stop is None else Monitor(
+            self.monitor if stop["metric"] == "auto" else stop["metric"], min_delta=stop["min_delta"])
+        self.epoch = 0
+        self.progress = EpochProgress()
+        self.history: list[dict] = []
+        self.global_step = 0
+        self.resumes = 0
+        self.run_dir: Path | None = None
+        x = setup.splits.train[0]
+        self.steps_per_epoch = math.ceil(len(x) / self.train_cfg["batch_size"])
+        self.order: np.ndarray | None = None
+
+    # -------------------------------------------------------------------------------------- epochs
+    def open_epoch(self) -> None:
+        """Draw this epoch's sample order; re-entering an epoch mid-way (after a resume) redraws the same
+        order from the generator state saved at its start, then puts the generator back where it was."""
+        if not self.train_cfg["shuffle"]:
+            self.order = None
+            return
+        n = len(self.setup.splits.train[0])
+        if self.progress.step == 0:
+            self.progress.order_state = copy.deepcopy(self.rng.bit_generator.state)
+            self.order = self.rng.permutation(n)
+            return
+        current = self.rng.bit_generator.state
+        self.rng.bit_generator.state = self.progress.order_state
+        self.order = self.rng.permutation(n)
+        self.rng.bit_generator.state = current
+
+    def batch(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """Batch i of the epoch: (x, y), gathered in the epoch's order and augmented when asked."""
+        x, y = self.setup.splits.train
+        size = self.train_cfg["batch_size"]
+        if self.order is None:
+            xb, yb = x[i * size:(i + 1) * size], y[i * size:(i + 1) * size]
+        else:
+            rows = self.order[i * size:(i + 1) * size]
+            xb, yb = take_rows(x, rows), take_rows(y, rows)
+        if self.train_cfg["augment"]:
+            xb = augment_batch(xb, self.rng, **self.train_cfg["augment"])
+        return xb, yb
+
+    # -------------------------------------------------------------------------------------- steps
+    def compute_gradients(self, i: int) -> StepInfo:
+        """Forward and backward on batch i (penalties included); the weights are not changed yet."""
+        xb, yb = self.batch(i)
+        lr = self.schedule.lr(self.epoch + i / self.steps_per_epoch)
+        net, objective = self.network, self.objective
+        loss = objective.forward(net, xb, yb, training=True, rng=self.rng)
+        pred = predictions(objective.primary_scores(), objective.task)
+        objective.backward(net)
+        grads = net.grads()
+        if objective.penalties:
+            loss += objective.penalty(self.params)
+            objective.add_penalty_grads(self.params, grads)
+        if not math.isfinite(loss):
+            raise Diverged(f"loss became {loss} at epoch {self.epoch + 1}, step {i + 1}")
+        correct = None if pred is None else int(np.count_nonzero(pred == yb))
+        return StepInfo(self.epoch, i, self.steps_per_epoch, self.global_step + 1, lr, loss, len(xb), correct,
+                        grads)
+
+    def apply_update(self, step: StepInfo) -> None:
+        """The optimizer step, then the epoch's running sums; afterwards the position is one step further."""
+        self.optimizer.step(step.grads, step.lr)
+        step.grads = {}
+        p = self.progress
+        p.loss_sum += step.loss * step.samples
+        p.seen += step.samples
+        if step.correct is not None:
+            p.correct += step.correct
+        p.step = step.step + 1
+        self.global_step = step.global_step
+
+    def close_epoch(self, seconds: float) -> dict:
+        """End the epoch: recompute batch-norm statistics where asked, validate, append the metrics row,
+        feed the schedule and the monitors, and move the position to the next epoch. Returns the row."""
+        recompute_batchnorm(self.network, self.setup.splits.train[0], self.train_cfg["eval_batch_size"])
+        p = self.progress
+        row = {"epoch": self.epoch + 1, "lr": self.schedule.lr(self.epoch), "train_loss": p.loss_sum / p.seen,
+               "train_acc": p.correct / p.seen if self.counts_accuracy else None}
+        val = self.evaluate_split("val")
+        row["val_loss"] = val["loss"] if val else None
+        row["val_acc"] = val.get("acc") if val else None
+        row["seconds"] = p.seconds + seconds
+        self.schedule.observe(self.epoch, row)
+        self.history.append(row)
+        self.epoch += 1
+        self.progress = EpochProgress()
+        self.improved = self.best.update(row[self.monitor], self.epoch)
+        if self.early is not None:
+            self.early.update(row[self.early.metric], self.epoch)
+        return row
+
+    def stop_early(self) -> bool:
+        """Has the early-stopping metric gone `patience` epochs without improving?"""
+        return self.early is not None and self.epoch > 0 and \
+            self.early.since_best >= self.train_cfg["early_stopping"]["patience"]
+
+    def finished(self) -> bool:
+        return self.epoch >= self.train_cfg["epochs"] or self.stop_early()
+
+    # -------------------------------------------------------------------------------------- evaluation
+    def evaluate_split(self, split: str) -> dict | None:
+        """Loss, accuracy and confusion matrix on a split in evaluation mode; None when the split is empty."""
+        data = getattr(self.setup.splits, split)
+        if data is None or len(data[0]) == 0:
+            return None
+        return evaluate(self.network, self.objective, data[0], data[1], self.train_cfg["eval_batch_size"],
+                        self.setup.splits.num_classes)
