@@ -10,12 +10,12 @@ from nnctl.cli._options import debug_option, split_option
 
 
 @click.command("eval")
-@click.argument("checkpoint", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("checkpoint", metavar="RUN|CHECKPOINT", type=click.Path(path_type=Path))
 @split_option
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Samples per forward pass.")
 @debug_option
 def command(checkpoint: Path, split: str, batch_size: int | None) -> None:
-    """Evaluate CHECKPOINT: loss, accuracy and confusion matrix on a split."""
+    """Evaluate a run folder's best.npz (or a CHECKPOINT file): loss, accuracy and confusion matrix on a split."""
     from nnctl.training.evaluation import evaluate_checkpoint
     from nnctl.viz.tables import confusion_text
 

@@ -1,29 +1,52 @@
-"""Evaluate a saved checkpoint on one split of the data it was trained on."""
+"""Evaluate a saved network on one split of the data it was trained on.
+
+`nnctl eval RUN` takes a run folder (its best.npz) or a checkpoint file. The data comes from the run's own
+config.yaml next to the checkpoint (RUN/config.yaml), rebuilt with the same seed, so the splits are the
+ones the run trained on. A checkpoint outside any run folder falls back to the config stored in it,
+checked like any config, with relative paths taken from the checkpoint's own folder.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from nnctl.training.checkpoints import Checkpoint, load_checkpoint
+from nnctl.atomic import write_text_atomic
+from nnctl.config.load import load_config
 from nnctl.config.sections import resolve
 from nnctl.errors import ConfigError, InputError
+from nnctl.training.checkpoints import Checkpoint, load_checkpoint
 from nnctl.training.metrics import evaluate
-from nnctl.atomic import write_text_atomic
 from nnctl.training.prepare import Setup, prepare
 
 
-def setup_from_checkpoint(path: str | Path, progress: bool = True) -> tuple[Setup, Checkpoint]:
-    """Rebuild the checkpoint's data splits and network (same config, same seed) and load its arrays."""
+def checkpoint_of(target: str | Path) -> tuple[Path, Path | None]:
+    """(checkpoint file, its run folder or None) for a run folder (best.npz) or a checkpoint path."""
+    target = Path(target)
+    if target.is_dir():
+        best = target / "checkpoints" / "best.npz"
+        if not best.is_file():
+            raise InputError(f"{target}: no checkpoints/best.npz in this folder (give a run folder or a "
+                             f"checkpoint file)")
+        return best, target
+    run_dir = target.parent.parent if target.parent.name == "checkpoints" else None
+    return target, run_dir if run_dir is not None and (run_dir / "config.yaml").is_file() else None
+
+
+def setup_from_checkpoint(target: str | Path, progress: bool = True) -> tuple[Setup, Checkpoint]:
+    """Rebuild the run's data splits and network (same config, same seed) and load the checkpoint's arrays."""
+    path, run_dir = checkpoint_of(target)
     ckpt = load_checkpoint(path)
-    if not isinstance(ckpt.meta.get("config_dir", "."), str):
-        raise InputError(f"{path}: damaged checkpoint (meta 'config_dir' is not a path); nothing was loaded")
-    try:
-        config = resolve(ckpt.meta["config"])
-    except (ConfigError, KeyError, TypeError, AttributeError) as exc:
-        raise InputError(f"{path}: the config stored in this checkpoint is not valid ({exc}); "
-                         f"nothing was loaded") from None
-    setup = prepare(config, base_dir=Path(ckpt.meta.get("config_dir", ".")), progress=progress)
+    if run_dir is not None:
+        config, base_dir = load_config(run_dir / "config.yaml"), run_dir
+    else:
+        try:
+            config = resolve(ckpt.meta["config"])
+        except (ConfigError, KeyError, TypeError, AttributeError) as exc:
+            raise InputError(f"{path}: the config stored in this checkpoint is not valid ({exc}); "
+                             f"nothing was loaded") from None
+        base_dir = path.parent
+    setup = prepare(config, base_dir=base_dir, progress=progress)
     setup.network.load_arrays(ckpt.params, ckpt.buffers, str(path))
     return setup, ckpt
 
@@ -35,9 +58,11 @@ def report_path(checkpoint: Path, split: str) -> Path:
     return run_dir / f"eval_{checkpoint.stem}_{split}.json"
 
 
-def evaluate_checkpoint(path: str | Path, split: str = "test", batch_size: int | None = None,
+def evaluate_checkpoint(target: str | Path, split: str = "test", batch_size: int | None = None,
                         progress: bool = True) -> tuple[dict, Path]:
-    """Loss, accuracy and confusion matrix of the checkpoint on `split`; also written as JSON."""
+    """Loss, accuracy and confusion matrix of a run's best.npz (or a checkpoint) on `split`; also written
+    as JSON next to the run's report. Returns (result, the JSON file)."""
+    path, _ = checkpoint_of(target)
     setup, ckpt = setup_from_checkpoint(path, progress)
     data = getattr(setup.splits, split)
     if data is None or len(data[0]) == 0:
@@ -45,7 +70,7 @@ def evaluate_checkpoint(path: str | Path, split: str = "test", batch_size: int |
     result = evaluate(setup.network, setup.objective, data[0], data[1],
                       batch_size or setup.config["train"]["eval_batch_size"], setup.splits.num_classes)
     result.update({"checkpoint": str(path), "split": split, "epoch": ckpt.meta.get("epoch"),
-                   "class_names": setup.splits.class_names})
-    out = report_path(Path(path), split)
-    write_text_atomic(out, json.dumps(result, indent=2) + "\n")
+                   "step": ckpt.meta.get("step", 0), "class_names": setup.splits.class_names})
+    out = report_path(path, split)
+    write_text_atomic(out, json.dumps(result, indent=2) + "\n", "evaluation report")
     return result, out

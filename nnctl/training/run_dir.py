@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -21,21 +24,33 @@ from nnctl.errors import InputError
 METRIC_COLUMNS = ("epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "seconds")
 
 
-def create_run_dir(out: str | Path, name: str) -> Path:
-    """A new, empty `out/name/<timestamp>` folder (suffixed -2, -3, ... if that second is taken)."""
+def create_run_dir(out: str | Path, name: str, config_text: str) -> Path:
+    """A new `out/name/<timestamp>` folder (suffixed -2, -3, ... if that second is taken) holding
+    config.yaml. It appears whole: the folder is filled under a hidden temporary name and then renamed, so
+    a run folder without its config (which no --resume could continue) never exists."""
     parent = Path(out) / name
     try:
         parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".new-run.", suffix=".tmp", dir=parent))
     except OSError as exc:
-        raise InputError(f"{parent}: cannot create the run folder ({exc.strerror or exc})") from None
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    for suffix in [""] + [f"-{i}" for i in range(2, 1000)]:
-        candidate = parent / f"{stamp}{suffix}"
-        try:
-            candidate.mkdir()
-            return candidate
-        except FileExistsError:
-            continue
+        raise InputError(f"{parent}: cannot create the run folder ({describe_os_error(exc)})") from None
+    try:
+        write_text_atomic(staging / "config.yaml", config_text, "config")
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        for suffix in [""] + [f"-{i}" for i in range(2, 1000)]:
+            candidate = parent / f"{stamp}{suffix}"
+            if candidate.exists():
+                continue
+            try:
+                os.rename(staging, candidate)
+                return candidate
+            except OSError:
+                if not candidate.exists():
+                    raise
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    shutil.rmtree(staging, ignore_errors=True)
     raise InputError(f"{parent}: too many runs started in the same second")
 
 

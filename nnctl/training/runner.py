@@ -67,8 +67,12 @@ def train(config: dict, out: str | Path = "runs", progress: bool = True, callbac
     """Train the resolved `config` into a new folder out/<name>/<stamp>/ (or into `run_dir`, which must not
     exist yet or be empty)."""
     trainer = build_trainer(config, progress)
-    trainer.run_dir = create_run_dir(out, config["name"]) if run_dir is None else claim(Path(run_dir))
-    write_text_atomic(trainer.run_dir / "config.yaml", dump_yaml(self_contained(config)), "config")
+    config_text = dump_yaml(self_contained(config))
+    if run_dir is None:
+        trainer.run_dir = create_run_dir(out, config["name"], config_text)
+    else:
+        trainer.run_dir = claim(Path(run_dir))
+        write_text_atomic(trainer.run_dir / "config.yaml", config_text, "config")
     trainer.log = MetricsLog(trainer.run_dir / "metrics.csv")
     return TrainResult(trainer.run_dir, execute(trainer, watchers(trainer, progress, callbacks)))
 
