@@ -261,7 +261,3 @@ def validate(options: dict[str, Option], given: Any, path: str, ignore: Iterable
             raise ConfigError(where, f"expected {exc.expected}, got {show(given[key])}") from None
     return out
 
-
-def defaults(options: dict[str, Option]) -> dict:
-    """The default of every optional key (for documentation and `--print-config`)."""
-    return {k: o.default for k, o in options.items() if not o.required}

@@ -110,10 +110,6 @@ class Network:
                     del values[name]
         return {k: values[k] for k in keep}
 
-    def output(self, x: np.ndarray) -> np.ndarray:
-        """The last node's output on x in evaluation mode."""
-        return self.forward(x, training=False)[self.output_name]
-
     def backward(self, seeds: dict[str, np.ndarray], need_input_grad: bool = False) -> np.ndarray | None:
         """Backpropagate gradients given for some node outputs; fills every layer's `grads`.
 

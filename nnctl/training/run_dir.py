@@ -102,10 +102,6 @@ def read_metrics(path: Path) -> list[dict[str, float | None]]:
     return rows
 
 
-def is_run_dir(path: Path) -> bool:
-    return (path / "config.yaml").is_file() and (path / "checkpoints").is_dir() or (path / "metrics.csv").is_file()
-
-
 def find_run(path: str | Path) -> Path:
     """A run directory from a path to it, or to a folder of runs (the newest one is taken)."""
     path = Path(path)
