@@ -170,8 +170,9 @@ def resolve_init(raw: Any, model: dict, path: str) -> dict | None:
     for key, listed in (("layers", wanted), ("freeze", out["freeze"])):
         for name in listed:
             if name not in names:
-                raise ConfigError(join_path(path, key), f"unknown node {name!r}: this model's nodes are "
-                                                        f"{', '.join(names)}{did_you_mean(name, names)}")
+                hint = did_you_mean(name, names)
+                raise ConfigError(join_path(path, key), f"this model has no node {name!r}{hint}" if hint else
+                                  f"this model has no node {name!r}; its nodes are {', '.join(names)}")
     for node in model["layers"]:
         if node["name"] in out["freeze"]:
             node["trainable"] = False
