@@ -83,15 +83,21 @@ def shape_entry(value: Any, path: Path, key: str, rank: tuple[int, ...]) -> tupl
 
 
 def old_shapes(meta: dict, params: dict[str, np.ndarray], model: dict, path: Path) -> tuple[tuple, tuple | None]:
-    """(input shape, image shape) of a checkpoint written before they were stored: 28x28 grey images for a
-    net trained on the MNIST family, else the first dense layer's input width (not images)."""
-    data = meta["config"].get("data")
-    if isinstance(data, dict) and data.get("dataset") in MNIST_FAMILY:
-        return ((1, 28, 28) if data.get("flatten") is False else (784,)), (1, 28, 28)
+    """(input shape, image shape) of a checkpoint written before they were stored: a first dense layer's
+    input width (square grey or RGB images when the normalization was per channel), else 28x28 grey
+    images for a convolutional net trained on the MNIST family."""
     first = model["layers"][0]
     weights = params.get(f"{first['name']}.W")
+    normalization = meta.get("normalization") if isinstance(meta.get("normalization"), dict) else {}
     if first["type"] == "dense" and "input" not in first and weights is not None and weights.ndim == 2:
-        return (int(weights.shape[0]),), None
+        width = int(weights.shape[0])
+        channels = len(normalization.get("mean") or normalization.get("min") or [1])
+        side = math.isqrt(width // channels) if width % channels == 0 else 0
+        square = normalization.get("per") == "channel" and side * side * channels == width
+        return (width,), ((channels, side, side) if square else None)
+    data = meta["config"].get("data")
+    if isinstance(data, dict) and data.get("dataset") in MNIST_FAMILY and data.get("flatten") is False:
+        return (1, 28, 28), (1, 28, 28)
     raise invalid(path, "its metadata has no input_shape (written by an older nnctl); retrain it")
 
 
