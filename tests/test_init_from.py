@@ -4,8 +4,11 @@ and no run folder; --resume takes the run's own checkpoint; the report says wher
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import shutil
+import signal
 
 import numpy as np
 import pytest
@@ -13,6 +16,8 @@ from click.testing import CliRunner
 
 from nnctl.cli import cli
 from nnctl.config.load import load_config
+from nnctl.errors import Interrupted
+from nnctl.training.callbacks import Callback
 from nnctl.training.checkpoints import load_checkpoint
 from nnctl.training.resume import resume
 from nnctl.training.runner import build_trainer, train
@@ -177,7 +182,6 @@ def test_the_report_says_where_the_weights_came_from(tmp_path, pretrained):
     result = train(config, tmp_path / "runs", progress=False)
     report = json.loads((result.run_dir / "report.json").read_text())
     best = run / "checkpoints" / "best.npz"
-    import hashlib
     assert report["init"] == {"from": str(best), "sha256": hashlib.sha256(best.read_bytes()).hexdigest(),
                               "epoch": load_checkpoint(best).meta["epoch"], "copied": {"dense1": "dense1"},
                               "frozen": ["dense1"], "not_copied": ["batchnorm1", "dense2", "head"]}
@@ -281,3 +285,38 @@ def test_a_damaged_source_is_refused_before_anything_is_written(tmp_path, pretra
     bad.write_bytes(b"not a zip")
     message, _ = failing(tmp_path, f"  from: {bad}")
     assert message == f"{bad}: not a readable .npz checkpoint (not a zip archive); nothing was loaded"
+
+
+class StopAt(Callback):
+    """After global step `at`: SIGINT to this process (a checkpoint of the exact step is saved), or a bare
+    KeyboardInterrupt (nothing is saved: the run has no checkpoint of its own yet)."""
+
+    def __init__(self, at: int, bare: bool):
+        self.at, self.bare = at, bare
+
+    def on_step_end(self, trainer, step):
+        if step.global_step == self.at:
+            if self.bare:
+                raise KeyboardInterrupt
+            os.kill(os.getpid(), signal.SIGINT)
+
+
+@pytest.mark.parametrize("at, bare", [(12, False), (1, True)], ids=["own-checkpoint", "no-checkpoint-yet"])
+def test_an_interrupted_fine_tuning_run_resumes_to_the_same_weights(tmp_path, pretrained, at, bare):
+    """With a checkpoint of its own the run continues from it; stopped before its first one, it starts
+    again from init.from. Either way it ends exactly as the uninterrupted run."""
+    _, run = pretrained
+    config = load_config(finetune_config(
+        tmp_path, f"  from: {run}\n  layers: [dense1, batchnorm1, dense2]\n  freeze: [dense1, batchnorm1]"))
+    reference = train(config, tmp_path / "reference", progress=False)
+    with pytest.raises((Interrupted, KeyboardInterrupt)):
+        train(config, tmp_path / "stopped", progress=False, callbacks=[StopAt(at, bare)])
+    stopped = next((tmp_path / "stopped" / "ft").iterdir())
+    assert (stopped / "checkpoints" / "last.npz").is_file() != bare
+    resumed = resume(stopped, progress=False)
+    for name in ("best", "last"):
+        mine, theirs = source_arrays(stopped, name), source_arrays(reference.run_dir, name)
+        assert mine.keys() == theirs.keys()
+        for key in mine:
+            np.testing.assert_array_equal(mine[key], theirs[key], err_msg=f"{name} {key}")
+    assert resumed.report["init"] == reference.report["init"]
