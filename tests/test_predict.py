@@ -131,6 +131,9 @@ def test_predict_on_an_npz_file_matches_eval(run, tmp_path):
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(result.stdout)))           # no --out: CSV on standard output
     check_against_eval(rows, run_dir, test_y)
+    assert "predict: 100%" in result.stderr and "90/90" in result.stderr     # a progress bar: 13 batches
+    quiet = invoke("predict", run_dir, tmp_path / "x.npz", "--batch-size", 7, "--quiet")
+    assert quiet.stderr == "" and quiet.stdout == result.stdout
 
 
 def test_predict_on_a_folder_of_pngs_matches_eval(run, tmp_path):
