@@ -40,7 +40,7 @@ class Dense(Layer):
 
     def forward(self, x: np.ndarray, training: bool, rng: np.random.Generator | None = None) -> np.ndarray:
         self.x = x
-        y = x @ self.params["W"]
+        y = np.matmul(x, self.params["W"])
         if "b" in self.params:
             y += self.params["b"]
         return y
