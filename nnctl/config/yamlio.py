@@ -3,6 +3,10 @@
 - Only plain data (PyYAML's safe loader): no tags that build Python objects.
 - `1e-3` is a number (PyYAML's YAML 1.1 rules would read it as a string).
 - A key given twice in one mapping is an error naming its key path, not a silent overwrite.
+- Bounded (nnctl.limits): at most MAX_CONFIG_BYTES of text, MAX_DEPTH levels of nesting and MAX_VALUES
+  values once aliases are followed; an alias inside what it names (a recursive alias) is refused. These
+  are checked on the composed node graph, each node once, before any Python value is built, so neither
+  an alias bomb nor deep nesting costs more than reading the text.
 """
 
 from __future__ import annotations
@@ -12,12 +16,30 @@ from typing import Any
 
 import yaml
 
-from nnctl.errors import ConfigError
 from nnctl.config.spec import join_path
+from nnctl.errors import ConfigError
+from nnctl.limits import MAX_CONFIG_BYTES, MAX_DEPTH, MAX_VALUES, show_bytes
 
 
 class ConfigLoader(yaml.SafeLoader):
-    """SafeLoader plus exponent-only floats. Resolvers are copied per class, so SafeLoader is untouched."""
+    """SafeLoader plus exponent-only floats and a nesting limit while composing (the composer recurses once
+    per level, so deep nesting would otherwise end in a RecursionError). Resolvers are copied per class,
+    so SafeLoader is untouched."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self.depth = 0
+
+    def compose_node(self, parent, index):
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark
+                raise ConfigError("", f"line {mark.line + 1}, column {mark.column + 1}: nested more than "
+                                      f"{MAX_DEPTH} levels deep")
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 ConfigLoader.add_implicit_resolver(
@@ -27,8 +49,56 @@ ConfigLoader.add_implicit_resolver(
 )
 
 
-def _find_duplicates(node: yaml.Node, path: str) -> None:
-    """Walk a composed YAML tree; raise ConfigError at the first key that repeats within a mapping."""
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _line(node: yaml.Node) -> str:
+    return f"line {node.start_mark.line + 1}"
+
+
+def check_graph(root: yaml.Node) -> None:
+    """Refuse recursive aliases, and more than MAX_DEPTH levels or MAX_VALUES values once aliases are
+    followed. Iterative and each node measured once, so an alias bomb costs its text, not its expansion."""
+    size: dict[int, int] = {}
+    depth: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, closing = stack.pop()
+        key = id(node)
+        kids = _children(node)
+        if closing:
+            open_nodes.discard(key)
+            size[key] = 1 + sum(size[id(k)] for k in kids)
+            depth[key] = 1 + max((depth[id(k)] for k in kids), default=0)
+            if size[key] > MAX_VALUES:
+                raise ConfigError("", f"{_line(node)}: more than {MAX_VALUES} values once aliases (*name) are "
+                                      f"expanded")
+            if depth[key] > MAX_DEPTH:
+                raise ConfigError("", f"{_line(node)}: nested more than {MAX_DEPTH} levels deep once aliases "
+                                      f"(*name) are followed")
+            continue
+        if key in size:
+            continue
+        if key in open_nodes:
+            raise ConfigError("", f"{_line(node)}: an alias (*name) inside the very list or mapping it names "
+                                  f"(a recursive alias)")
+        open_nodes.add(key)
+        stack.append((node, True))
+        stack.extend((kid, False) for kid in reversed(kids) if id(kid) not in size)
+
+
+def _find_duplicates(node: yaml.Node, path: str, checked: set[int]) -> None:
+    """Walk a composed YAML graph (each node once: aliases share nodes); raise ConfigError at the first key
+    that repeats within a mapping."""
+    if id(node) in checked:
+        return
+    checked.add(id(node))
     if isinstance(node, yaml.MappingNode):
         seen: set[Any] = set()
         for key_node, value_node in node.value:
@@ -39,24 +109,34 @@ def _find_duplicates(node: yaml.Node, path: str) -> None:
             if key in seen:
                 raise ConfigError(join_path(path, key), f"duplicate key (line {key_node.start_mark.line + 1})")
             seen.add(key)
-            _find_duplicates(value_node, join_path(path, key))
+            _find_duplicates(value_node, join_path(path, key), checked)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _find_duplicates(item, join_path(path, i))
+            _find_duplicates(item, join_path(path, i), checked)
+
+
+def _compose_and_construct(text: str) -> Any:
+    """The Python value of YAML text, within the limits above (ConfigError) or yaml.YAMLError."""
+    if len(text) > MAX_CONFIG_BYTES:
+        raise ConfigError("", f"{show_bytes(len(text))} of YAML, more than the limit of "
+                              f"{show_bytes(MAX_CONFIG_BYTES)}")
+    loader = ConfigLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        check_graph(node)
+        _find_duplicates(node, "", set())
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
 
 
 def parse_yaml(text: str, source: str) -> Any:
-    """Parse YAML text safely. Syntax errors and duplicate keys raise ConfigError naming `source`."""
+    """Parse YAML text safely and within the limits above. Syntax errors, duplicate keys and limits raise
+    ConfigError naming `source`."""
     try:
-        loader = ConfigLoader(text)
-        try:
-            node = loader.get_single_node()
-            if node is None:
-                return None
-            _find_duplicates(node, "")
-            return loader.construct_document(node)
-        finally:
-            loader.dispose()
+        return _compose_and_construct(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -67,9 +147,12 @@ def parse_yaml(text: str, source: str) -> Any:
 
 
 def parse_value(text: str) -> Any:
-    """A `--set` value: parsed as a YAML scalar or flow collection (`3`, `1e-3`, `[1, 2]`, `adam`)."""
+    """A `--set` value: parsed as a YAML scalar or flow collection (`3`, `1e-3`, `[1, 2]`, `adam`); text
+    that is not YAML stays text. Within the same limits as a config (ConfigError without a source)."""
+    if not text.strip():
+        return ""
     try:
-        return yaml.load(text, Loader=ConfigLoader) if text.strip() else ""
+        return _compose_and_construct(text)
     except yaml.YAMLError:
         return text
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nnctl.training.checkpoints import load_checkpoint
+from nnctl.training.checkpoints import expected_shapes, load_checkpoint
 from nnctl.training.report import versions, write_report
 from nnctl.training.trainer import Trainer
 from nnctl.viz.curves import plot_curves
@@ -13,8 +13,9 @@ def restore_best(trainer: Trainer) -> bool:
     best = trainer.run_dir / "checkpoints" / "best.npz"
     if not best.is_file():
         return False
-    ckpt = load_checkpoint(best)
-    trainer.network.load_arrays(ckpt.params, ckpt.buffers, str(best))
+    net = trainer.network
+    ckpt = load_checkpoint(best, expected_shapes(net.params(), net.buffers()), groups=("param", "buffer"))
+    net.load_arrays(ckpt.params, ckpt.buffers, str(best))
     return True
 
 

@@ -24,7 +24,7 @@ from nnctl.config.yamlio import dump_yaml, plain
 from nnctl.errors import InputError
 from nnctl.threads import blas_threads
 from nnctl.training.callbacks import Callback
-from nnctl.training.checkpoints import load_checkpoint
+from nnctl.training.checkpoints import expected_shapes, load_checkpoint
 from nnctl.training.run_dir import MetricsLog
 from nnctl.training.runner import TrainResult, build_trainer, execute, self_contained, to_stderr, watchers
 from nnctl.training.snapshots import restore_snapshot
@@ -97,7 +97,8 @@ def resume(target: str | Path, overrides: Sequence[str] = (), config_path: Path 
     trainer = build_trainer(config, progress)
     trainer.run_dir = run_dir
     if checkpoint is not None:
-        ckpt = load_checkpoint(checkpoint)
+        net = trainer.network
+        ckpt = load_checkpoint(checkpoint, expected_shapes(net.params(), net.buffers()))
         restore_snapshot(trainer, ckpt, str(checkpoint))
         saved_threads, threads = ckpt.meta.get("blas_threads"), blas_threads()
         if saved_threads is not None and saved_threads != threads:
