@@ -25,10 +25,11 @@ import numpy as np
 from nnctl.config.spec import Choice, IntOrFraction, Mismatch, Optional, Option, Str
 from nnctl.data.base import Dataset, Source
 from nnctl.errors import ConfigError, InputError
-from nnctl.limits import MAX_CLASSES
+from nnctl.limits import MAX_CLASSES, exceeds_budget, show_bytes
 from nnctl.npzfile import inspect_npz, read_entries
 
 TASKS = ("auto", "classification", "regression")
+CSV_EXPANSION = 64          # bytes of Python objects per byte of CSV text, at most (short cells cost most)
 NPZ_ARRAYS = ("x", "y", "x_test", "y_test", "class_names")
 
 
@@ -251,9 +252,16 @@ class Csv(Dataset):
         return source
 
     def read_rows(self, path: Path) -> tuple[list[list[str]], list[int]]:
-        """Non-empty rows with surrounding spaces stripped, and their line numbers."""
+        """Non-empty rows with surrounding spaces stripped, and their line numbers. The file's size is checked
+        first: its cells as Python strings take up to CSV_EXPANSION times the bytes of the text."""
         rows, lines = [], []
         try:
+            size = path.stat().st_size
+            budget = exceeds_budget(CSV_EXPANSION * size)
+            if budget is not None:
+                raise InputError(f"{path}: a CSV file of {show_bytes(size)} needs about "
+                                 f"{show_bytes(CSV_EXPANSION * size)} of memory to read, more than the "
+                                 f"{show_bytes(budget)} available; save the data with numpy.savez instead")
             with open(path, newline="", encoding="utf-8-sig") as handle:
                 reader = csv.reader(handle, delimiter=self.config["delimiter"])
                 for cells in reader:

@@ -65,6 +65,13 @@ def load_checkpoint(path: str | Path, expect: dict[str, tuple[int, ...]] | None 
     `expect` ({"param/dense1.W": shape, ...} for every parameter and buffer the network has), the
     shapes. Then only the entries of `groups` are read, and non-finite values are refused."""
     path = Path(path)
+    entries, meta = open_checkpoint(path)
+    return read_checkpoint(path, entries, meta, expect, groups)
+
+
+def open_checkpoint(path: Path) -> tuple[dict[str, Entry], dict[str, Any]]:
+    """(the array entries as declared, the metadata) of a checkpoint: everything but the arrays' data
+    read and checked (names, dtypes, sizes; see load_checkpoint)."""
     source = str(path)
     if not path.is_file():
         raise InputError(f"{source}: no such checkpoint file")
@@ -72,6 +79,14 @@ def load_checkpoint(path: str | Path, expect: dict[str, tuple[int, ...]] | None 
     meta = read_meta(path, entries.pop("meta", None))
     for name, entry in entries.items():
         check_entry(source, name, entry)
+    return entries, meta
+
+
+def read_checkpoint(path: Path, entries: dict[str, Entry], meta: dict[str, Any],
+                    expect: dict[str, tuple[int, ...]] | None = None, groups: Collection[str] = GROUPS) -> Checkpoint:
+    """The checkpoint whose entries `open_checkpoint` returned: shapes checked against `expect` (when
+    given) before the arrays of `groups` are read; non-finite values refused."""
+    source = str(path)
     if expect is not None:
         check_expected(source, entries, expect)
     wanted = [entry for name, entry in entries.items() if name.partition("/")[0] in groups]

@@ -8,7 +8,7 @@ A snapshot holds, besides the network's parameters and buffers (as every checkpo
     generator states       the run generator's state now, and its state at the start of the current epoch
                            (which redraws that epoch's permutation)
     schedule state, both monitors (best checkpoint, early stopping), every metrics row so far, the number
-    of BLAS threads, the resolved config, the input normalization and class names.
+    of BLAS threads, the resolved config, the input shape, normalization and class names.
 
 Every value goes through JSON, whose floats round-trip exactly.
 """
@@ -40,6 +40,7 @@ def snapshot_meta(trainer: Trainer) -> dict:
         "monitor": trainer.monitor, "best_epoch": trainer.best.best_epoch,
         "best": trainer.best.state(), "early": trainer.early.state() if trainer.early else None,
         "normalization": splits.normalization, "class_names": splits.class_names,
+        "input_shape": list(splits.input_shape),
         "blas_threads": blas_threads(), "resumes": trainer.resumes, "versions": versions(),
     }
 

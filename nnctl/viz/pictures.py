@@ -104,12 +104,19 @@ def plot_feature_maps(network: Network, x: np.ndarray, path: Path, labels: list[
     return len(rows)
 
 
-def setup_for_pictures(path: Path):
-    """A trained network from a checkpoint, or a freshly built one from a config (fixed filters, init)."""
+def setup_for_pictures(path: Path, with_data: bool = True, config_path: Path | None = None):
+    """A trained network from a checkpoint, or a freshly built one from a config (fixed filters, init): an
+    object with `.network` and, `with_data`, `.splits`. A checkpoint is read as data only
+    (nnctl.training.trusted); its images come from its run's config.yaml or from `config_path`, never
+    from paths stored in it, and without `with_data` no data is read at all."""
     if path.suffix == ".npz":
+        if not with_data:
+            from nnctl.training.trusted import load_trusted
+
+            return load_trusted(path)
         from nnctl.training.evaluation import setup_from_checkpoint
 
-        return setup_from_checkpoint(path, progress=False)[0]
+        return setup_from_checkpoint(path, progress=False, config_path=config_path)[0]
     from nnctl.config.load import load_config
     from nnctl.training.prepare import prepare
 
