@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from nnctl.nn.network import Network
 from nnctl.nn.objective import Objective
+from nnctl.training.signals import StopRequested
 
 
 def predictions(scores: np.ndarray, task: str) -> np.ndarray | None:
@@ -33,12 +36,16 @@ def per_class_accuracy(confusion: np.ndarray) -> list[float | None]:
 
 
 def evaluate(network: Network, objective: Objective, x: np.ndarray, y: np.ndarray, batch_size: int,
-             num_classes: int | None) -> dict:
+             num_classes: int | None, stop: Callable[[], int | None] | None = None) -> dict:
     """Loss (data loss averaged over samples, plus the weight penalty) and, for classification, accuracy
-    and the confusion matrix of `network` on (x, y), in eval mode, in batches of `batch_size`."""
+    and the confusion matrix of `network` on (x, y), in eval mode, in batches of `batch_size`. With `stop`
+    (a stop signal's number once one has arrived), StopRequested ends the work between batches."""
     total_loss = 0.0
     preds = []
     for start in range(0, len(x), batch_size):
+        if stop is not None and (signum := stop()) is not None:
+            objective.scores = {}
+            raise StopRequested(signum)
         xb, yb = x[start:start + batch_size], y[start:start + batch_size]
         total_loss += objective.forward(network, xb, yb, training=False) * len(xb)
         pred = predictions(objective.primary_scores(), objective.task)

@@ -25,8 +25,8 @@ from nnctl.errors import InputError
 from nnctl.threads import blas_threads
 from nnctl.training.callbacks import Callback
 from nnctl.training.checkpoints import expected_shapes, load_checkpoint
-from nnctl.training.run_dir import MetricsLog
 from nnctl.training.runner import TrainResult, build_trainer, execute, self_contained, to_stderr, watchers
+from nnctl.training.signals import StopSignals
 from nnctl.training.snapshots import restore_snapshot
 
 CHANGEABLE = ("train.epochs", "train.early_stopping.patience")
@@ -110,7 +110,8 @@ def resume(target: str | Path, overrides: Sequence[str] = (), config_path: Path 
         notify(f"nothing to resume: {run_dir} already {report['status']} after {trainer.epoch} epochs "
                f"(raise train.epochs with --set to train longer)")
         return TrainResult(run_dir, report)
-    if config != load_config(run_dir / "config.yaml"):
-        write_text_atomic(run_dir / "config.yaml", dump_yaml(self_contained(config)), "config")
-    trainer.log = MetricsLog(run_dir / "metrics.csv", trainer.history)
-    return TrainResult(run_dir, execute(trainer, watchers(trainer, progress, callbacks)))
+    with StopSignals() as signals:
+        if config != load_config(run_dir / "config.yaml"):
+            write_text_atomic(run_dir / "config.yaml", dump_yaml(self_contained(config)), "config")
+        return TrainResult(run_dir, execute(trainer, watchers(trainer, progress, callbacks), signals,
+                                            trainer.history))
