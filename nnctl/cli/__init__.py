@@ -86,7 +86,7 @@ def terminate_as_exception():
         signal.signal(signal.SIGTERM, previous)
 
 
-@click.group(cls=NnctlGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(name="nnctl", cls=NnctlGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @debug_option
 @click.version_option(package_name="nnctl")
 def cli() -> None:

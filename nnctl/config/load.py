@@ -13,7 +13,7 @@ from pathlib import Path
 from nnctl.config.overrides import apply_overrides
 from nnctl.config.sections import ResolvedConfig, resolve
 from nnctl.config.spec import show
-from nnctl.config.yamlio import parse_yaml
+from nnctl.config.yamlio import check_plain, parse_yaml
 from nnctl.errors import ConfigError, InputError
 from nnctl.limits import MAX_CONFIG_BYTES, show_bytes
 
@@ -30,6 +30,7 @@ def load_config(path: str | Path, overrides: list[str] = ()) -> ResolvedConfig:
     if isinstance(raw.get("model"), list):      # a plain list is a chain: same key paths as model.layers
         raw = {**raw, "model": {"layers": raw["model"]}}
     raw = apply_overrides(raw, overrides)
+    check_plain(raw, source)
     if raw.get("name") is None:
         raw["name"] = path.stem
     with errors_name(source):

@@ -93,6 +93,39 @@ def check_graph(root: yaml.Node) -> None:
         stack.extend((kid, False) for kid in reversed(kids) if id(kid) not in size)
 
 
+def check_plain(value: Any, source: str) -> None:
+    """The same limits for a value that did not come from YAML text (a checkpoint's JSON, a config after
+    --set overrides): at most MAX_DEPTH levels and MAX_VALUES values, each list or mapping counted once per
+    place it appears, no cycles. Iterative; ConfigError naming `source`."""
+    size: dict[int, int] = {}
+    depth: dict[int, int] = {}
+    open_values: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(value, False)]
+    while stack:
+        item, closing = stack.pop()
+        if not isinstance(item, (dict, list)):
+            continue
+        key = id(item)
+        kids = [k for k in (item.values() if isinstance(item, dict) else item) if isinstance(k, (dict, list))]
+        leaves = (len(item) if isinstance(item, list) else len(item)) - len(kids)
+        if closing:
+            open_values.discard(key)
+            size[key] = 1 + leaves + sum(size[id(k)] for k in kids)
+            depth[key] = 1 + max((depth[id(k)] for k in kids), default=1 if leaves else 0)
+            if size[key] > MAX_VALUES:
+                raise ConfigError("", f"more than {MAX_VALUES} values", source)
+            if depth[key] > MAX_DEPTH:
+                raise ConfigError("", f"nested more than {MAX_DEPTH} levels deep", source)
+            continue
+        if key in size:
+            continue
+        if key in open_values:
+            raise ConfigError("", "a list or mapping that contains itself", source)
+        open_values.add(key)
+        stack.append((item, True))
+        stack.extend((kid, False) for kid in kids if id(kid) not in size)
+
+
 def _find_duplicates(node: yaml.Node, path: str, checked: set[int]) -> None:
     """Walk a composed YAML graph (each node once: aliases share nodes); raise ConfigError at the first key
     that repeats within a mapping."""

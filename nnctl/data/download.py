@@ -152,7 +152,7 @@ def stream(url: str, out: Sink, label: str, progress: bool, max_bytes: int | Non
                     if max_bytes is not None and received > max_bytes:
                         raise FetchFailed(f"more than the {max_bytes} bytes expected; stopped reading")
                     if time.monotonic() > ends_at:
-                        raise FetchFailed(f"not complete within the deadline ({received} bytes received)")
+                        raise FetchFailed("not complete within the download's deadline")
                     hasher.update(chunk)
                     out.write(chunk)
                     bar.update(len(chunk))

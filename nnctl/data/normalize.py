@@ -88,7 +88,8 @@ def apply(x: np.ndarray, description: dict, images: bool) -> None:
 def check_description(description, where: str, groups_for: dict[str, int] | None = None) -> dict:
     """A description read from a file nnctl did not write itself (a checkpoint): the form `fit` returns,
     every number finite, scales positive, G values per list. `groups_for` maps "feature"/"channel" to the
-    G the inputs have, where known (missing or None: not checked). Raises InputError at `where` (e.g. "FILE: normalization")."""
+    G the inputs have, where known (missing or None: not checked). Raises InputError at `where` (e.g.
+    "FILE: normalization")."""
     from nnctl.errors import InputError
 
     def bad(problem: str) -> InputError:

@@ -161,4 +161,6 @@ def check_expected(source: str, entries: dict[str, Entry], expect: dict[str, tup
 
 def expected_shapes(params: dict[str, np.ndarray], buffers: dict[str, np.ndarray]) -> dict[str, tuple[int, ...]]:
     """`expect` for load_checkpoint from a network's params() and buffers()."""
-    return {**{f"param/{k}": v.shape for k, v in params.items()}, **{f"buffer/{k}": v.shape for k, v in buffers.items()}}
+    shapes = {f"param/{k}": v.shape for k, v in params.items()}
+    shapes.update({f"buffer/{k}": v.shape for k, v in buffers.items()})
+    return shapes

@@ -90,9 +90,8 @@ def evaluate_best(trainer: Trainer, ending: Ending, stop: Callable[[], int | Non
             report["evaluated"] += f", cut short by {name} before the {split} split"
             report["status"] = "interrupted"
             report["message"] = "; ".join(filter(None, [
-                report["message"], f"{name} arrived during the final evaluation (training had ended: "
-                                   f"{ending.report['epochs_run']} epochs); nnctl train --resume "
-                                   f"{trainer.run_dir} finishes the evaluation"]))
+                report["message"], f"{name} arrived during the final evaluation (training had ended); "
+                                   f"nnctl train --resume {trainer.run_dir} finishes the evaluation"]))
             return
 
 

@@ -129,11 +129,11 @@ def completed(trainer: Trainer, callbacks: CallbackList, signals: StopSignals, s
     ending = finish(trainer, status, message, stop=signals.pending)
     run = trainer.run_dir
     if ending.cut_short_by is not None:
-        raise Interrupted(f"interrupted during the final evaluation (training had {status} after {trainer.epoch} "
-                          f"epochs): the checkpoints and the report in {run} are whole; nnctl train --resume "
-                          f"{run} finishes the evaluation", exit_code=128 + ending.cut_short_by)
+        raise Interrupted(f"interrupted during the final evaluation (training had {status} after "
+                          f"{epochs(trainer.epoch)}): the checkpoints and the report in {run} are whole; "
+                          f"nnctl train --resume {run} finishes the evaluation", exit_code=128 + ending.cut_short_by)
     if ending.failures:
-        raise WorkError(f"{ending.failures[0]}; the run had {status} after {trainer.epoch} epochs and its "
+        raise WorkError(f"{ending.failures[0]}; the run had {status} after {epochs(trainer.epoch)} and its "
                         f"checkpoints are whole in {run}")
     if signals.pending() is not None:
         raise Interrupted(f"interrupted while the report was written: the run had {status} and everything in "
@@ -184,6 +184,10 @@ def failed(trainer: Trainer, callbacks: CallbackList, signals: StopSignals, exc:
     debug = "" if isinstance(exc, NnctlError) else "; run with --debug for the traceback"
     raise WorkError(f"training failed {failure_point(trainer)}: {detail}; kept {kept_checkpoints(trainer)} "
                     f"{report_words(trainer, ending)}{debug}") from exc
+
+
+def epochs(count: int) -> str:
+    return f"{count} epoch{'' if count == 1 else 's'}"
 
 
 def failure_point(trainer: Trainer) -> str:

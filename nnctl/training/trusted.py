@@ -32,6 +32,7 @@ import numpy as np
 from nnctl.config.load import errors_name
 from nnctl.config.sections import REGULARIZATION_OPTIONS
 from nnctl.config.spec import validate
+from nnctl.config.yamlio import check_plain
 from nnctl.data.normalize import check_description
 from nnctl.errors import InputError
 from nnctl.limits import MAX_CLASSES, MAX_NAME_CHARS
@@ -92,6 +93,8 @@ def stored_sections(meta: dict, source: str) -> dict:
     config = meta.get("config")
     if not isinstance(config, dict) or "model" not in config:
         raise InputError(f"{source}: no model section; this is not a checkpoint nnctl can rebuild")
+    parts = {key: config.get(key) for key in ("model", "loss", "regularization")}
+    check_plain(parts, source)
     with errors_name(source):
         model, paths = resolve_model_config(config["model"], "model")
         loss = resolve_loss_config(config.get("loss", DEFAULT_LOSS), "loss")
