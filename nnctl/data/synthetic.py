@@ -61,7 +61,8 @@ class SyntheticDataset(Dataset):
         needed = samples * (24 * features + 32)
         budget = exceeds_budget(needed)
         if budget is not None:
-            raise ConfigError(f"{path}.samples", f"{samples} points of {features} features need about "
+            key = "features" if features > samples else "samples"
+            raise ConfigError(f"{path}.{key}", f"{samples} points of {features} features need about "
                                                  f"{show_bytes(needed)} of memory, more than the "
                                                  f"{show_bytes(budget)} available")
 
