@@ -17,10 +17,10 @@ from pathlib import Path
 
 from nnctl.errors import InputError
 
-MAX_CONFIG_BYTES = 1 << 20          # a config file (or one --set value), in bytes
+MAX_CONFIG_BYTES = 256 << 10        # a config file (or one --set value), in bytes: YAML parses slowly
 MAX_DEPTH = 64                      # nesting of mappings and lists in a config, aliases followed
-MAX_VALUES = 1_000_000              # values in a config once aliases (*name) are expanded
-MAX_LAYERS = 10_000                 # model nodes once repeat blocks are expanded
+MAX_VALUES = 100_000                # values in a config once aliases (*name) are expanded
+MAX_LAYERS = 1_000                  # model nodes once repeat blocks are expanded
 MAX_CLASSES = 100_000               # class labels 0 .. MAX_CLASSES - 1
 MAX_META_BYTES = 16 << 20           # the JSON metadata entry of a checkpoint
 MAX_NAME_CHARS = 1000               # a class name or an entry name in a checkpoint

@@ -15,38 +15,68 @@ import re
 from typing import Any
 
 import yaml
+from yaml.composer import Composer
+from yaml.constructor import SafeConstructor
+from yaml.resolver import Resolver
+
+try:
+    from yaml._yaml import CParser
+except ImportError:          # PyYAML without libyaml: the pure-Python parser does the same, slower
+    CParser = None
 
 from nnctl.config.spec import join_path
 from nnctl.errors import ConfigError
 from nnctl.limits import MAX_CONFIG_BYTES, MAX_DEPTH, MAX_VALUES, show_bytes
 
 
-class ConfigLoader(yaml.SafeLoader):
-    """SafeLoader plus exponent-only floats and a nesting limit while composing (the composer recurses once
-    per level, so deep nesting would otherwise end in a RecursionError). Resolvers are copied per class,
-    so SafeLoader is untouched."""
-
-    def __init__(self, stream):
-        super().__init__(stream)
-        self.depth = 0
+class BoundedComposer(Composer):
+    """PyYAML's composer with two limits checked as it goes: nesting (it recurses once per level, so deep
+    nesting would otherwise end in a RecursionError) and the number of nodes (so a long text stops early)."""
 
     def compose_node(self, parent, index):
-        self.depth += 1
+        self.depth = getattr(self, "depth", 0) + 1
+        self.composed = getattr(self, "composed", 0) + 1
         try:
-            if self.depth > MAX_DEPTH:
+            if self.depth > MAX_DEPTH or self.composed > MAX_VALUES:
                 mark = self.peek_event().start_mark
-                raise ConfigError("", f"line {mark.line + 1}, column {mark.column + 1}: nested more than "
-                                      f"{MAX_DEPTH} levels deep")
-            return super().compose_node(parent, index)
+                what = f"nested more than {MAX_DEPTH} levels deep" if self.depth > MAX_DEPTH else \
+                    f"more than {MAX_VALUES} values"
+                raise ConfigError("", f"line {mark.line + 1}, column {mark.column + 1}: {what}")
+            return Composer.compose_node(self, parent, index)
         finally:
             self.depth -= 1
 
 
-ConfigLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
-    list("-+0123456789"),
-)
+class ConfigLoader(BoundedComposer, yaml.SafeLoader):
+    """SafeLoader with the bounded composer and exponent-only floats. Resolvers are copied per class, so
+    SafeLoader is untouched."""
+
+
+LOADERS: list[type] = [ConfigLoader]
+if CParser is not None:
+    class FastConfigLoader(CParser, SafeConstructor, Resolver):
+        """The same loader over libyaml's event parser (several times faster than PyYAML's own scanner and
+        parser); composing, the limits and constructing stay in Python."""
+
+        def __init__(self, stream):
+            CParser.__init__(self, stream)
+            SafeConstructor.__init__(self)
+            Resolver.__init__(self)
+            Composer.__init__(self)
+
+        get_single_node = Composer.get_single_node
+        compose_document = Composer.compose_document
+        compose_node = BoundedComposer.compose_node
+        compose_scalar_node = Composer.compose_scalar_node
+        compose_sequence_node = Composer.compose_sequence_node
+        compose_mapping_node = Composer.compose_mapping_node
+
+    LOADERS.insert(0, FastConfigLoader)
+
+for _loader in LOADERS:
+    _loader.add_implicit_resolver("tag:yaml.org,2002:float",
+                                  re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+                                  list("-+0123456789"))
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:
@@ -153,7 +183,7 @@ def _compose_and_construct(text: str) -> Any:
     if len(text) > MAX_CONFIG_BYTES:
         raise ConfigError("", f"{show_bytes(len(text))} of YAML, more than the limit of "
                               f"{show_bytes(MAX_CONFIG_BYTES)}")
-    loader = ConfigLoader(text)
+    loader = LOADERS[0](text)
     try:
         node = loader.get_single_node()
         if node is None:
@@ -162,7 +192,7 @@ def _compose_and_construct(text: str) -> Any:
         _find_duplicates(node, "", set())
         return loader.construct_document(node)
     finally:
-        loader.dispose()
+        getattr(loader, "dispose", lambda: None)()
 
 
 def parse_yaml(text: str, source: str) -> Any:
@@ -200,4 +230,6 @@ def plain(value: Any) -> Any:
 
 
 def dump_yaml(data: Any) -> str:
-    return yaml.safe_dump(plain(data), sort_keys=False, default_flow_style=None, width=100)
+    """Plain data as YAML text (libyaml's emitter when present: the same text, several times faster)."""
+    return yaml.dump(plain(data), Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper), sort_keys=False,
+                     default_flow_style=None, width=100)

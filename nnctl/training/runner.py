@@ -14,6 +14,7 @@ failures (a report that cannot be written either) are added to it, never put in 
 from __future__ import annotations
 
 import contextlib
+import json
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -24,8 +25,9 @@ import numpy as np
 
 from nnctl.atomic import WriteFailed, write_text_atomic
 from nnctl.config.load import errors_name
-from nnctl.config.yamlio import dump_yaml
-from nnctl.errors import Interrupted, NnctlError, WorkError
+from nnctl.config.yamlio import dump_yaml, plain
+from nnctl.errors import ConfigError, Interrupted, NnctlError, WorkError
+from nnctl.limits import MAX_CONFIG_BYTES, show_bytes
 from nnctl.training.callbacks import Callback, CallbackList, StopRun
 from nnctl.training.finish import finish
 from nnctl.training.loop import fit
@@ -70,7 +72,7 @@ def train(config: dict, out: str | Path = "runs", progress: bool = True, callbac
     """Train the resolved `config` into a new folder out/<name>/<stamp>/ (or into `run_dir`, which must not
     exist yet or be empty). From the moment the folder exists, stop signals end the run with a report."""
     trainer = build_trainer(config, progress)
-    config_text = dump_yaml(self_contained(config))
+    config_text = run_config_text(config)
     with StopSignals() as signals:
         if run_dir is None:
             trainer.run_dir = create_run_dir(out, config["name"], config_text)
@@ -78,6 +80,22 @@ def train(config: dict, out: str | Path = "runs", progress: bool = True, callbac
             trainer.run_dir = claim(Path(run_dir))
             write_text_atomic(trainer.run_dir / "config.yaml", config_text, "config")
         return TrainResult(trainer.run_dir, execute(trainer, watchers(trainer, progress, callbacks), signals))
+
+
+def run_config_text(config: dict) -> str:
+    """The run folder's config.yaml, which must be no larger than a config nnctl reads (MAX_CONFIG_BYTES):
+    repeat blocks and `weights:` can make the resolved config much longer than the file it came from."""
+    contained = self_contained(config)
+    size = len(json.dumps(plain(contained), default=str))         # about the YAML's size, without writing it
+    if size <= MAX_CONFIG_BYTES:
+        text = dump_yaml(contained)
+        size = len(text.encode("utf-8"))
+    if size > MAX_CONFIG_BYTES:
+        with errors_name(config):
+            raise ConfigError("model", f"the resolved config would take about {show_bytes(size)}, more than the "
+                                       f"{show_bytes(MAX_CONFIG_BYTES)} nnctl reads back from a run folder (repeat "
+                                       f"blocks copy their weights: lists)")
+    return text
 
 
 def claim(run_dir: Path) -> Path:

@@ -22,13 +22,13 @@ from pathlib import Path
 
 
 def listing(folder: Path) -> dict[str, tuple[int, int]]:
-    """Every path under `folder` (hidden ones too) with its size and modification time (named pipes: only
-    that they exist, since reading one touches its time)."""
+    """Every path under `folder` (hidden ones too) with its size and modification time (folders and named
+    pipes: only that they exist, since a file made inside or a read touches their times)."""
     found = {}
     for path in folder.rglob("*"):
         info = path.lstat()
-        found[str(path.relative_to(folder))] = (0, 0) if stat.S_ISFIFO(info.st_mode) else \
-            (info.st_size, info.st_mtime_ns)
+        found[str(path.relative_to(folder))] = (0, 0) if stat.S_ISFIFO(info.st_mode) or \
+            stat.S_ISDIR(info.st_mode) else (info.st_size, info.st_mtime_ns)
     return found
 
 
