@@ -22,6 +22,7 @@ from nnctl.config.load import load_config
 from nnctl.config.sections import ResolvedConfig
 from nnctl.config.yamlio import dump_yaml, plain
 from nnctl.errors import InputError
+from nnctl.limits import MAX_META_BYTES
 from nnctl.threads import blas_threads
 from nnctl.training.callbacks import Callback
 from nnctl.training.checkpoints import expected_shapes, load_checkpoint
@@ -78,9 +79,12 @@ def resumed_config(run_dir: Path, overrides: Sequence[str], config_path: Path | 
 
 def finished_report(run_dir: Path) -> dict | None:
     """The run's report when it says the run ended normally (completed or stopped early), else None."""
+    path = run_dir / "report.json"
     try:
-        report = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        if path.stat().st_size > MAX_META_BYTES:
+            return None
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
         return None
     return report if isinstance(report, dict) and report.get("status") in DONE else None
 
