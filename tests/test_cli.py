@@ -174,3 +174,34 @@ model:
     assert rows["dense1"][3:5] == ["125,450", "125.44k"]              # 12544*10 + 10
     assert result.stdout.splitlines()[-1] == ("total: 144,266 parameters (0.58 MB as float32), "
                                               "3.96M multiply-adds per sample (forward)")
+
+
+def test_debug_is_accepted_after_the_command_name(tmp_path):
+    missing = tmp_path / "missing.yaml"
+    for args in (("--debug", "train", missing), ("train", missing, "--debug")):
+        result = invoke(*args)
+        assert result.exit_code == 2
+        assert "Traceback (most recent call last)" in result.stderr
+        assert result.stderr.rstrip().endswith(f"{missing}: no such config file")
+    quiet = invoke("train", missing)
+    assert quiet.stderr == f"{missing}: no such config file\n"
+
+
+def test_train_needs_a_config_or_resume():
+    result = invoke("train")
+    assert result.exit_code == 2
+    assert result.stderr == "nnctl train needs a CONFIG file (or --resume RUN to continue a run)\n"
+
+
+def test_resume_from_the_command_line_continues_and_says_so(tmp_path, config):
+    _, run = train_once(config, tmp_path / "runs")
+    result = invoke("train", "--resume", run, "--set", "train.epochs=7", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("completed after 7 epochs, val accuracy ")
+    assert len((run / "metrics.csv").read_text().splitlines()) == 8
+    refused = invoke("train", "--resume", run, "--set", "optimizer.lr=0.5", "--quiet")
+    assert refused.exit_code == 2
+    assert refused.stderr == (f"--set: --resume continues {run} with its own config; only train.epochs and "
+                              f"train.early_stopping.patience may change, but optimizer.lr differs\n")
+    assert invoke("train", "--resume", run, "--overfit", "5").stderr == (
+        "--resume continues a run as it was configured: it takes neither --overfit nor --print-config\n")

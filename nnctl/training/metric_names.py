@@ -3,6 +3,7 @@ a config names is one of them."""
 
 from __future__ import annotations
 
+from nnctl.config.spec import did_you_mean
 from nnctl.data.augment import check_augment
 from nnctl.errors import ConfigError
 from nnctl.training.prepare import Setup
@@ -44,6 +45,9 @@ def check_metric_names(config: dict, setup: Setup) -> None:
         named.append(("train.early_stopping.metric", config["train"]["early_stopping"]["metric"]))
     check_augment(config["train"]["augment"], setup.splits.input_shape, "train.augment")
     for path, metric in named:
+        if metric not in (None, "auto") and metric not in PREFERENCE:
+            raise ConfigError(path, f"unknown metric {metric!r}{did_you_mean(metric, PREFERENCE)}; this run "
+                                    f"measures {', '.join(sorted(produced))}")
         if metric not in (None, "auto") and metric not in produced:
             why = ("no validation split: data.val_size is 0" if metric.startswith("val_")
                    and not any(m.startswith("val_") for m in produced) else "no accuracy is measured for this "

@@ -195,7 +195,10 @@ CASES = [
                                                 "c.yaml gives (2,)",
          files={"lone.npz": crafted(lambda p, b, o, m: (m.update(input_shape=[3]), p.update(
              {"dense1.W": np.zeros((3, 16), np.float32)}))), "c.yaml": GOOD}),
-    Case("stored_layer_unknown", EVAL_LONE, "lone.npz (stored config): model.layers[0].type: unknown layer 'evil'",
+    Case("stored_layer_unknown", EVAL_LONE, "lone.npz (stored config): model.layers[0].type: unknown layer 'evil'; "
+                                            "known layers: dense, relu, leaky_relu, sigmoid, tanh, prelu, elu, gelu, "
+                                            "softplus, identity, batchnorm, layernorm, dropout, flatten, conv2d, "
+                                            "maxpool2d, avgpool2d, global_avgpool, concat, add",
          files={"lone.npz": config_change("model", {"layers": [{"type": "evil"}]}), "c.yaml": GOOD}),
     Case("stored_network_giant", EVAL_LONE, "lone.npz (stored config): model.layers[0].units: the network up to "
                                             "this layer needs about 2.8 PiB of memory (parameters with gradients "
@@ -208,7 +211,8 @@ CASES = [
     Case("stored_config_without_model", EVAL_LONE, "lone.npz (stored config): no model section; this is not a "
                                                    "checkpoint nnctl can rebuild",
          files={"lone.npz": config_change("model", None), "c.yaml": GOOD}),
-    Case("stored_loss_unknown", EVAL_LONE, "lone.npz (stored config): loss.type: unknown loss 'evil'",
+    Case("stored_loss_unknown", EVAL_LONE, "lone.npz (stored config): loss.type: unknown loss 'evil'; known losses: "
+                                           "softmax_cross_entropy, svm, sigmoid_bce, mse, l1, huber",
          files={"lone.npz": config_change("loss", {"type": "evil"}), "c.yaml": GOOD}),
     # ----------------------------------------------------------------- the file: sizes before reading
     Case("entry_declares_a_gigabyte", EVAL_RUN, f"{BEST}: entry 'param/dense1.W' declares 1000000000 bytes from "
