@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hostile_kit import (GOOD, Case, check, checkpoint_bytes, crafted, good_parts, images_config, meta_array,
-                         npy_bytes, patch_central_size, replace, run_cases, run_folder, with_good_entries, zip_of)
+from hostile_kit import (GOOD, Case, check, checkpoint_bytes, crafted, good_parts, images_config, npy_bytes,
+                         patch_central_size, run_cases, run_folder, with_good_entries)
 from nnctl.training.checkpoints import FORMAT
 
 EVAL_RUN = ["eval", "run"]
@@ -233,15 +233,16 @@ CASES = [
                                          f"MiB; nothing was loaded",
          files=run(with_good_entries(meta=json.dumps(GOOD_META) + " " * ((17 << 20) - len(json.dumps(GOOD_META)))))),
     Case("metadata_nested_100000_deep", EVAL_RUN, f"{BEST}: damaged checkpoint (unreadable 'meta'); nothing was "
-                                                  f"loaded", files=run(with_good_entries(meta="[" * 100000 + "]" * 100000))),
+                                                  f"loaded",
+         files=run(with_good_entries(meta="[" * 100000 + "]" * 100000))),
     Case("metadata_a_list", EVAL_RUN, f"{BEST}: not an nnctl checkpoint (format None, expected '{FORMAT}'); nothing "
                                       f"was loaded", files=run(with_good_entries(meta=[GOOD_META]))),
     Case("not_a_zip", EVAL_RUN, f"{BEST}: not a readable .npz checkpoint (not a zip archive); nothing was loaded",
          files=run(b"\x93NUMPY but not an archive" * 10)),
     # ----------------------------------------------------------------- the file: what entries may hold
-    Case("entry_of_raw_bytes", EVAL_RUN, f"{BEST}: entry 'param/dense1.W' is not a .npy array (the magic string is "
-                                         f"not correct; expected b'\\x93NUMPY', got b'\\x00\\x00\\x00\\x00\\x00\\x00'); "
-                                         f"nothing was loaded",
+    Case("entry_of_raw_bytes", EVAL_RUN, f"{BEST}: entry 'param/dense1.W' is not a .npy array (the magic string "
+                                         f"is not correct; expected b'\\x93NUMPY', got "
+                                         f"b'\\x00\\x00\\x00\\x00\\x00\\x00'); nothing was loaded",
          files=run(with_good_entries(("param/dense1.W.npy", bytes(128), zipfile.ZIP_STORED),
                                      drop=("param/dense1.W.npy",)))),
     Case("entry_not_npy", EVAL_RUN, f"{BEST}: unexpected entry 'param/raw' (entries are .npy arrays with plain "
@@ -266,7 +267,8 @@ CASES = [
          files=run(with_good_entries(("param/dense1.W.npy", npy_bytes(np.zeros(2, dtype=[("a", "<f4")])),
                                       zipfile.ZIP_STORED), drop=("param/dense1.W.npy",)))),
     Case("wrong_shape", EVAL_RUN, f"{BEST}: parameter dense1.W has shape (3, 16), the network expects (2, 16); "
-                                  f"nothing was loaded", files=run(param_change("dense1.W", np.zeros((3, 16), np.float32)))),
+                                  f"nothing was loaded",
+         files=run(param_change("dense1.W", np.zeros((3, 16), np.float32)))),
     Case("missing_parameter", EVAL_RUN, f"{BEST}: parameters do not match the network (missing dense2.b); nothing "
                                         f"was loaded", files=run(param_change("dense2.b", None))),
     Case("extra_parameter", EVAL_RUN, f"{BEST}: parameters do not match the network (unexpected dense9.W); nothing "

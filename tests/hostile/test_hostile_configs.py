@@ -87,8 +87,8 @@ CASES = [
                                    "read further", files={"c.yaml": GOOD + "#" + "x" * (50 << 20) + "\n"}),
     Case("dev_zero", ["train", "/dev/zero", "--out", "runs"], "/dev/zero: more than 256.0 KiB of YAML, the limit "
                                                               "for a config file; nothing was read further"),
-    Case("dev_urandom", ["train", "/dev/urandom", "--out", "runs"], "/dev/urandom: more than 256.0 KiB of YAML, "
-                                                                    "the limit for a config file; nothing was read further"),
+    Case("dev_urandom", ["train", "/dev/urandom", "--out", "runs"],
+         "/dev/urandom: more than 256.0 KiB of YAML, the limit for a config file; nothing was read further"),
     Case("endless_pipe", ["train", "pipe.yaml", "--out", "runs"], "pipe.yaml: more than 256.0 KiB of YAML, the "
                                                                   "limit for a config file; nothing was read further",
          files={"pipe.yaml": endless_pipe}),
@@ -124,9 +124,9 @@ CASES = [
                                     "the limit",
          files={"c.yaml": replace("    - {type: dense, units: 16}\n", "    - repeat: 60\n      layers: [{type: "
                                   "dense, units: 100, weights: {W: " + BIG_WEIGHTS + "}}]\n")}),
-    Case("resolved_config_too_long", TRAIN, "c.yaml: model: the resolved config would take about 1.2 MiB, more than "
-                                            "the 256.0 KiB nnctl reads back from a run folder (repeat blocks copy their "
-                                            "weights: lists)",
+    Case("resolved_config_too_long", TRAIN,
+         "c.yaml: model: the resolved config would take about 1.2 MiB, more than the 256.0 KiB nnctl reads back "
+         "from a run folder (repeat blocks copy their weights: lists)",
          files={"c.yaml": replace("    - {type: dense, units: 16}\n", "    - repeat: 5\n      layers: [{type: dense, "
                                   "units: 19000, weights: {b: [" + ", ".join(["0.123456789"] * 19000) + "]}}, "
                                   "{type: dense, units: 2}]\n    - {type: dense, units: 16}\n")}),
