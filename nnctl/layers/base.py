@@ -47,6 +47,9 @@ class Layer:
     arity = "one"
     penalized: tuple[str, ...] = ()
     size_key: str | None = None
+    # True for layers whose buffers follow the data in training (batch norm): frozen (trainable: false),
+    # such a layer runs as in evaluation even while the network trains, so none of its tensors change
+    evaluates_when_frozen = False
 
     def __init__(self, name: str, **config: Any):
         self.name = name

@@ -78,6 +78,7 @@ class Trainer:
         self.resumes = 0
         self.first_loss: float | None = None      # the run's first batch loss: the divergence bound's base
         self.saved: dict[str, str] = {}             # checkpoint name -> position of its last good write
+        self.weights_from: dict | None = None     # where the starting weights came from (init.from), or None
         self.run_dir: Path | None = None
         x = setup.splits.train[0]
         self.steps_per_epoch = math.ceil(len(x) / self.train_cfg["batch_size"])
