@@ -38,6 +38,17 @@ def resolve(base_dir: Path, name: str) -> Path:
     return Path(base_dir) / Path(name).expanduser()
 
 
+def check_csv_size(path: Path) -> None:
+    """InputError unless the CSV file at `path`, as Python objects (CSV_EXPANSION times its bytes), fits
+    in the memory available; checked before reading it (OSError when it cannot be looked at)."""
+    size = path.stat().st_size
+    budget = exceeds_budget(CSV_EXPANSION * size)
+    if budget is not None:
+        raise InputError(f"{path}: a CSV file of {show_bytes(size)} needs about {show_bytes(CSV_EXPANSION * size)} "
+                         f"of memory to read, more than the {show_bytes(budget)} available; save the data with "
+                         f"numpy.savez instead")
+
+
 def labels_summary(y: np.ndarray, names: list[str] | None, where: str) -> tuple[int, list[str]]:
     """(num_classes, class_names) for int64 labels y, checked against given names; at most MAX_CLASSES
     classes (checked before any list of names is made)."""
@@ -99,15 +110,14 @@ class Npz(Dataset):
     }
 
     def sample_shape(self, base_dir: Path) -> tuple[tuple[int, ...], bool] | None:
-        """From the header of x.npy inside the archive: nothing else is read."""
+        """From the header of x.npy inside the archive (nnctl.npzfile: declarations only, no array data)."""
         try:
-            with zipfile.ZipFile(resolve(base_dir, self.config["path"])) as archive, archive.open("x.npy") as x:
-                version = np.lib.format.read_magic(x)
-                read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
-                    np.lib.format.read_array_header_2_0
-                shape = read_header(x)[0]                                  # (shape, fortran order, dtype)
-        except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+            entry = inspect_npz(resolve(base_dir, self.config["path"]), kinds="biufU").get("x")
+        except InputError:
             return None                                                    # loading says what is wrong
+        if entry is None:
+            return None
+        shape = entry.shape
         if len(shape) == 3:
             return (1, *shape[1:]), True
         return tuple(shape[1:]), len(shape) == 4
@@ -270,12 +280,7 @@ class Csv(Dataset):
         first: its cells as Python strings take up to CSV_EXPANSION times the bytes of the text."""
         rows, lines = [], []
         try:
-            size = path.stat().st_size
-            budget = exceeds_budget(CSV_EXPANSION * size)
-            if budget is not None:
-                raise InputError(f"{path}: a CSV file of {show_bytes(size)} needs about "
-                                 f"{show_bytes(CSV_EXPANSION * size)} of memory to read, more than the "
-                                 f"{show_bytes(budget)} available; save the data with numpy.savez instead")
+            check_csv_size(path)
             with open(path, newline="", encoding="utf-8-sig") as handle:
                 reader = csv.reader(handle, delimiter=self.config["delimiter"])
                 for cells in reader:

@@ -92,6 +92,11 @@ class Network:
         per_sample = ACTIVATION_COPIES * math.prod(out_shape) + layer.work_per_sample(in_shape, out_shape)
         return (PARAM_COPIES * params + batch_size * per_sample) * self.dtype.itemsize
 
+    def memory_needed(self, batch_size: int) -> int:
+        """The estimate `build` checked, for the built network and batches of `batch_size`: bytes."""
+        return batch_size * math.prod(self.input_shape) * self.dtype.itemsize + sum(
+            self.layer_bytes(node.layer, node.layer.in_shape, batch_size) for node in self.nodes)
+
     @staticmethod
     def where(node: Node, node_paths: dict[str, str] | None, key: str | None = None) -> str:
         path = (node_paths or {}).get(node.name, f"model.layers ({node.name})")
