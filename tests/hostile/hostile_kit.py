@@ -188,6 +188,54 @@ def run_folder(checkpoint: bytes, config_text: str = GOOD) -> dict[str, bytes | 
     return {"run/config.yaml": resolved, "run/checkpoints/best.npz": checkpoint}
 
 
+def canary_data(folder: Path) -> dict:
+    """A stored data section pointing at a named pipe in `folder`, which nobody writes: reading it hangs."""
+    os.mkfifo(folder / "canary.fifo")
+    return {"dataset": "csv", "path": str(folder / "canary.fifo"), "delimiter": ":", "header": False}
+
+
+def lone_with_canary(path: Path) -> None:
+    def change(params, buffers, optim, meta):
+        meta["config"]["data"] = canary_data(path.parent)
+    path.write_bytes(crafted(change))
+
+
+def meta_change(**changes):
+    def change(params, buffers, optim, meta):
+        meta.update(changes)
+    return crafted(change)
+
+
+def config_change(section: str, value) -> bytes:
+    def change(params, buffers, optim, meta):
+        if value is None:
+            meta["config"].pop(section)
+        else:
+            meta["config"][section] = value
+    return crafted(change)
+
+
+def param_change(key: str, value) -> bytes:
+    def change(params, buffers, optim, meta):
+        if value is None:
+            params.pop(key)
+        else:
+            params[key] = value
+    return crafted(change)
+
+
+def stored_entry(name: str, size: int) -> tuple[bytes, zipfile.ZipInfo]:
+    data = patch_central_size(with_good_entries(), name, size)
+    return data, zipfile.ZipFile(io.BytesIO(data)).getinfo(name)
+
+
+@functools.lru_cache(maxsize=None)
+def bomb() -> bytes:
+    """GOOD's checkpoint plus 100 MB of zeros, deflated to ~100 KB, as optimizer state."""
+    zeros = npy_bytes(np.zeros(25_000_000, np.float32))
+    return with_good_entries(("optim/m/dense1.W.npy", zeros, zipfile.ZIP_DEFLATED))
+
+
 def meta_array(meta: dict | list | str) -> np.ndarray:
     text = meta if isinstance(meta, str) else json.dumps(meta)
     return np.frombuffer(text.encode(), dtype=np.uint8)
@@ -229,3 +277,6 @@ def patch_central_size(data: bytes, name: str, uncompressed: int) -> bytes:
         if data[at + 46:at + 46 + name_length] == encoded:
             return data[:at + 24] + struct.pack("<L", uncompressed) + data[at + 28:]
         at += 4
+
+
+GIGABYTE, GIGABYTE_INFO = stored_entry("param/dense1.W.npy", 10 ** 9)    # a stored entry declaring 1 GB

@@ -11,10 +11,8 @@ Each case asserts exit code, the exact line, nothing written, and bounded memory
 
 from __future__ import annotations
 
-import functools
 import io
 import json
-import os
 import struct
 import zipfile
 from pathlib import Path
@@ -22,8 +20,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hostile_kit import (GOOD, Case, check, checkpoint_bytes, crafted, good_parts, images_config, npy_bytes,
-                         patch_central_size, run_cases, run_folder, with_good_entries)
+from hostile_kit import (GIGABYTE, GIGABYTE_INFO, GOOD, Case, bomb, canary_data, check, checkpoint_bytes,
+                         config_change, crafted, good_parts, images_config, lone_with_canary, meta_change,
+                         npy_bytes, param_change, patch_central_size, run_cases, run_folder, with_good_entries)
 from nnctl.training.checkpoints import FORMAT
 
 EVAL_RUN = ["eval", "run"]
@@ -33,18 +32,6 @@ NO_DATA = ("lone.npz: a checkpoint outside a run folder brings no data that nnct
            "a checkpoint are never followed); give the data with --config CONFIG")
 CONV = images_config("    - {type: conv2d, filters: 2, kernel: 3}\n    - {type: flatten}\n"
                      "    - {type: dense, units: 2}")
-
-
-def canary_data(folder: Path) -> dict:
-    """A stored data section pointing at a named pipe in `folder`, which nobody writes: reading it hangs."""
-    os.mkfifo(folder / "canary.fifo")
-    return {"dataset": "csv", "path": str(folder / "canary.fifo"), "delimiter": ":", "header": False}
-
-
-def lone_with_canary(path: Path) -> None:
-    def change(params, buffers, optim, meta):
-        meta["config"]["data"] = canary_data(path.parent)
-    path.write_bytes(crafted(change))
 
 
 def best_with_canary(path: Path) -> None:
@@ -65,41 +52,12 @@ def conv_with_canary(path: Path) -> None:
     path.write_bytes(checkpoint_bytes(params, buffers, optim, meta))
 
 
-def meta_change(**changes):
-    def change(params, buffers, optim, meta):
-        meta.update(changes)
-    return crafted(change)
-
-
-def config_change(section: str, value) -> bytes:
-    def change(params, buffers, optim, meta):
-        if value is None:
-            meta["config"].pop(section)
-        else:
-            meta["config"][section] = value
-    return crafted(change)
-
-
-def param_change(key: str, value) -> bytes:
-    def change(params, buffers, optim, meta):
-        if value is None:
-            params.pop(key)
-        else:
-            params[key] = value
-    return crafted(change)
-
-
 def deep_weights(depth: int) -> dict:
     value = 0.0
     for _ in range(depth):
         value = [value]
     layers = [{"type": "dense", "units": 16, "weights": {"W": value}}, {"type": "relu"}, {"type": "dense", "units": 3}]
     return {"layers": layers}
-
-
-def stored_entry(name: str, size: int) -> tuple[bytes, zipfile.ZipInfo]:
-    data = patch_central_size(with_good_entries(), name, size)
-    return data, zipfile.ZipFile(io.BytesIO(data)).getinfo(name)
 
 
 def deflated_entry(size: int) -> tuple[bytes, zipfile.ZipInfo]:
@@ -131,20 +89,12 @@ def with_directory_size(data: bytes, size: int) -> bytes:
     return data[:at + 12] + struct.pack("<L", size) + data[at + 16:]
 
 
-@functools.lru_cache(maxsize=None)
-def bomb() -> bytes:
-    """GOOD's checkpoint plus 100 MB of zeros, deflated to ~100 KB, as optimizer state."""
-    zeros = npy_bytes(np.zeros(25_000_000, np.float32))
-    return with_good_entries(("optim/m/dense1.W.npy", zeros, zipfile.ZIP_DEFLATED))
-
-
 def bomb_entries(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(bomb())
 
 
 LYING = lying_header()
-GIGABYTE, GIGABYTE_INFO = stored_entry("param/dense1.W.npy", 10 ** 9)
 DEFLATED, DEFLATED_INFO = deflated_entry(2 ** 31)
 DIRECTORY_LIE = with_directory_size(with_good_entries(), 2 ** 31)
 DUPLICATE = with_good_entries(("param/dense1.W.npy", npy_bytes(np.zeros((2, 16), np.float32)), zipfile.ZIP_STORED))

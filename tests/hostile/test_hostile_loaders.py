@@ -18,16 +18,14 @@ import subprocess
 import sys
 import zipfile
 import zlib
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from hostile_kit import (GOOD, Case, check, checkpoint_bytes, crafted, good_parts, npy_bytes, npz_bytes,
+from hostile_kit import (GIGABYTE, GIGABYTE_INFO, GOOD, Case, bomb, canary_data, check, checkpoint_bytes,
+                         crafted, good_parts, lone_with_canary, meta_change, npy_bytes, npz_bytes, param_change,
                          patch_central_size, run_cases, with_good_entries, zip_of)
 from nnctl.training.checkpoints import FORMAT
-from test_hostile_checkpoints import (GIGABYTE, GIGABYTE_INFO, bomb, canary_data, lone_with_canary, meta_change,
-                                      param_change)
 
 X = npz_bytes(x=np.arange(6, dtype=np.float32).reshape(3, 2))
 PREDICT = ["predict", "lone.npz", "x.npz", "--out", "p.csv"]
