@@ -17,9 +17,16 @@ from nnctl.errors import NnctlError
 from nnctl.training.signals import Terminated, raise_terminated
 
 
+def summary_line(command: click.Command) -> str:
+    """A command's first paragraph, whole (click would cut it at 45 characters)."""
+    text = command.short_help or (command.help or "")
+    return " ".join(text.split("\n\n")[0].split())
+
+
 class NnctlGroup(click.Group):
     """Turns every failure into one line on stderr and its exit code (a traceback only with --debug): nnctl's
-    own errors, click's usage errors, interrupts (130 for Ctrl-C, 143 for SIGTERM) and bugs."""
+    own errors, click's usage errors, interrupts (130 for Ctrl-C, 143 for SIGTERM) and bugs; and lists its
+    commands with their whole first paragraph."""
 
     def main(self, *args, **kwargs):
         kwargs["standalone_mode"] = False
@@ -36,6 +43,12 @@ class NnctlGroup(click.Group):
             click.echo("interrupted", err=True)
             sys.exit(130)
         sys.exit(code if isinstance(code, int) else 0)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, summary_line(self.get_command(ctx, name))) for name in self.list_commands(ctx)]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context):
         with terminate_as_exception():
@@ -86,7 +99,8 @@ def terminate_as_exception():
         signal.signal(signal.SIGTERM, previous)
 
 
-@click.group(name="nnctl", cls=NnctlGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(name="nnctl", cls=NnctlGroup, context_settings={"help_option_names": ["-h", "--help"],
+                                                             "max_content_width": 110})
 @debug_option
 @click.version_option(package_name="nnctl")
 def cli() -> None:
@@ -95,9 +109,9 @@ def cli() -> None:
 
 def _register() -> None:
     from nnctl.cli import eval as eval_module
-    from nnctl.cli import export, gradcheck, plot, predict, summary, train
+    from nnctl.cli import docs, export, gradcheck, plot, predict, summary, train
 
-    for module in (train, eval_module, predict, export, plot, summary, gradcheck):
+    for module in (train, eval_module, predict, export, plot, summary, gradcheck, docs):
         cli.add_command(module.command)
 
 

@@ -18,9 +18,11 @@ from nnctl.cli._options import debug_option, split_option
                    "for a checkpoint outside a run folder (a checkpoint's own paths are never followed).")
 @debug_option
 def command(checkpoint: Path, split: str, batch_size: int | None, config_path: Path | None) -> None:
-    """Evaluate a run folder's best.npz (or a CHECKPOINT file): loss, accuracy and confusion matrix on a split.
+    """Evaluate a run's best checkpoint on a split of its data: loss, accuracy, confusion matrix.
 
-    The data comes from the run's own config.yaml, or from --config CONFIG (see docs/trust.md)."""
+    RUN is a run folder (its checkpoints/best.npz is used) or a CHECKPOINT file. The data comes from the
+    run's own config.yaml, rebuilt with the same seed, so the splits are the ones it trained on; or from
+    --config CONFIG (a checkpoint's own paths are never followed, see docs/trust.md)."""
     from nnctl.training.evaluation import evaluate_checkpoint, save_evaluation
     from nnctl.viz.tables import confusion_text
 

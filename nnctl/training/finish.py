@@ -84,7 +84,8 @@ def evaluate_best(trainer: Trainer, ending: Ending, stop: Callable[[], int | Non
     report["evaluated"] = f"the best checkpoint (epoch {trainer.best.best_epoch})"
     for split in ("train", "val", "test"):
         try:
-            report[split] = trainer.evaluate_split(split, stop)
+            report[split] = trainer.evaluate_split(split, stop, f"final evaluation: {split}"
+                                                   if trainer.show_progress else None)
         except StopRequested as exc:
             ending.cut_short_by = exc.signum
             name = signal.Signals(exc.signum).name

@@ -88,6 +88,8 @@ def train(config: dict, out: str | Path = "runs", progress: bool = True, callbac
         else:
             trainer.run_dir = claim(Path(run_dir))
             write_text_atomic(trainer.run_dir / "config.yaml", config_text, "config")
+        if progress:
+            to_stderr(f"run folder: {trainer.run_dir}")
         return TrainResult(trainer.run_dir, execute(trainer, watchers(trainer, progress, callbacks), signals))
 
 
@@ -118,6 +120,7 @@ def claim(run_dir: Path) -> Path:
 
 def watchers(trainer: Trainer, progress: bool, extra: Sequence[Callback]) -> CallbackList:
     """The callbacks of a run: the progress bar, periodic checkpoints, then the caller's own."""
+    trainer.show_progress = progress and sys.stderr.isatty()
     chosen: list[Callback] = [ProgressBar()] if progress else []
     if trainer.train_cfg["checkpoint_every"] is not None:
         chosen.append(PeriodicCheckpoint(trainer.train_cfg["checkpoint_every"]))
