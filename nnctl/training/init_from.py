@@ -14,7 +14,8 @@ that differ is one ConfigError at `init.layers` naming the node, the tensor and 
 Only tensors (and its epoch, for the record) are taken from the source checkpoint: the config, paths and
 data it mentions are never looked at. It is read in bounded memory: its declarations (names, float32 or
 float64 dtypes, shapes, sizes against the file and memory) are checked and the plan is made from them
-before any array data is read, and then only the copied tensors are read (NaN or infinity refused). `--resume` does not come here when the run has a checkpoint of its own (its weights are that).
+before any array data is read, and then only the copied tensors are read (NaN or infinity refused).
+`--resume` does not come here when the run has a checkpoint of its own (its weights are that).
 """
 
 from __future__ import annotations

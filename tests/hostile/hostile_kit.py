@@ -142,6 +142,24 @@ def check(case: Case, results: dict[str, dict], root: Path) -> None:
     assert not (root / "home").exists() and not (root / "nnctl_data").exists()
 
 
+def case_suite(cases: list[Case], name: str):
+    """(the module fixture that runs `cases` once, the test that checks each): a suite module binds both,
+    `results, test_hostile_x = case_suite(CASES, "hostile_x")`."""
+    import pytest
+
+    @pytest.fixture(scope="module")
+    def results(tmp_path_factory):
+        root = tmp_path_factory.mktemp(name)
+        return root, run_cases(cases, root)
+
+    @pytest.mark.parametrize("case", cases, ids=lambda case: case.id)
+    def test_case(case, results):
+        root, found = results
+        check(case, found, root)
+
+    return results, test_case
+
+
 # ---------------------------------------------------------------------------------------- checkpoints
 
 @functools.lru_cache(maxsize=None)

@@ -18,11 +18,10 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
-import pytest
 
-from hostile_kit import (GIGABYTE, GIGABYTE_INFO, GOOD, Case, bomb, canary_data, check, checkpoint_bytes,
-                         config_change, crafted, good_parts, images_config, lone_with_canary, meta_change,
-                         npy_bytes, param_change, patch_central_size, run_cases, run_folder, with_good_entries)
+from hostile_kit import (GIGABYTE, GIGABYTE_INFO, GOOD, Case, bomb, canary_data, case_suite,
+                         checkpoint_bytes, config_change, crafted, good_parts, images_config, lone_with_canary,
+                         meta_change, npy_bytes, param_change, patch_central_size, run_folder, with_good_entries)
 from nnctl.training.checkpoints import FORMAT
 
 EVAL_RUN = ["eval", "run"]
@@ -242,16 +241,7 @@ CASES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def results(tmp_path_factory):
-    root = tmp_path_factory.mktemp("hostile_checkpoints")
-    return root, run_cases(CASES, root)
-
-
-@pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
-def test_hostile_checkpoint(case, results):
-    root, found = results
-    check(case, found, root)
+results, test_hostile_checkpoint = case_suite(CASES, "hostile_checkpoints")
 
 
 def test_evaluation_with_a_crafted_checkpoint_measures_the_config_data(results):

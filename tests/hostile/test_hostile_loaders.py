@@ -20,11 +20,10 @@ import zipfile
 import zlib
 
 import numpy as np
-import pytest
 
-from hostile_kit import (GIGABYTE, GIGABYTE_INFO, GOOD, Case, bomb, canary_data, check, checkpoint_bytes,
-                         crafted, good_parts, lone_with_canary, meta_change, npy_bytes, npz_bytes, param_change,
-                         patch_central_size, run_cases, with_good_entries, zip_of)
+from hostile_kit import (GIGABYTE, GIGABYTE_INFO, GOOD, Case, bomb, canary_data, case_suite,
+                         checkpoint_bytes, crafted, good_parts, lone_with_canary, meta_change, npy_bytes,
+                         npz_bytes, param_change, patch_central_size, with_good_entries, zip_of)
 from nnctl.training.checkpoints import FORMAT
 
 X = npz_bytes(x=np.arange(6, dtype=np.float32).reshape(3, 2))
@@ -137,9 +136,9 @@ CASES = [
                                         "nothing was loaded",
          files={"lone.npz": crafted(), "x.npz": zip_of([("x.npy", npy_bytes(np.array([{"a": 1}], dtype=object)),
                                                          zipfile.ZIP_STORED)])}),
-    Case("predict_csv_too_large_for_memory", ["predict", "lone.npz", "x.csv", "--out", "p.csv"], "x.csv: a CSV file of 390.6 KiB needs about 24.4 MiB of "
-                                                      "memory to read, more than the 10.0 MiB available; save the "
-                                                      "data with numpy.savez instead",
+    Case("predict_csv_too_large_for_memory", ["predict", "lone.npz", "x.csv", "--out", "p.csv"],
+         "x.csv: a CSV file of 390.6 KiB needs about 24.4 MiB of memory to read, more than the 10.0 MiB available; "
+         "save the data with numpy.savez instead",
          files={"lone.npz": crafted(), "x.csv": "1,2\n" * 100_000}, env={"NNCTL_MEMORY_LIMIT": "10M"}),
     Case("predict_gzip_idx_declares_terabytes", ["predict", "lone.npz", "x-idx.gz", "--out", "p.csv"],
          "x-idx.gz: holds 3.6 TiB of data, more than the 1.0 GiB of memory available",
@@ -185,16 +184,7 @@ CASES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def results(tmp_path_factory):
-    root = tmp_path_factory.mktemp("hostile_loaders")
-    return root, run_cases(CASES, root)
-
-
-@pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
-def test_hostile_loader(case, results):
-    root, found = results
-    check(case, found, root)
+results, test_hostile_loader = case_suite(CASES, "hostile_loaders")
 
 
 def test_predictions_of_a_crafted_checkpoint_are_its_network_on_the_given_samples(results):
