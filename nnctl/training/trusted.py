@@ -16,8 +16,9 @@ read, downloaded or written. Arrays are read only after their names and shapes m
 from the checked architecture (nnctl.training.checkpoints), so a stored config cannot make nnctl
 allocate more than the memory check of that build allows.
 
-Used by `nnctl eval` and `nnctl plot` for checkpoints, and meant for every command that takes a
-checkpoint (predict, export, embed, init.from).
+Used by `nnctl eval` and `nnctl plot`; `nnctl predict` and `nnctl export` (nnctl.deploy.saved_model) use
+its checks the same way (stored_sections, stored_class_names, then the build before the arrays), and
+`init.from` (nnctl.training.init_from) takes only tensors, planned from the declared entries.
 """
 
 from __future__ import annotations
