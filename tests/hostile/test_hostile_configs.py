@@ -52,6 +52,12 @@ def gz_idx_header(shape: tuple[int, ...]) -> bytes:
     return gzip.compress(header + bytes(16), mtime=0)
 
 
+LYING_IDX = {"mn/train-images-idx3-ubyte.gz": gz_idx_header((2 ** 31, 28, 28)),
+             "mn/train-labels-idx1-ubyte.gz": gz_idx_header((4,)),
+             "mn/t10k-images-idx3-ubyte.gz": gz_idx_header((4, 28, 28)),
+             "mn/t10k-labels-idx1-ubyte.gz": gz_idx_header((4,))}
+
+
 def deflated_npz_with_declared_size(size: int) -> bytes:
     entries = [("x.npy", npy_bytes(np.zeros((4, 2), np.float32)), zipfile.ZIP_DEFLATED),
                ("y.npy", npy_bytes(np.arange(4)), zipfile.ZIP_STORED)]
@@ -207,11 +213,14 @@ CASES = [
                                  ("y.npy", npy_bytes(np.arange(4)), zipfile.ZIP_STORED)])}),
     Case("idx_gzip_declares_terabytes", TRAIN, "{dir}/mn/train-images-idx3-ubyte.gz: holds 1.5 TiB of data, more "
                                                "than the 1.0 GiB of memory available",
+         files={"c.yaml": replace("dataset: spiral, normalize: none",
+                                  "dataset: mnist, path: mn, download: false, verify: false"), **LYING_IDX}),
+    Case("idx_unknown_copy_refused_before_reading", TRAIN,
+         "{dir}/mn/train-images-idx3-ubyte.gz: SHA-256 "
+         "0ca71684d5cdf9a1bc4b279bd2ad6208df30b04ca9af222a943678535aa75100 matches no known copy of mnist's train-images-idx3-ubyte.gz (damaged, or other data); replace it, or set "
+         "data.verify: false to train on your own IDX files",
          files={"c.yaml": replace("dataset: spiral, normalize: none", "dataset: mnist, path: mn, download: false"),
-                "mn/train-images-idx3-ubyte.gz": gz_idx_header((2 ** 31, 28, 28)),
-                "mn/train-labels-idx1-ubyte.gz": gz_idx_header((4,)),
-                "mn/t10k-images-idx3-ubyte.gz": gz_idx_header((4, 28, 28)),
-                "mn/t10k-labels-idx1-ubyte.gz": gz_idx_header((4,))}),
+                **LYING_IDX}),
     Case("csv_larger_than_memory", TRAIN, "{dir}/d.csv: a CSV file of 117.2 KiB needs about 7.3 MiB of memory to "
                                           "read, more than the 1.0 MiB available; save the data with numpy.savez "
                                           "instead",
