@@ -4,7 +4,7 @@ health.csv has one row per record and node output or parameter tensor:
 
     global_step   the optimizer step the record belongs to (1 = the first, measured before its update)
     epoch         epochs done when it was taken (0.25 = a quarter into the first epoch)
-    node, layer   the node's name and layer type
+    node, layer   the node's name and layer type ("input" for the probe sample itself)
     tensor        "output" for the node's output on the probe sample, else the parameter's name (W, b,
                   gamma, ...)
     weight        1 for the weights of a layer (the tensors L2 penalties apply to: dense and conv W), 0 for

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from nnctl.health.summary import health_summary
 from nnctl.training.checkpoints import load_checkpoint
 from nnctl.training.report import versions, write_report
 from nnctl.training.trainer import Trainer
@@ -19,7 +20,8 @@ def restore_best(trainer: Trainer) -> bool:
 
 
 def finish(trainer: Trainer, status: str, message: str = "", evaluate: bool = True) -> dict:
-    """Write curves.png, report.json and report.md for the run; returns the report.
+    """Write curves.png, report.json and report.md for the run (with the health findings when there are
+    health records); returns the report.
 
     With `evaluate`, the best checkpoint's weights are restored and measured on every split (train, val,
     test); otherwise the report holds what the metrics rows say."""
@@ -32,6 +34,9 @@ def finish(trainer: Trainer, status: str, message: str = "", evaluate: bool = Tr
               "seconds_per_epoch_mean": sum(seconds) / len(seconds) if seconds else None,
               "total_seconds": float(sum(seconds)), "resumes": trainer.resumes,
               "class_names": trainer.setup.splits.class_names, "versions": versions()}
+    health = health_summary(trainer.run_dir, trainer.config)
+    if health is not None:
+        report["health"] = health
     if evaluate and restore_best(trainer):
         for split in ("train", "val", "test"):
             report[split] = trainer.evaluate_split(split)

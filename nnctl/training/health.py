@@ -21,6 +21,7 @@ import numpy as np
 from nnctl.health.log import HEALTH_FILE, HealthLog, read_health, read_histograms
 from nnctl.health.measure import histogram, norm, output_stats, param_stats, probe_rows, probe_size, ACTIVATIONS
 from nnctl.health.plots import plot_health
+from nnctl.nn.model_config import INPUT
 from nnctl.training.callbacks import Callback, StepInfo
 
 RECORDS_PER_EPOCH = 4     # health_every: auto
@@ -56,6 +57,7 @@ class HealthRecorder(Callback):
         self.histogram_nodes = set(histogram_nodes(network))
         self.weights = {f"{n.name}.{k}" for n in network.nodes for k in n.layer.penalized}
         self.before = {k: np.empty_like(v) for k, v in trainer.params.items()}
+        self.input_stats = output_stats(INPUT, self.probe)
         self.log = HealthLog(trainer.run_dir, trainer.global_step)
 
     def on_before_update(self, trainer, step: StepInfo) -> None:
@@ -64,7 +66,7 @@ class HealthRecorder(Callback):
         epoch = trainer.epoch + step.step / step.steps
         where = {"global_step": step.global_step, "epoch": epoch}
         outputs = trainer.network.forward(self.probe, training=False, keep=self.nodes)
-        rows, histograms = [], {}
+        rows, histograms = [{**where, "node": INPUT, "layer": INPUT, "tensor": "output", **self.input_stats}], {}
         for name in self.nodes:
             kind = self.types[name]
             rows.append({**where, "node": name, "layer": kind, "tensor": "output", **output_stats(kind, outputs[name])})

@@ -1,0 +1,253 @@
+"""Plain findings from a run's health records: which layer, what the records show, and a likely remedy.
+
+Each rule reads health.csv rows (nnctl.health.log) and, for its remedy, the run's config. The thresholds:
+
+    vanishing     an output's std below VANISH_SHARE (1e-3) of the input's std, at the first record and at
+                  the latest one (judged at both so that batch norm, whose evaluation-mode statistics only
+                  settle after some steps, cannot raise it alone)
+    exploding     an output's std above EXPLODE_FACTOR (1e3) times the input's std, at the first record and at
+                  the latest one
+    saturated     more than SATURATED_SHARE (50%) of a tanh or sigmoid layer's outputs saturated (slope below
+                  2% of its largest), at the first record or over the last quarter of the records
+    dead          more than DEAD_SHARE (50%) of a ReLU layer's units never active on the probe sample over the
+                  last quarter of the records
+    too fast      a weight tensor's median update/weight ratio over the records above UPDATE_HIGH (3e-2);
+                  the rule of thumb is about 1e-3
+    too slow      a weight tensor's median update/weight ratio below UPDATE_LOW (1e-6)
+    not finite    an output or a gradient that became NaN or infinite
+
+Layers with the same finding are named together in one line.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass
+
+from nnctl.health.measure import SATURATION_SLOPE
+
+VANISH_SHARE = 1e-3
+EXPLODE_FACTOR = 1e3
+SATURATED_SHARE = 0.5
+DEAD_SHARE = 0.5
+UPDATE_HIGH = 3e-2
+UPDATE_LOW = 1e-6
+LATE_SHARE = 0.25          # "the last quarter of the records"
+RULE_OF_THUMB = 1e-3
+
+
+@dataclass
+class Finding:
+    """One finding: `kind` (vanishing, exploding, saturated, dead, update_high, update_low, not_finite),
+    the `layers` it concerns, the `evidence` and a likely `remedy`, all in words."""
+
+    kind: str
+    layers: list[str]
+    evidence: str
+    remedy: str
+
+    def text(self) -> str:
+        return f"{name_list(self.layers)}: {self.evidence}; {self.remedy}"
+
+
+def short(x: float) -> str:
+    """A number in two significant digits, in powers of ten outside [1e-3, 1e4): 0.031, 6e-4, 2e+5."""
+    if x == 0 or not math.isfinite(x) or 1e-3 <= abs(x) < 1e4:
+        return f"{x:.2g}"
+    mantissa, exponent = f"{x:.0e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def name_list(names: list[str]) -> str:
+    if len(names) <= 1:
+        return "".join(names)
+    if len(names) > 4:
+        return f"{names[0]} ... {names[-1]} ({len(names)} layers)"
+    return ", ".join(names[:-1]) + f" and {names[-1]}"
+
+
+def since(points: list[tuple[float, float]], holds) -> int:
+    """The 1-based epoch from which `holds(value)` is true at every later record."""
+    start = len(points)
+    while start > 0 and holds(points[start - 1][1]):
+        start -= 1
+    return int(points[min(start, len(points) - 1)][0]) + 1
+
+
+class Records:
+    """health.csv rows arranged by (node, tensor): series of (epoch, row) in record order."""
+
+    def __init__(self, rows: list[dict]):
+        self.steps = sorted({r["global_step"] for r in rows})
+        self.series: dict[tuple[str, str], list[dict]] = {}
+        self.order: list[str] = []
+        for r in rows:
+            self.series.setdefault((r["node"], r["tensor"]), []).append(r)
+            if r["node"] not in self.order:
+                self.order.append(r["node"])
+
+    def outputs(self) -> list[tuple[str, list[dict]]]:
+        return [(n, self.series[(n, "output")]) for n in self.order if (n, "output") in self.series and n != "input"]
+
+    def weights(self) -> list[tuple[str, list[dict]]]:
+        return [(f"{n}.{t}", rs) for (n, t), rs in self.series.items() if t != "output" and rs[0].get("weight") == 1]
+
+    def late(self, rows: list[dict]) -> list[dict]:
+        """The rows of the last LATE_SHARE of the records (at least the last one)."""
+        return rows[-max(1, math.ceil(len(rows) * LATE_SHARE)):]
+
+    def input_std(self, index: int) -> float:
+        rows = self.series.get(("input", "output"))
+        return rows[index]["std"] if rows and rows[index]["std"] else 1.0
+
+
+def find(rows: list[dict], config: dict) -> list[Finding]:
+    """Every finding for a run's health rows (empty when nothing looks wrong)."""
+    if not rows:
+        return []
+    records = Records(rows)
+    found = [not_finite(records), vanishing(records, config), exploding(records, config),
+             saturated(records, config), dead(records), update_high(records, config), update_low(records)]
+    return [f for f in found if f is not None]
+
+
+# ---------------------------------------------------------------------------------------------- rules
+
+def init_of(config: dict, node: str) -> tuple[str | None, float | None]:
+    """(init, weight_scale) of the node named `node` in the config's model, where it has them."""
+    for spec in config.get("model", {}).get("layers", []):
+        if spec.get("name") == node:
+            return spec.get("init"), spec.get("weight_scale")
+    return None, None
+
+
+def scale_remedy(config: dict, nodes: list[str], too: str, otherwise: str) -> str:
+    """'weight_scale 0.001 is too small' when the weights before `nodes` were drawn with a fixed scale."""
+    scales = {init_of(config, n)[1] for n in nodes} - {None}
+    inits = {init_of(config, n)[0] for n in nodes}
+    if inits == {"normal"} and len(scales) == 1:
+        return f"weight_scale {scales.pop():g} is too {too}; use init: he (ReLU) or xavier (tanh, sigmoid)"
+    return otherwise
+
+
+def weighted_before(records: Records, node: str) -> list[str]:
+    """The weight-carrying nodes up to and including `node`, in order (whose init sets its scale)."""
+    weighted = [w.rsplit(".", 1)[0] for w, _ in records.weights()]
+    upto = records.order[: records.order.index(node) + 1]
+    return [n for n in upto if n in weighted]
+
+
+def vanishing(records: Records, config: dict) -> Finding | None:
+    small = [(n, rs[0]["std"], rs[-1]["std"]) for n, rs in records.outputs()
+             if rs[0]["std"] is not None and rs[-1]["std"] is not None
+             and rs[0]["std"] < VANISH_SHARE * records.input_std(0)
+             and rs[-1]["std"] < VANISH_SHARE * records.input_std(-1)]
+    if not small:
+        return None
+    first, start, end = small[0]
+    smallest = min(small, key=lambda s: s[1])
+    evidence = (f"activations vanish from here on: std {short(start)} at the start and {short(end)} at the end "
+                f"(input std {short(records.input_std(0))}; smallest {short(smallest[1])} at {smallest[0]})")
+    remedy = scale_remedy(config, weighted_before(records, first), "small",
+                          "the initial weights are too small: use init: he (ReLU) or xavier (tanh), or batch norm")
+    return Finding("vanishing", [first], evidence, remedy)
+
+
+def exploding(records: Records, config: dict) -> Finding | None:
+    large = [(n, rs[0]["std"], rs[-1]["std"]) for n, rs in records.outputs()
+             if rs[0]["std"] is not None and rs[-1]["std"] is not None
+             and rs[0]["std"] > EXPLODE_FACTOR * records.input_std(0)
+             and rs[-1]["std"] > EXPLODE_FACTOR * records.input_std(-1)]
+    if not large:
+        return None
+    first, start, end = large[0]
+    evidence = (f"activations explode from here on: std {short(start)} at the start and {short(end)} at the end "
+                f"(input std {short(records.input_std(0))})")
+    remedy = scale_remedy(config, weighted_before(records, first), "large",
+                          "the initial weights are too large: use init: he (ReLU) or xavier (tanh), or batch norm")
+    return Finding("exploding", [first], evidence, remedy)
+
+
+def saturated(records: Records, config: dict) -> Finding | None:
+    hit = []
+    for node, rs in records.outputs():
+        shares = [r["saturated"] for r in rs]
+        if shares[0] is None:
+            continue
+        at_start = shares[0] > SATURATED_SHARE
+        late = [r["saturated"] for r in records.late(rs)]
+        if at_start or min(late) > SATURATED_SHARE:
+            hit.append((node, shares[0], shares[-1], at_start,
+                        since([(r["epoch"], r["saturated"]) for r in rs], lambda v: v > SATURATED_SHARE)))
+    if not hit:
+        return None
+    nodes = [h[0] for h in hit]
+    worst = max(hit, key=lambda h: max(h[1], h[2]))
+    limit = f"slope below {SATURATION_SLOPE:.0%} of its largest"
+    if any(h[3] for h in hit):
+        evidence = (f"{100 * worst[1]:.0f}% of outputs saturated at the start ({limit}), {100 * worst[2]:.0f}% "
+                    f"at the end ({worst[0]})")
+        first = records.order.index(nodes[0])
+        before = weighted_before(records, records.order[first])
+        remedy = scale_remedy(config, before, "large",
+                              "the pre-activations are too large: use init: xavier, or batch norm before the activation")
+    else:
+        evidence = f"{100 * worst[2]:.0f}% of outputs saturated since epoch {worst[4]} ({limit}; {worst[0]})"
+        remedy = "lower the learning rate, or put batch norm before the activation"
+    return Finding("saturated", nodes, evidence, remedy)
+
+
+def dead(records: Records) -> Finding | None:
+    hit = []
+    for node, rs in records.outputs():
+        if rs[0]["dead"] is None:
+            continue
+        if min(r["dead"] for r in records.late(rs)) > DEAD_SHARE:
+            hit.append((node, rs[-1]["dead"], since([(r["epoch"], r["dead"]) for r in rs], lambda v: v > DEAD_SHARE),
+                        rs[0]["dead"] > DEAD_SHARE))
+    if not hit:
+        return None
+    worst = max(hit, key=lambda h: h[1])
+    if all(h[3] for h in hit):
+        return Finding("dead", [h[0] for h in hit], f"{100 * worst[1]:.0f}% of ReLU units dead from the start "
+                                                    f"({worst[0]})",
+                       "check the initialization (a large weight scale or negative biases), or use leaky_relu")
+    return Finding("dead", [h[0] for h in hit], f"{100 * worst[1]:.0f}% of ReLU units dead since epoch {worst[2]} "
+                                                f"({worst[0]})", "lower the learning rate or use leaky_relu")
+
+
+def median_ratio(rows: list[dict]) -> float | None:
+    values = [r["update_ratio"] for r in rows if r.get("update_ratio") is not None and math.isfinite(r["update_ratio"])]
+    return statistics.median(values) if values else None
+
+
+def update_high(records: Records, config: dict) -> Finding | None:
+    hit = [(w, m) for w, rs in records.weights() if (m := median_ratio(rs)) is not None and m > UPDATE_HIGH]
+    if not hit:
+        return None
+    worst = max(hit, key=lambda h: h[1])
+    lr = config.get("optimizer", {}).get("lr")
+    return Finding("update_high", [h[0].rsplit(".", 1)[0] for h in hit],
+                   f"update/weight ratio {short(worst[1])} (median over training, {worst[0]}; rule of thumb "
+                   f"{short(RULE_OF_THUMB)})",
+                   "the learning rate" + (f" {lr:g}" if lr is not None else "") + " is likely too high")
+
+
+def update_low(records: Records) -> Finding | None:
+    hit = [(w, m) for w, rs in records.weights() if (m := median_ratio(rs)) is not None and m < UPDATE_LOW]
+    if not hit:
+        return None
+    worst = min(hit, key=lambda h: h[1])
+    return Finding("update_low", [h[0].rsplit(".", 1)[0] for h in hit],
+                   f"update/weight ratio {short(worst[1])} (median over training, {worst[0]}): the weights barely move",
+                   "the learning rate is too low, or the gradients vanish before they reach these layers")
+
+
+def not_finite(records: Records) -> Finding | None:
+    for node, rs in records.outputs():
+        for r in rs:
+            if r["std"] is None or not math.isfinite(r["std"]) or not math.isfinite(r["mean"]):
+                return Finding("not_finite", [node], f"outputs became NaN or infinite at epoch {int(r['epoch']) + 1}",
+                               "the learning rate is likely too high (or clip gradients: optimizer.clip_norm)")
+    return None
