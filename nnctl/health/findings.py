@@ -11,8 +11,8 @@ Each rule reads health.csv rows (nnctl.health.log) and, for its remedy, the run'
                   2% of its largest), at the first record or over the last quarter of the records
     dead          more than DEAD_SHARE (50%) of a ReLU layer's units never active on the probe sample over the
                   last quarter of the records
-    too fast      a weight tensor's median update/weight ratio over the records above UPDATE_HIGH (3e-2);
-                  the rule of thumb is about 1e-3
+    too fast      a weight tensor's median update/weight ratio over the records above UPDATE_HIGH (0.1: each
+                  step changes the weights by a tenth of their size; the rule of thumb is about 1e-3)
     too slow      a weight tensor's median update/weight ratio below UPDATE_LOW (1e-6)
     not finite    an output or a gradient that became NaN or infinite
 
@@ -31,7 +31,7 @@ VANISH_SHARE = 1e-3
 EXPLODE_FACTOR = 1e3
 SATURATED_SHARE = 0.5
 DEAD_SHARE = 0.5
-UPDATE_HIGH = 3e-2
+UPDATE_HIGH = 1e-1
 UPDATE_LOW = 1e-6
 LATE_SHARE = 0.25          # "the last quarter of the records"
 RULE_OF_THUMB = 1e-3
@@ -52,11 +52,14 @@ class Finding:
 
 
 def short(x: float) -> str:
-    """A number in two significant digits, in powers of ten outside [1e-3, 1e4): 0.031, 6e-4, 2e+5."""
-    if x == 0 or not math.isfinite(x) or 1e-3 <= abs(x) < 1e4:
+    """A number for a sentence: two significant digits in [1e-3, 100) (0.031, 1.5, 42), else a power of ten
+    with one or two digits (6e-4, 1.2e-5, 2e3)."""
+    if x == 0 or not math.isfinite(x):
+        return f"{x:g}"
+    if 1e-3 <= abs(x) < 100:
         return f"{x:.2g}"
-    mantissa, exponent = f"{x:.0e}".split("e")
-    return f"{mantissa}e{int(exponent)}"
+    mantissa, exponent = f"{x:.1e}".split("e")
+    return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
 
 
 def name_list(names: list[str]) -> str:
@@ -114,28 +117,18 @@ def find(rows: list[dict], config: dict) -> list[Finding]:
 
 # ---------------------------------------------------------------------------------------------- rules
 
-def init_of(config: dict, node: str) -> tuple[str | None, float | None]:
-    """(init, weight_scale) of the node named `node` in the config's model, where it has them."""
+def scale_remedy(config: dict, node: str, too: str, otherwise: str) -> str:
+    """'weight_scale 0.001 is too small; ...' when every layer of the config's model up to `node` that draws
+    initial weights uses init: normal with one weight_scale, else `otherwise`."""
+    inits = set()
     for spec in config.get("model", {}).get("layers", []):
+        if "init" in spec:
+            inits.add((spec["init"], spec.get("weight_scale")))
         if spec.get("name") == node:
-            return spec.get("init"), spec.get("weight_scale")
-    return None, None
-
-
-def scale_remedy(config: dict, nodes: list[str], too: str, otherwise: str) -> str:
-    """'weight_scale 0.001 is too small' when the weights before `nodes` were drawn with a fixed scale."""
-    scales = {init_of(config, n)[1] for n in nodes} - {None}
-    inits = {init_of(config, n)[0] for n in nodes}
-    if inits == {"normal"} and len(scales) == 1:
-        return f"weight_scale {scales.pop():g} is too {too}; use init: he (ReLU) or xavier (tanh, sigmoid)"
+            break
+    if len(inits) == 1 and next(iter(inits))[0] == "normal":
+        return f"weight_scale {short(next(iter(inits))[1])} is too {too}; use init: he (ReLU) or xavier (tanh, sigmoid)"
     return otherwise
-
-
-def weighted_before(records: Records, node: str) -> list[str]:
-    """The weight-carrying nodes up to and including `node`, in order (whose init sets its scale)."""
-    weighted = [w.rsplit(".", 1)[0] for w, _ in records.weights()]
-    upto = records.order[: records.order.index(node) + 1]
-    return [n for n in upto if n in weighted]
 
 
 def vanishing(records: Records, config: dict) -> Finding | None:
@@ -149,7 +142,7 @@ def vanishing(records: Records, config: dict) -> Finding | None:
     smallest = min(small, key=lambda s: s[1])
     evidence = (f"activations vanish from here on: std {short(start)} at the start and {short(end)} at the end "
                 f"(input std {short(records.input_std(0))}; smallest {short(smallest[1])} at {smallest[0]})")
-    remedy = scale_remedy(config, weighted_before(records, first), "small",
+    remedy = scale_remedy(config, first, "small",
                           "the initial weights are too small: use init: he (ReLU) or xavier (tanh), or batch norm")
     return Finding("vanishing", [first], evidence, remedy)
 
@@ -164,9 +157,17 @@ def exploding(records: Records, config: dict) -> Finding | None:
     first, start, end = large[0]
     evidence = (f"activations explode from here on: std {short(start)} at the start and {short(end)} at the end "
                 f"(input std {short(records.input_std(0))})")
-    remedy = scale_remedy(config, weighted_before(records, first), "large",
+    remedy = scale_remedy(config, first, "large",
                           "the initial weights are too large: use init: he (ReLU) or xavier (tanh), or batch norm")
     return Finding("exploding", [first], evidence, remedy)
+
+
+def share_of(hit: list[tuple], index: int) -> tuple[str, tuple]:
+    """'97%' for one layer, 'up to 97% (tanh3)' for several: the largest value at `index` of the hits."""
+    worst = max(hit, key=lambda h: h[index])
+    if len(hit) == 1:
+        return f"{100 * worst[index]:.0f}%", worst
+    return f"up to {100 * worst[index]:.0f}% ({worst[0]})", worst
 
 
 def saturated(records: Records, config: dict) -> Finding | None:
@@ -176,24 +177,21 @@ def saturated(records: Records, config: dict) -> Finding | None:
         if shares[0] is None:
             continue
         at_start = shares[0] > SATURATED_SHARE
-        late = [r["saturated"] for r in records.late(rs)]
-        if at_start or min(late) > SATURATED_SHARE:
+        if at_start or min(r["saturated"] for r in records.late(rs)) > SATURATED_SHARE:
             hit.append((node, shares[0], shares[-1], at_start,
                         since([(r["epoch"], r["saturated"]) for r in rs], lambda v: v > SATURATED_SHARE)))
     if not hit:
         return None
     nodes = [h[0] for h in hit]
-    worst = max(hit, key=lambda h: max(h[1], h[2]))
-    limit = f"slope below {SATURATION_SLOPE:.0%} of its largest"
+    slope = f"slope below {SATURATION_SLOPE:.0%} of the largest"
     if any(h[3] for h in hit):
-        evidence = (f"{100 * worst[1]:.0f}% of outputs saturated at the start ({limit}), {100 * worst[2]:.0f}% "
-                    f"at the end ({worst[0]})")
-        first = records.order.index(nodes[0])
-        before = weighted_before(records, records.order[first])
-        remedy = scale_remedy(config, before, "large",
+        start, worst = share_of(hit, 1)
+        evidence = f"{start} of outputs saturated at the start ({slope}), {100 * worst[2]:.0f}% at the end"
+        remedy = scale_remedy(config, nodes[0], "large",
                               "the pre-activations are too large: use init: xavier, or batch norm before the activation")
     else:
-        evidence = f"{100 * worst[2]:.0f}% of outputs saturated since epoch {worst[4]} ({limit}; {worst[0]})"
+        end, worst = share_of(hit, 2)
+        evidence = f"{end} of outputs saturated since epoch {worst[4]} ({slope})"
         remedy = "lower the learning rate, or put batch norm before the activation"
     return Finding("saturated", nodes, evidence, remedy)
 
@@ -208,18 +206,26 @@ def dead(records: Records) -> Finding | None:
                         rs[0]["dead"] > DEAD_SHARE))
     if not hit:
         return None
-    worst = max(hit, key=lambda h: h[1])
+    share, worst = share_of(hit, 1)
+    nodes = [h[0] for h in hit]
     if all(h[3] for h in hit):
-        return Finding("dead", [h[0] for h in hit], f"{100 * worst[1]:.0f}% of ReLU units dead from the start "
-                                                    f"({worst[0]})",
+        return Finding("dead", nodes, f"{share} of ReLU units dead from the start",
                        "check the initialization (a large weight scale or negative biases), or use leaky_relu")
-    return Finding("dead", [h[0] for h in hit], f"{100 * worst[1]:.0f}% of ReLU units dead since epoch {worst[2]} "
-                                                f"({worst[0]})", "lower the learning rate or use leaky_relu")
+    return Finding("dead", nodes, f"{share} of ReLU units dead since epoch {worst[2]}",
+                   "lower the learning rate or use leaky_relu")
 
 
 def median_ratio(rows: list[dict]) -> float | None:
     values = [r["update_ratio"] for r in rows if r.get("update_ratio") is not None and math.isfinite(r["update_ratio"])]
     return statistics.median(values) if values else None
+
+
+def ratio_evidence(hit: list[tuple[str, float]], worst: tuple[str, float], bound: str, tail: str) -> str:
+    """'update/weight ratio 0.2 (median over training...)', or for several layers 'update/weight ratio up to
+    0.88 (dense4; median over training...)'."""
+    if len(hit) == 1:
+        return f"update/weight ratio {short(worst[1])} (median over training{tail})"
+    return f"update/weight ratio {bound} {short(worst[1])} ({worst[0].rsplit('.', 1)[0]}; median over training{tail})"
 
 
 def update_high(records: Records, config: dict) -> Finding | None:
@@ -229,9 +235,8 @@ def update_high(records: Records, config: dict) -> Finding | None:
     worst = max(hit, key=lambda h: h[1])
     lr = config.get("optimizer", {}).get("lr")
     return Finding("update_high", [h[0].rsplit(".", 1)[0] for h in hit],
-                   f"update/weight ratio {short(worst[1])} (median over training, {worst[0]}; rule of thumb "
-                   f"{short(RULE_OF_THUMB)})",
-                   "the learning rate" + (f" {lr:g}" if lr is not None else "") + " is likely too high")
+                   ratio_evidence(hit, worst, "up to", f"; rule of thumb {short(RULE_OF_THUMB)}"),
+                   "the learning rate" + (f" {short(lr)}" if lr is not None else "") + " is likely too high")
 
 
 def update_low(records: Records) -> Finding | None:
@@ -240,7 +245,7 @@ def update_low(records: Records) -> Finding | None:
         return None
     worst = min(hit, key=lambda h: h[1])
     return Finding("update_low", [h[0].rsplit(".", 1)[0] for h in hit],
-                   f"update/weight ratio {short(worst[1])} (median over training, {worst[0]}): the weights barely move",
+                   ratio_evidence(hit, worst, "down to", "") + ": the weights barely move",
                    "the learning rate is too low, or the gradients vanish before they reach these layers")
 
 

@@ -37,6 +37,7 @@ COLUMNS = ("global_step", "epoch", "node", "layer", "tensor", "weight", "mean", 
            "norm", "grad_norm", "update_ratio")
 HISTOGRAM_COLUMNS = ("global_step", "node", "layer", "left", "right", "count")
 TEXT_COLUMNS = ("node", "layer", "tensor")
+INT_COLUMNS = ("global_step", "weight", "count")
 
 Histograms = dict[str, tuple[str, np.ndarray, np.ndarray]]     # node -> (layer type, edges, counts)
 
@@ -58,8 +59,9 @@ def _csv_text(columns: tuple[str, ...], rows: list[dict], header: bool = True) -
 
 
 def _parse(path: Path, columns: tuple[str, ...]) -> list[dict]:
-    """Rows of a health CSV: numbers as float (None for empty cells), text columns as str; a final line
-    without its newline (cut by a killed writer) and rows of the wrong width are left out."""
+    """Rows of a health CSV: text columns as str, counts and steps as int, other numbers as float (None for
+    empty cells), so that writing them again gives the same text; a final line without its newline (cut by
+    a killed writer) and rows of the wrong width are left out."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -74,8 +76,8 @@ def _parse(path: Path, columns: tuple[str, ...]) -> list[dict]:
         if len(cells) != len(columns):
             continue
         try:
-            rows.append({c: (v if c in TEXT_COLUMNS else (float(v) if v != "" else None))
-                         for c, v in zip(columns, cells)})
+            rows.append({c: (v if c in TEXT_COLUMNS else None if v == "" else int(v) if c in INT_COLUMNS
+                             else float(v)) for c, v in zip(columns, cells)})
         except ValueError:
             continue
     return rows
