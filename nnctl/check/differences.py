@@ -7,6 +7,7 @@ For each checked entry x_i of a tensor, f is evaluated at x_i - 2h, x_i - h, x_i
     wide         D(2h) = (f(x+2h) - f(x-2h)) / 4h        the same with twice the step
     spread       |D(h) - D(2h)|                           how far D(h) can be trusted (see below)
     slope_jump   |f(x+2h) - 4f(x+h) + 6f(x) - 4f(x-h) + f(x-2h)| / 2h
+    one_sided    the lowest and highest of the slopes (f(x+kh) - f(x)) / kh, k = -2, -1, 1, 2
 
 Why the spread measures the error of D(h): rounding makes f uncertain by some r (many units in the last
 place of f, depending on how f is computed), so D(h) is off by about r/h and D(2h) by about r/2h, with
@@ -17,7 +18,8 @@ two rounding errors happening to agree), which is why the verdict pools it over 
 Why the slope jump finds kinks: for a smooth f the fourth difference is h^4 f'''' plus rounding, so the
 slope jump is at the rounding level; when the derivative jumps by s somewhere within the steps (a ReLU
 input crossing 0, a tie in a max), it is of the order of |s| (at least s/2 when the jump lies within h/2
-of x, exactly where D(h) and D(2h) are wrong by the same amount and the spread cannot see it).
+of x, exactly where D(h) and D(2h) are wrong by the same amount and the spread cannot see it). There the
+one-sided slopes still say what a correct gradient may be: a value between the derivatives on either side.
 """
 
 from __future__ import annotations
@@ -55,6 +57,14 @@ class Differences:
     def spread(self) -> np.ndarray:
         """|D(h) - D(2h)|: (n,)"""
         return np.abs(self.gradient - self.wide)
+
+    @property
+    def one_sided(self) -> tuple[np.ndarray, np.ndarray]:
+        """(lowest, highest) of the four one-sided slopes (f(x+kh) - f(x)) / kh, k = -2, -1, 1, 2: (n,) each.
+        At a kink every value between the derivatives on its two sides is a valid (sub)gradient, and these
+        slopes bracket them."""
+        slopes = (self.values - self.center) / self.steps
+        return slopes.min(axis=0), slopes.max(axis=0)
 
     @property
     def slope_jump(self) -> np.ndarray:

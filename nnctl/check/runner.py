@@ -121,7 +121,7 @@ def _table(rows: list[dict]) -> list[str]:
     header = ["where", "tensor", "shape", "checked", "max rel error", "noise", "verdict"]
     body = [[r["where"], r["tensor"], str(tuple(r["shape"])), f"{r['checked']}/{r['total']}",
              f"{r['max_rel_error']:.2e}", f"{r['noise']:.1e}",
-             r["verdict"] + (f" ({r['on_kinks']} entries on a kink left out)" if r["on_kinks"] else "")]
+             r["verdict"] + (f" ({r['on_kinks']} at a kink, checked one-sidedly)" if r["on_kinks"] else "")]
             for r in rows]
     return align([header] + body, indent="  ")
 
@@ -129,8 +129,8 @@ def _table(rows: list[dict]) -> list[str]:
 def format_gradcheck(result: dict, source: str) -> str:
     lines = [f"gradcheck {source}: float64, {result['samples']} training samples, eps {result['eps']:g} and "
              f"{2 * result['eps']:g}; relative errors count against at least {TOLERANCE:g}x the rounding noise of "
-             f"the numeric gradient (noise: its relative size); pass <= {PASS_LIMIT:g}, else fail; entries on a kink "
-             f"(relu, max, L1) are left out"]
+             f"the numeric gradient (noise: its relative size); pass <= {PASS_LIMIT:g}, else fail; entries at a kink "
+             f"(relu, max, L1) pass within their one-sided slopes"]
     if result.get("reference"):
         rows = [[r["where"], r["tensor"], str(tuple(r["shape"])), f"{r['max_abs_diff']:.2e}", r["verdict"]]
                 for r in result["reference"]]
