@@ -114,13 +114,13 @@ def run_gradcheck(config: dict, samples: int = 8, eps: float = 1e-6, layer: str 
             "expected_initial_loss": expected, "samples": len(x), "eps": eps, "counts": counts,
             "largest_smooth_error": max(smooth) if smooth else None,
             "largest_error": max((r.max_rel_error for r in all_rows), default=None),
-            "largest_noise": max((r.noise for r in all_rows), default=None)}
+            "largest_noise": max((r.noise for r in all_rows if r.noise < 1), default=None)}
 
 
 def _table(rows: list[dict]) -> list[str]:
     header = ["where", "tensor", "shape", "checked", "max rel error", "noise", "verdict"]
     body = [[r["where"], r["tensor"], str(tuple(r["shape"])), f"{r['checked']}/{r['total']}",
-             f"{r['max_rel_error']:.2e}", f"{r['noise']:.1e}",
+             f"{r['max_rel_error']:.2e}", f"{r['noise']:.1e}" if r["noise"] < 1 else "grad ~ 0",
              r["verdict"] + (f" ({r['on_kinks']} at a kink, checked one-sidedly)" if r["on_kinks"] else "")]
             for r in rows]
     return align([header] + body, indent="  ")
@@ -150,8 +150,8 @@ def format_gradcheck(result: dict, source: str) -> str:
     lines += ["", f"initial loss of the first term {result['initial_loss']:.4f}"
               + (f" (expected {expected:.4f} for small weights)" if expected is not None else "")]
     c = result["counts"]
-    smooth = result["largest_smooth_error"]
+    smooth, noise = result["largest_smooth_error"], result["largest_noise"]
     lines.append(f"result: {c['pass']} pass, {c['warn']} warn, {c['fail']} fail; largest relative error "
-                 f"{result['largest_error']:.2e}" + (f", on smooth operations {smooth:.2e}" if smooth is not None
-                                                     else "") + f"; largest noise {result['largest_noise']:.1e}")
+                 f"{result['largest_error']:.2e}" + (f", on smooth operations {smooth:.2e}" if smooth is not None else "")
+                 + (f"; largest noise {noise:.1e}" if noise is not None else ""))
     return "\n".join(lines)
