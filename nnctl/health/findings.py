@@ -79,10 +79,10 @@ def since(points: list[tuple[float, float]], holds) -> int:
 
 
 class Records:
-    """health.csv rows arranged by (node, tensor): series of (epoch, row) in record order."""
+    """health.csv rows arranged by (node, tensor): each a series of rows in record order; nodes in network
+    order."""
 
     def __init__(self, rows: list[dict]):
-        self.steps = sorted({r["global_step"] for r in rows})
         self.series: dict[tuple[str, str], list[dict]] = {}
         self.order: list[str] = []
         for r in rows:
