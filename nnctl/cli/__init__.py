@@ -49,9 +49,9 @@ def cli() -> None:
 
 def _register() -> None:
     from nnctl.cli import eval as eval_module
-    from nnctl.cli import gradcheck, health, plot, summary, train
+    from nnctl.cli import export, gradcheck, health, plot, predict, summary, train
 
-    for module in (train, eval_module, plot, summary, gradcheck, health):
+    for module in (train, eval_module, predict, export, plot, summary, gradcheck, health):
         cli.add_command(module.command)
 
 
