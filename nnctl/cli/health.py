@@ -13,13 +13,15 @@ from nnctl.cli._options import debug_option
 @click.argument("run", type=click.Path(path_type=Path))
 @debug_option
 def command(run: Path) -> None:
-    """Per layer: activation std, dead or saturated units, gradient norms and update/weight ratios of a run
-    (a run folder, or a folder of runs: the newest), then plain findings with likely remedies."""
+    """Show a run's per-layer health and the findings drawn from it, each with a likely remedy.
+
+    RUN is a run folder (or a folder of runs: the newest is taken). Per layer, from its health.csv:
+    activation std, dead or saturated units, gradient norms and update/weight ratios (docs/health.md)."""
+    from nnctl.config.load import load_config
     from nnctl.errors import InputError
     from nnctl.health.log import HEALTH_FILE
     from nnctl.health.summary import format_health
     from nnctl.training.run_dir import find_run
-    from nnctl.config.load import load_config
 
     run_dir = find_run(run)
     if not (run_dir / HEALTH_FILE).is_file():

@@ -84,6 +84,8 @@ def train(config: dict, out: str | Path = "runs", progress: bool = True, callbac
         trainer.run_dir = claim(Path(run_dir))
         write_text_atomic(trainer.run_dir / "config.yaml", config_text, "config")
     trainer.log = MetricsLog(trainer.run_dir / "metrics.csv")
+    if progress:
+        to_stderr(f"run folder: {trainer.run_dir}")
     return TrainResult(trainer.run_dir, execute(trainer, watchers(trainer, progress, callbacks)))
 
 
@@ -99,6 +101,7 @@ def claim(run_dir: Path) -> Path:
 def watchers(trainer: Trainer, progress: bool, extra: Sequence[Callback]) -> CallbackList:
     """The callbacks of a run: the progress bar, health records, periodic checkpoints, then the caller's own.
     Health comes before checkpoints, so a checkpoint's position never runs ahead of health.csv."""
+    trainer.show_progress = progress and sys.stderr.isatty()
     chosen: list[Callback] = [ProgressBar()] if progress else []
     if trainer.train_cfg["health_every"] is not None:
         chosen.append(HealthRecorder(trainer.train_cfg["health_every"]))
