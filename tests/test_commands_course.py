@@ -113,3 +113,13 @@ def test_recomputed_batchnorm_statistics_are_saved_and_used_by_eval(tmp_path):
     evaluated = CliRunner().invoke(cli, ["eval", str(run / "checkpoints" / "best.npz")])
     assert evaluated.exit_code == 0
     assert json.loads((run / "eval_best_test.json").read_text())["acc"] == report["test"]["acc"]
+
+
+def test_overfit_exits_1_when_training_accuracy_stays_below_100_percent(tmp_path):
+    config = write(tmp_path)
+    result = CliRunner().invoke(cli, ["train", str(config), "--overfit", "12", "--quiet", "--out",
+                                      str(tmp_path / "runs"), "--set", "train.epochs=1",
+                                      "--set", "optimizer.lr=1.0e-6"])
+    assert result.exit_code == 1, result.output
+    assert result.stdout.splitlines()[-1] == ("overfit check: training accuracy 41.67% on 12 samples (5/12): "
+                                              "did NOT reach 100%")
