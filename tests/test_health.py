@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from nnctl.cli import cli
 from nnctl.config.load import load_config
-from nnctl.errors import ConfigError, WorkError
+from nnctl.errors import ConfigError, InputError, WorkError
 from nnctl.health import findings, measure
 from nnctl.health.findings import find
 from nnctl.health.log import read_health, read_histograms
@@ -139,10 +139,15 @@ def test_health_every_counts_steps_from_each_epoch_start(tmp_path):
 def test_health_every_is_checked(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text(SPIRAL.format(name="bad"))
-    with pytest.raises(ConfigError) as caught:
+    with pytest.raises(InputError) as caught:
         load_config(path, ["train.health_every=0"])
+    assert str(caught.value) == ("--set 'train.health_every=0': train.health_every: expected a positive number of "
+                                 "steps or 'auto' or null, got 0")
+    path.write_text(SPIRAL.format(name="bad").replace("train: {", "train: {health_every: -3, "))
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
     assert str(caught.value) == (f"{path}: train.health_every: expected a positive number of steps or 'auto' or "
-                                 f"null, got 0")
+                                 f"null, got -3")
 
 
 # ------------------------------------------------------------------------------------------ findings
