@@ -46,7 +46,8 @@ def train_once(config, out):
 def test_train_writes_the_whole_run_directory(tmp_path, config):
     result, run = train_once(config, tmp_path / "runs")
     assert sorted(p.name for p in run.iterdir()) == [
-        "checkpoints", "config.yaml", "curves.png", "metrics.csv", "report.json", "report.md"]
+        "checkpoints", "config.yaml", "curves.png", "health.csv", "health.png", "health_histograms.csv",
+        "metrics.csv", "report.json", "report.md"]
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["best.npz", "last.npz"]
     with open(run / "metrics.csv") as handle:
         rows = list(csv.DictReader(handle))

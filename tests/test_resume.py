@@ -104,6 +104,8 @@ def assert_same_run(a, b):
             for key in arrays:
                 np.testing.assert_array_equal(first[key], second[key], err_msg=f"{name} {key}")
     assert metrics_without_seconds(a) == metrics_without_seconds(b)
+    for name in ("health.csv", "health_histograms.csv"):       # health records continue exactly too
+        assert (a / name).read_text() == (b / name).read_text(), name
     reports = [json.loads((run / "report.json").read_text()) for run in (a, b)]
     for key in ("status", "epochs_run", "best_epoch", "best_value", "test", "val", "train"):
         assert reports[0][key] == reports[1][key], key

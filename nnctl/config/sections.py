@@ -46,6 +46,17 @@ def Every():
     return check
 
 
+def HealthEvery():
+    """A positive number of steps, or "auto"."""
+
+    def check(value: Any) -> int | str:
+        if value == "auto" or (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+            return value
+        raise Mismatch("a positive number of steps or 'auto'")
+
+    return check
+
+
 def interval(value: int | str) -> tuple[int | None, float | None]:
     """(steps, seconds) from a checked `checkpoint_every` value: one of them set, the other None."""
     if isinstance(value, int):
@@ -79,6 +90,9 @@ TRAIN_OPTIONS = {
     "checkpoint_every": Option(Optional(Every()), None,
                                "also write checkpoints/last.npz inside epochs: every N steps (an integer) or "
                                "after a duration such as 30s, 10min or 2h"),
+    "health_every": Option(Optional(HealthEvery()), "auto",
+                           "record per-layer health (health.csv, health.png, findings in report.md) at each "
+                           "epoch's first step and every N steps after it; auto = 4 times per epoch; null = off"),
 }
 
 EARLY_STOPPING_OPTIONS = {

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from nnctl.atomic import WriteFailed
 from nnctl.errors import InputError
 from nnctl.training.checkpoints import expected_shapes, load_checkpoint
+from nnctl.health.summary import health_summary
 from nnctl.training.report import versions, write_report
 from nnctl.training.signals import StopRequested
 from nnctl.training.trainer import Trainer
@@ -43,7 +44,8 @@ def restore_best(trainer: Trainer) -> bool:
 
 def finish(trainer: Trainer, status: str, message: str = "", evaluate: bool = True,
            stop: Callable[[], int | None] | None = None) -> Ending:
-    """Write curves.png, report.json and report.md for the run; returns the Ending.
+    """Write curves.png, report.json and report.md for the run (with the health findings when there are
+    health records); returns the Ending.
 
     With `evaluate`, the best checkpoint's weights are restored and measured on every split (train, val,
     test), and the report names the checkpoint it measured; `stop` (a pending signal's number) ends that
@@ -62,6 +64,9 @@ def finish(trainer: Trainer, status: str, message: str = "", evaluate: bool = Tr
               "class_names": trainer.setup.splits.class_names, "init": trainer.weights_from,
               "versions": versions()}
     ending = Ending(report)
+    health = health_summary(trainer.run_dir, trainer.config)
+    if health is not None:
+        report["health"] = health
     if evaluate:
         evaluate_best(trainer, ending, stop)
     if trainer.history:

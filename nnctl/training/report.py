@@ -11,6 +11,7 @@ import numpy as np
 
 import nnctl
 from nnctl.atomic import WriteFailed, write_text_atomic
+from nnctl.health.summary import NO_FINDINGS
 from nnctl.viz.tables import confusion_markdown, markdown_table
 
 
@@ -25,6 +26,12 @@ def _pct(value) -> str:
 
 def _num(value) -> str:
     return "—" if value is None else f"{value:.4f}"
+
+
+def health_markdown(health: dict) -> list[str]:
+    """The findings as a list, or the line saying there are none (details: health.png, `nnctl health RUN`)."""
+    lines = [f"- {finding}" for finding in health["findings"]] or [NO_FINDINGS[0].upper() + NO_FINDINGS[1:] + "."]
+    return lines + ["", f"From {health['records']} health records: health.csv, health.png, `nnctl health RUN`."]
 
 
 def weights_line(init: dict | None) -> str:
@@ -71,6 +78,8 @@ def render_markdown(report: dict) -> str:
         lines += ["", "## Test accuracy per class", ""] + markdown_table(
             [["class", "accuracy"]] + [[str(names[i] if names else i), _pct(acc)]
                                        for i, acc in enumerate(test["per_class_acc"])])
+    if report.get("health"):
+        lines += ["", "## Health", ""] + health_markdown(report["health"])
     if report.get("message"):
         lines += ["", f"> {report['message']}"]
     v = report["versions"]

@@ -30,6 +30,7 @@ from nnctl.errors import ConfigError, Interrupted, NnctlError, WorkError
 from nnctl.limits import MAX_CONFIG_BYTES, show_bytes
 from nnctl.training.callbacks import Callback, CallbackList, StopRun
 from nnctl.training.finish import finish
+from nnctl.training.health import HealthRecorder
 from nnctl.training.init_from import init_source, initialize_from
 from nnctl.training.loop import fit
 from nnctl.training.periodic import PeriodicCheckpoint
@@ -119,9 +120,12 @@ def claim(run_dir: Path) -> Path:
 
 
 def watchers(trainer: Trainer, progress: bool, extra: Sequence[Callback]) -> CallbackList:
-    """The callbacks of a run: the progress bar, periodic checkpoints, then the caller's own."""
+    """The callbacks of a run: the progress bar, health records, periodic checkpoints, then the caller's own.
+    Health comes before checkpoints, so a checkpoint's position never runs ahead of health.csv."""
     trainer.show_progress = progress and sys.stderr.isatty()
     chosen: list[Callback] = [ProgressBar()] if progress else []
+    if trainer.train_cfg["health_every"] is not None:
+        chosen.append(HealthRecorder(trainer.train_cfg["health_every"]))
     if trainer.train_cfg["checkpoint_every"] is not None:
         chosen.append(PeriodicCheckpoint(trainer.train_cfg["checkpoint_every"]))
     return CallbackList(chosen + list(extra))
