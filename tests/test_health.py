@@ -322,7 +322,7 @@ seed: 0
 data: {{dataset: spiral, samples: 300, normalize: standard}}
 model: [{{type: dense, units: 32}}, {{type: relu}}, {{type: dense, units: 3}}]
 optimizer: {{type: sgd, lr: 1.0e+6}}
-train: {{epochs: 4, batch_size: 30, health_every: 1}}
+train: {{epochs: 4, batch_size: 30, health_every: 1, divergence_ratio: null}}
 """
 
 

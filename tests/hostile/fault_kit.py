@@ -24,7 +24,7 @@ model:
     - {{type: relu}}
     - {{type: dense, units: 3}}
 optimizer: {{type: adam, lr: 1.0e-3}}
-train: {{epochs: {epochs}, batch_size: 32, progress: false{extra}}}
+train: {{epochs: {epochs}, batch_size: 32, progress: false, health_every: null{extra}}}
 """
 DIVERGING = """\
 name: div
