@@ -19,6 +19,19 @@ from nnctl.errors import ConfigError, InputError
 
 def load_config(path: str | Path, overrides: list[str] = ()) -> ResolvedConfig:
     """Read, override and resolve the config at `path`. Raises ConfigError/InputError naming the file."""
+    source = str(path)
+    raw = apply_overrides(read_raw_config(path), overrides)
+    if raw.get("name") is None:
+        raw["name"] = Path(path).stem
+    with errors_name(source):
+        config = resolve(raw)
+    config.source = source
+    return config
+
+
+def read_raw_config(path: str | Path) -> dict:
+    """The config file at `path` as YAML gives it, with a plain `model:` list turned into `model.layers`
+    (same key paths either way); not yet checked."""
     path = Path(path)
     source = str(path)
     try:
@@ -34,15 +47,7 @@ def load_config(path: str | Path, overrides: list[str] = ()) -> ResolvedConfig:
         raise ConfigError("", f"expected a mapping of sections at the top level, got {show(raw)}", source)
     if isinstance(raw.get("model"), list):      # a plain list is a chain: same key paths as model.layers
         raw = {**raw, "model": {"layers": raw["model"]}}
-    raw = apply_overrides(raw, overrides)
-    if raw.get("name") is None:
-        raw["name"] = path.stem
-    with errors_name(source):
-        config = resolve(raw)
-    config.source = source
-    return config
-
-
+    return raw
 
 
 @contextlib.contextmanager

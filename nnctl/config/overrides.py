@@ -1,4 +1,9 @@
-"""`--set KEY.PATH=VALUE` overrides, applied to a raw config mapping before it is resolved."""
+"""`--set KEY.PATH=VALUE` overrides, applied to a raw config mapping before it is resolved.
+
+The same key paths address a config everywhere (`--set`, a sweep's `set:` and `space:`): dots between
+keys and `[i]` (or `.i`) for list items, indexing the YAML as written, so `model.layers[0].layers[3].p`
+reaches into a `repeat:` block and changes every copy of it.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +31,42 @@ def split_key_path(key_path: str) -> list[str | int]:
     return parts
 
 
+def canonical_path(parts: list[str | int]) -> str:
+    """['model', 'layers', 0, 'units'] -> 'model.layers[0].units'."""
+    path = ""
+    for part in parts:
+        path = join_path(path, part)
+    return path
+
+
+class PathMissing(Exception):
+    """A key path cannot be set: `where` (a key path) has no such item, or is not a mapping."""
+
+    def __init__(self, problem: str):
+        super().__init__(problem)
+        self.problem = problem
+
+
+def assign(raw: dict, parts: list[str | int], value: Any) -> None:
+    """Set the item at `parts` of `raw` to `value`, in place; missing mapping keys on the way are created
+    (as --set does). Raises PathMissing when a list has no such item or a step is not a mapping."""
+    node: Any = raw
+    where = ""
+    for key, following in zip(parts, parts[1:] + [None]):
+        if isinstance(key, int):
+            if not isinstance(node, list) or key >= len(node):
+                raise PathMissing(f"{where} has no item [{key}]")
+        elif not isinstance(node, dict):
+            raise PathMissing(f"{where} is not a mapping")
+        if following is None:
+            node[key] = value
+        elif isinstance(key, int):
+            node = node[key]
+        else:
+            node = node.setdefault(key, {} if isinstance(following, str) else [])
+        where = join_path(where, key)
+
+
 def apply_overrides(raw: dict, overrides: list[str]) -> dict:
     """Apply `KEY.PATH=VALUE` overrides (values parsed as YAML) to a copy of `raw`."""
     raw = copy.deepcopy(raw)
@@ -34,23 +75,8 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
         parts = split_key_path(key_path.strip())
         if not sep or not parts or not isinstance(parts[0], str):
             raise InputError(f"--set {item!r}: expected KEY.PATH=VALUE, e.g. optimizer.lr=3e-4")
-        node: Any = raw
-        where = ""
-        for key, following in zip(parts, parts[1:] + [None]):
-            last = following is None
-            if isinstance(key, int):
-                if not isinstance(node, list) or key >= len(node):
-                    raise InputError(f"--set {item!r}: {where} has no item [{key}]")
-                if last:
-                    node[key] = parse_value(text)
-                else:
-                    node = node[key]
-            else:
-                if not isinstance(node, dict):
-                    raise InputError(f"--set {item!r}: {where} is not a mapping")
-                if last:
-                    node[key] = parse_value(text)
-                else:
-                    node = node.setdefault(key, {} if isinstance(following, str) else [])
-            where = join_path(where, key)
+        try:
+            assign(raw, parts, parse_value(text))
+        except PathMissing as exc:
+            raise InputError(f"--set {item!r}: {exc.problem}") from None
     return raw

@@ -1,0 +1,95 @@
+"""Key paths of a sweep against its base config: does a swept path exist, do two paths overlap, and which
+sweep-file entry a config error is to be blamed on.
+
+A swept path must exist in the base config: in its YAML as written (after `set`), or, for a key left at
+its default, in the resolved config (`regularization.l2` without a `regularization:` section) or among
+the options of the layer it names (`model.layers[0].l2`). A path that would switch something on, such as
+`train.early_stopping.patience` when early stopping is off, does not exist.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nnctl.config.overrides import canonical_path, split_key_path
+from nnctl.config.spec import did_you_mean, join_path
+from nnctl.errors import ConfigError
+
+
+def check_exists(param, raw: dict, config: dict, where: str) -> None:
+    """Raise ConfigError at `where` when `param.parts` is not a key path of the base config."""
+    parts = list(param.parts)
+    node: Any = raw
+    for depth, key in enumerate(parts):
+        if isinstance(node, dict) and key in node:
+            node = node[key]
+        elif isinstance(node, list) and isinstance(key, int) and key < len(node):
+            node = node[key]
+        else:
+            break
+    else:
+        return
+    last = depth == len(parts) - 1
+    if last and parts[0] == "model" and key in layer_keys(node):
+        return
+    if parts[0] != "model" and found(config, parts):
+        return
+    choices = set(node) if isinstance(node, dict) else set()
+    if parts[0] == "model":
+        choices |= layer_keys(node)
+    else:
+        counterpart = lookup(config, parts[:depth])
+        choices |= set(counterpart) if isinstance(counterpart, dict) else set()
+    hint = did_you_mean(key, sorted(str(c) for c in choices)) if isinstance(key, str) else ""
+    raise ConfigError(where, f"the base config has no {canonical_path(parts[:depth + 1])}{hint}")
+
+
+def layer_keys(node: Any) -> set[str]:
+    """The keys a layer mapping may hold (its type's options and the per-node ones); none for other nodes."""
+    from nnctl.nn.model_config import NODE_OPTIONS
+    from nnctl.nn.registry import LAYERS
+
+    if not isinstance(node, dict) or node.get("type") not in LAYERS:
+        return set()
+    return set(LAYERS[node["type"]].options) | set(NODE_OPTIONS)
+
+
+def lookup(node: Any, parts: list) -> Any:
+    """The item at `parts` of a plain config value, or None."""
+    for key in parts:
+        if isinstance(node, dict) and key in node:
+            node = node[key]
+        elif isinstance(node, list) and isinstance(key, int) and key < len(node):
+            node = node[key]
+        else:
+            return None
+    return node
+
+
+def found(node: Any, parts: list) -> bool:
+    parent = lookup(node, parts[:-1])
+    key = parts[-1]
+    return (isinstance(parent, dict) and key in parent) or \
+        (isinstance(parent, list) and isinstance(key, int) and key < len(parent))
+
+
+def overlap(a: str, b: str) -> str:
+    """'the same key path as' when two canonical paths are equal, 'lies inside or contains' when one is
+    inside the other, '' when they are apart."""
+    pa, pb = split_key_path(a), split_key_path(b)
+    if pa == pb:
+        return "the same key path as"
+    shorter = min(len(pa), len(pb))
+    return "lies inside or contains" if pa[:shorter] == pb[:shorter] else ""
+
+
+def blame(exc: ConfigError, set_values: dict, base_source: str, inline: bool) -> ConfigError:
+    """A ConfigError from resolving base + `set`, pointed at the `set` entry whose path it lies in, else at
+    the base config (its own file, or `base.` in the sweep file for an inline base)."""
+    for key in set_values:
+        path = canonical_path(split_key_path(key))
+        if exc.path == path or exc.path.startswith(path + ".") or exc.path.startswith(path + "["):
+            return ConfigError(join_path("set", key) + exc.path[len(path):], exc.message)
+    if inline:
+        return ConfigError(join_path("base", exc.path) if exc.path else "base", exc.message)
+    return ConfigError(exc.path, exc.message, base_source)
