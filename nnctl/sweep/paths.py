@@ -19,29 +19,39 @@ from nnctl.errors import ConfigError
 def check_exists(param, raw: dict, config: dict, where: str) -> None:
     """Raise ConfigError at `where` when `param.parts` is not a key path of the base config."""
     parts = list(param.parts)
-    node: Any = raw
+    depth, node = walk(raw, parts)
+    if depth == len(parts):
+        return
+    choices = set(node) if isinstance(node, dict) else set()
+    if parts[0] == "model":
+        if depth == len(parts) - 1 and parts[-1] in layer_keys(node):
+            return
+        choices |= layer_keys(node)
+    else:
+        resolved_depth, resolved_node = walk(config, parts)
+        if resolved_depth == len(parts):
+            return
+        if resolved_depth > depth:
+            depth, node, choices = resolved_depth, resolved_node, set()
+        choices |= set(resolved_node) if isinstance(resolved_node, dict) and resolved_depth == depth else set()
+    if node is None and depth > 0:
+        raise ConfigError(where, f"the base config has no {param.path}: {canonical_path(parts[:depth])} is null "
+                                 f"there (give it a value in set to vary what lies inside)")
+    key = parts[depth]
+    hint = did_you_mean(key, sorted(str(c) for c in choices)) if isinstance(key, str) else ""
+    raise ConfigError(where, f"the base config has no {canonical_path(parts[:depth + 1])}{hint}")
+
+
+def walk(node: Any, parts: list) -> tuple[int, Any]:
+    """(how many leading segments of `parts` exist in a plain config value, the item they lead to)."""
     for depth, key in enumerate(parts):
         if isinstance(node, dict) and key in node:
             node = node[key]
         elif isinstance(node, list) and isinstance(key, int) and key < len(node):
             node = node[key]
         else:
-            break
-    else:
-        return
-    last = depth == len(parts) - 1
-    if last and parts[0] == "model" and key in layer_keys(node):
-        return
-    if parts[0] != "model" and found(config, parts):
-        return
-    choices = set(node) if isinstance(node, dict) else set()
-    if parts[0] == "model":
-        choices |= layer_keys(node)
-    else:
-        counterpart = lookup(config, parts[:depth])
-        choices |= set(counterpart) if isinstance(counterpart, dict) else set()
-    hint = did_you_mean(key, sorted(str(c) for c in choices)) if isinstance(key, str) else ""
-    raise ConfigError(where, f"the base config has no {canonical_path(parts[:depth + 1])}{hint}")
+            return depth, node
+    return len(parts), node
 
 
 def layer_keys(node: Any) -> set[str]:
@@ -54,33 +64,15 @@ def layer_keys(node: Any) -> set[str]:
     return set(LAYERS[node["type"]].options) | set(NODE_OPTIONS)
 
 
-def lookup(node: Any, parts: list) -> Any:
-    """The item at `parts` of a plain config value, or None."""
-    for key in parts:
-        if isinstance(node, dict) and key in node:
-            node = node[key]
-        elif isinstance(node, list) and isinstance(key, int) and key < len(node):
-            node = node[key]
-        else:
-            return None
-    return node
-
-
-def found(node: Any, parts: list) -> bool:
-    parent = lookup(node, parts[:-1])
-    key = parts[-1]
-    return (isinstance(parent, dict) and key in parent) or \
-        (isinstance(parent, list) and isinstance(key, int) and key < len(parent))
-
-
 def overlap(a: str, b: str) -> str:
-    """'the same key path as' when two canonical paths are equal, 'lies inside or contains' when one is
-    inside the other, '' when they are apart."""
+    """How two canonical key paths relate: 'same' (equal), 'inside' (a lies inside b), 'contains' (b lies
+    inside a), or '' when neither lies inside the other."""
     pa, pb = split_key_path(a), split_key_path(b)
     if pa == pb:
-        return "the same key path as"
-    shorter = min(len(pa), len(pb))
-    return "lies inside or contains" if pa[:shorter] == pb[:shorter] else ""
+        return "same"
+    if pa[:len(pb)] == pb:
+        return "inside"
+    return "contains" if pb[:len(pa)] == pa else ""
 
 
 def blame(exc: ConfigError, set_values: dict, base_source: str, inline: bool) -> ConfigError:

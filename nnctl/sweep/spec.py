@@ -196,8 +196,8 @@ def apply_set(base_raw: dict, set_values: dict) -> dict:
 
 
 def read_space(value: Any, set_values: dict) -> list[Param]:
-    """The `space:` entries, each a valid distribution, no two on the same or nested key paths, none also
-    fixed by `set`."""
+    """The `space:` entries, each a valid distribution, no two on the same or nested key paths, none that
+    `set` also fixes (a space path may lie inside a mapping `set` gives, which it then varies)."""
     space = require_mapping(value, "space")
     if not space:
         raise ConfigError("space", "expected at least one key path to vary, got an empty mapping")
@@ -208,10 +208,12 @@ def read_space(value: Any, set_values: dict) -> list[Param]:
         where = join_path("space", param.key)
         for other in params:
             relation = overlap(param.path, other.path)
+            if relation == "same":
+                raise ConfigError(where, f"the same key path as space.{other.key}")
             if relation:
-                raise ConfigError(where, f"{relation} space.{other.key}")
+                raise ConfigError(where, f"overlaps space.{other.key} (one lies inside the other)")
         for path, set_key in fixed.items():
-            if overlap(param.path, path):
+            if overlap(param.path, path) in ("same", "contains"):
                 raise ConfigError(where, f"also given in set (set.{set_key}); give it in one place")
         params.append(param)
     return params

@@ -105,9 +105,9 @@ def run_trial(plan, handle, trial, ticket: dict, stop, notify) -> Outcome:
             report = train(config, progress=False, callbacks=callbacks, run_dir=run_dir).report
         settle(outcome, report, plan.metric)
     except Interrupted as exc:
-        outcome.status, outcome.signal, outcome.message = "interrupted", exc.exit_code - 128, str(exc)
+        interrupted(outcome, exc.exit_code - 128, saved_report(run_dir))
     except KeyboardInterrupt:
-        outcome.status, outcome.signal, outcome.message = "interrupted", 2, "interrupted while starting"
+        interrupted(outcome, 2, None)
     except ConfigError as exc:
         outcome.status, outcome.message = "invalid", f"invalid config: {exc.path}: {exc.message}" \
             if exc.path else f"invalid config: {exc.message}"
@@ -120,6 +120,18 @@ def run_trial(plan, handle, trial, ticket: dict, stop, notify) -> Outcome:
             settle(outcome, report, plan.metric)
     outcome.seconds = time.perf_counter() - started
     return outcome
+
+
+def interrupted(outcome: Outcome, signum: int, report: dict | None) -> None:
+    """A trial stopped by a signal: where its run stands (its report says), and that it is queued again."""
+    outcome.status, outcome.signal = "interrupted", signum
+    if report is None:
+        outcome.message = "interrupted before its first step"
+        return
+    outcome.epochs = report.get("epochs_run", 0)
+    steps = report.get("steps_into_next_epoch") or 0
+    where = f"epoch {outcome.epochs + 1}, step {steps}" if steps else f"the end of epoch {outcome.epochs}"
+    outcome.message = f"interrupted at {where}, its position saved in {outcome.run}"
 
 
 def settle(outcome: Outcome, report: dict, metric: str) -> None:
@@ -151,9 +163,11 @@ def saved_report(run_dir: Path) -> dict | None:
 
 def describe(outcome: Outcome, metric: str, values: dict[str, object]) -> str:
     """One line for the terminal: 'trial 3: completed after 8 epochs, val_acc 0.8712 (37.1 s); lr=...'."""
+    if outcome.status == "interrupted":
+        return f"trial {outcome.number}: {outcome.message}; queued again, the next nnctl sweep continues it"
     params = ", ".join(f"{path}={value:.4g}" if isinstance(value, float) else f"{path}={show(value)}"
                        for path, value in values.items())
-    if outcome.status in ("interrupted", "invalid", "failed") and outcome.state == "fail":
+    if outcome.status in ("invalid", "failed") and outcome.state == "fail":
         text = f"trial {outcome.number}: {outcome.status}: {outcome.message}"
     else:
         of = f" of {outcome.epochs_planned}" if outcome.status == "pruned" else ""

@@ -107,7 +107,7 @@ def work(plan, handle, stop: StopFlag, say, notify) -> int:
                 outcome = run_trial(plan, handle, trial, ticket, stop, notify)
             record(handle, trial, outcome)
         ran += 1
-        say(describe(outcome, plan.metric, trial.params) + requeued(outcome))
+        say(describe(outcome, plan.metric, trial.params))
         if outcome.status == "interrupted":
             stop.requested = stop.requested or outcome.signal
     if stop.requested is not None:
@@ -143,12 +143,6 @@ def record(handle, trial, outcome: Outcome) -> None:
                 give_back(handle.study, frozen)
 
 
-def requeued(outcome: Outcome) -> str:
-    if outcome.status == "interrupted":
-        return f" (queued again: the next nnctl sweep continues {outcome.run})"
-    return ""
-
-
 def say(line: str) -> None:
     print(line, flush=True)
 
@@ -176,6 +170,8 @@ def main(argv: list[str] | None = None) -> None:
         plan = Plan(spec, args.metric, Path(args.sweep_dir), args.storage, args.study)
         with StopFlag() as stop:
             work(plan, open_study(plan, create=False), stop, say, to_stderr)
+    except Interrupted as exc:              # the supervisor says what happened
+        sys.exit(exc.exit_code)
     except NnctlError as exc:
         if args.debug:
             traceback.print_exc()
