@@ -58,7 +58,7 @@ def open_storage(url: str):
         else "failed_trial_callback"
     try:
         with quiet():
-            storage = optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs,
+            storage = optuna.storages.RDBStorage(with_driver(url), engine_kwargs=engine_kwargs,
                                                  heartbeat_interval=HEARTBEAT_SECONDS,
                                                  grace_period=GRACE_SECONDS, **{callback: on_stale})
     except ImportError:
@@ -68,6 +68,19 @@ def open_storage(url: str):
     if sqlite:
         immediate_transactions(storage.engine)
     return storage
+
+
+def with_driver(url: str) -> str:
+    """A postgresql:// URL made to name the driver that is installed (psycopg2, else psycopg 3): SQLAlchemy
+    2.1 assumes psycopg 3 where older versions assumed psycopg2."""
+    import importlib.util
+
+    if not url.startswith("postgresql://"):
+        return url
+    for module, driver in (("psycopg2", "psycopg2"), ("psycopg", "psycopg")):
+        if importlib.util.find_spec(module) is not None:
+            return f"postgresql+{driver}://" + url[len("postgresql://"):]
+    return url
 
 
 def immediate_transactions(engine) -> None:
