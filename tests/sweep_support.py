@@ -61,8 +61,10 @@ def load_study(url: str, name: str):
     """The optuna Study as stored (read through plain Optuna, not nnctl)."""
     import optuna
 
+    from nnctl.sweep.storage import with_driver
+
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    return optuna.load_study(study_name=name, storage=url)
+    return optuna.load_study(study_name=name, storage=with_driver(url))
 
 
 def sqlite_url(sweep_dir: Path) -> str:

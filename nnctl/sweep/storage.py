@@ -1,11 +1,13 @@
 """The database a study lives in: a SQLite file in the sweep folder by default, or a PostgreSQL server that
 several machines share (`--storage postgresql://USER@HOST:PORT/DATABASE`).
 
-Two things are added to Optuna's RDBStorage:
+Three things are added to Optuna's RDBStorage:
 - SQLite transactions start with BEGIN IMMEDIATE. Python's sqlite3 otherwise runs a transaction's reads
   before it takes the write lock, so two processes can both see a queued trial as free and both take it
   (measured: 4 processes taking 150 queued trials took 32 of them twice); an immediate transaction makes
   read-then-write atomic, as PostgreSQL's row lock does.
+- Two processes creating Optuna's tables in an empty PostgreSQL database at the same moment collide
+  (a duplicate key in the catalog); the one that loses tries again, and finds the tables made.
 - Heartbeats: a running trial records one every HEARTBEAT_SECONDS; one silent for GRACE_SECONDS (its
   worker was killed, or its machine lost) is marked failed and retried by the next process that looks.
 """
@@ -13,6 +15,8 @@ Two things are added to Optuna's RDBStorage:
 from __future__ import annotations
 
 import inspect
+import random
+import time
 from pathlib import Path
 
 from nnctl.errors import InputError, WorkError
@@ -22,6 +26,7 @@ from nnctl.sweep.tickets import on_stale
 HEARTBEAT_SECONDS = 10
 GRACE_SECONDS = 60
 SCHEMES = ("sqlite", "postgresql")
+SCHEMA_ATTEMPTS = 5
 
 
 def storage_url(given: str | None, sweep_dir: Path) -> str:
@@ -56,15 +61,22 @@ def open_storage(url: str):
     parameters = inspect.signature(optuna.storages.RDBStorage).parameters
     callback = "heartbeat_stale_trial_callback" if "heartbeat_stale_trial_callback" in parameters \
         else "failed_trial_callback"
-    try:
-        with quiet():
-            storage = optuna.storages.RDBStorage(with_driver(url), engine_kwargs=engine_kwargs,
-                                                 heartbeat_interval=HEARTBEAT_SECONDS,
-                                                 grace_period=GRACE_SECONDS, **{callback: on_stale})
-    except ImportError:
-        raise MissingPackage(f"--storage {masked(url)}: the database driver is not installed: {INSTALL}") from None
-    except (sqlalchemy.exc.SQLAlchemyError, optuna.exceptions.StorageInternalError) as exc:
-        raise WorkError(f"--storage {masked(url)}: cannot open the study database ({reason(exc)})") from None
+    for attempt in range(SCHEMA_ATTEMPTS):
+        try:
+            with quiet():
+                storage = optuna.storages.RDBStorage(with_driver(url), engine_kwargs=engine_kwargs,
+                                                     heartbeat_interval=HEARTBEAT_SECONDS,
+                                                     grace_period=GRACE_SECONDS, **{callback: on_stale})
+            break
+        except ImportError:
+            raise MissingPackage(f"--storage {masked(url)}: the database driver is not installed: "
+                                 f"{INSTALL}") from None
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError) as exc:
+            if attempt + 1 == SCHEMA_ATTEMPTS:     # another process was creating the tables at the same moment
+                raise WorkError(f"--storage {masked(url)}: cannot create the study tables ({reason(exc)})") from None
+            time.sleep(0.5 + random.random())
+        except (sqlalchemy.exc.SQLAlchemyError, optuna.exceptions.StorageInternalError) as exc:
+            raise WorkError(f"--storage {masked(url)}: cannot open the study database ({reason(exc)})") from None
     if sqlite:
         immediate_transactions(storage.engine)
     return storage

@@ -1,0 +1,77 @@
+"""Many machines, one study: two `nnctl sweep` processes started at the same moment with the same PostgreSQL
+storage and study name (each with its own --out, as two machines would have) finish the planned trials
+between them, none run twice. The PostgreSQL server is started by the tests (initdb and pg_ctl in a
+temporary folder, 127.0.0.1, a free port) and stopped afterwards. Without PostgreSQL installed the tests
+skip, saying why, except under CI=true, where they fail."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from optuna.trial import TrialState
+
+from postgres import PostgresServer, Unavailable
+from sweep_support import epochs_column, load_study, run, start, write_sweep
+
+TRIALS = 8
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    try:
+        server = PostgresServer()
+    except Unavailable as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true and {exc}")
+        pytest.skip(str(exc))
+    with server:
+        yield server
+
+
+def test_two_processes_share_one_postgresql_study_and_run_each_trial_once(tmp_path, postgres):
+    url = postgres.create_database("shared")
+    sweep = write_sweep(tmp_path, "space:\n  optimizer.lr: {loguniform: [1.0e-3, 1.0e-1]}\n"
+                                  f"  model.layers[0].layers[0].units: {{choice: [4, 8]}}\nsampler: tpe\n"
+                                  f"trials: {TRIALS}\n")
+    machines = [tmp_path / "machine_a", tmp_path / "machine_b"]
+    processes = [start("sweep", sweep, "--storage", url, "--study", "shared", "--out", out, cwd=tmp_path)
+                 for out in machines]
+    outputs = [process.communicate(timeout=900) for process in processes]
+    assert [p.returncode for p in processes] == [0, 0], [err for _, err in outputs]
+    study = load_study(url, "shared")
+    ran = [t for t in study.trials if t.user_attrs.get("status") != "void"]
+    assert [t.state for t in ran] == [TrialState.COMPLETE] * TRIALS
+    assert sorted(t.user_attrs["ticket"] for t in ran) == list(range(TRIALS))
+    workers = {t.user_attrs["worker"] for t in ran}
+    assert len(workers) == 2, workers                   # both processes took trials
+    folders = {machine: sorted(p.name for p in (machine / "sw").glob("trial-*")) for machine in machines}
+    assert sorted(folders[machines[0]] + folders[machines[1]]) == sorted(t.user_attrs["run"] for t in ran)
+    for machine, names in folders.items():
+        for name in names:
+            assert epochs_column(machine / "sw" / name) == [1, 2]      # trained once, two epochs
+    for trial in study.trials:
+        if trial.user_attrs.get("status") == "void":          # voided trials never ran
+            assert "run" not in trial.user_attrs
+    status = run("sweep", sweep, "--storage", url, "--study", "shared", "--status", cwd=tmp_path)
+    assert status.returncode == 0, status.stderr
+    assert status.stdout.splitlines()[1:3] == ["metric val_acc (maximized); sampler tpe, pruner none",
+                                               f"{TRIALS} of {TRIALS} trials finished ({TRIALS} complete)"]
+    assert status.stdout.splitlines()[0] == f"sweep sw: study 'shared' in {url}"
+
+
+def test_a_sweep_continues_on_postgresql_and_refuses_another_sweep_under_the_same_name(tmp_path, postgres):
+    url = postgres.create_database("again")
+    sweep = write_sweep(tmp_path, "space:\n  optimizer.lr: {loguniform: [1.0e-3, 1.0e-1]}\nsampler: random\n"
+                                  "trials: 2\n")
+    assert run("sweep", sweep, "--storage", url, cwd=tmp_path).returncode == 0
+    more = run("sweep", sweep, "--storage", url, "--trials", "3", cwd=tmp_path)
+    assert more.returncode == 0, more.stderr
+    assert "; 3 trials planned, 1 to run (1 new); " in more.stdout
+    other = write_sweep(tmp_path, "set: {train.epochs: 3}\nspace:\n  optimizer.lr: {loguniform: [1.0e-3, 1.0e-1]}\n",
+                        name="sw2")
+    refused = run("sweep", other, "--storage", url, "--study", "sw", cwd=tmp_path)
+    assert refused.returncode == 2
+    assert refused.stderr == (f"{other}: the study 'sw' in {url} was started from another base config "
+                              f"(train.epochs differs); continue it with the sweep it was started from, or give "
+                              f"another --study name\n")
