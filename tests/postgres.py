@@ -25,12 +25,13 @@ class Unavailable(Exception):
     """PostgreSQL's server programs are not installed here."""
 
 
-def bin_dir() -> Path:
-    """The folder holding initdb and pg_ctl: on PATH, else the newest /usr/lib/postgresql/*/bin."""
-    on_path = shutil.which("pg_ctl")
-    if on_path and shutil.which("initdb"):
+def bin_dir(path: str | None = None, pattern: str = "/usr/lib/postgresql/*/bin/pg_ctl") -> Path:
+    """The folder holding initdb and pg_ctl: on `path` (default: PATH), else the newest match of `pattern`
+    (Debian's /usr/lib/postgresql/VERSION/bin)."""
+    on_path = shutil.which("pg_ctl", path=path)
+    if on_path and shutil.which("initdb", path=path):
         return Path(os.path.realpath(on_path)).parent
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), key=lambda p: int(Path(p).parts[-3]))
+    found = sorted(glob.glob(pattern), key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0)
     if not found:
         raise Unavailable("PostgreSQL is not installed (no initdb and pg_ctl on PATH or in "
                           "/usr/lib/postgresql/*/bin; Debian: apt-get install postgresql)")

@@ -11,10 +11,17 @@ import os
 import pytest
 from optuna.trial import TrialState
 
-from postgres import PostgresServer, Unavailable
+from postgres import PostgresServer, Unavailable, bin_dir
 from sweep_support import epochs_column, load_study, run, start, write_sweep
 
 TRIALS = 8
+
+
+def unavailable(reason: str) -> None:
+    """Skip, saying why; under CI=true, fail instead (CI must run these tests)."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI=true and {reason}")
+    pytest.skip(reason)
 
 
 @pytest.fixture(scope="module")
@@ -22,11 +29,23 @@ def postgres():
     try:
         server = PostgresServer()
     except Unavailable as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true and {exc}")
-        pytest.skip(str(exc))
+        unavailable(str(exc))
     with server:
         yield server
+
+
+def test_without_postgresql_the_tests_skip_saying_why_but_fail_under_ci(tmp_path, monkeypatch):
+    with pytest.raises(Unavailable) as caught:
+        bin_dir(path=str(tmp_path), pattern=str(tmp_path / "*" / "bin" / "pg_ctl"))
+    reason = str(caught.value)
+    assert reason == ("PostgreSQL is not installed (no initdb and pg_ctl on PATH or in /usr/lib/postgresql/*/bin; "
+                      "Debian: apt-get install postgresql)")
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match=r"^PostgreSQL is not installed"):
+        unavailable(reason)
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match=r"^CI=true and PostgreSQL is not installed"):
+        unavailable(reason)
 
 
 def test_two_processes_share_one_postgresql_study_and_run_each_trial_once(tmp_path, postgres):
