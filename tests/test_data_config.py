@@ -37,7 +37,8 @@ def test_the_common_keys():
 
 def test_unknown_dataset_with_did_you_mean():
     assert message({"dataset": "mnits"}) == "data.dataset: unknown dataset 'mnits' (did you mean 'mnist'?)"
-    assert message({"dataset": "imagenet"}) == "data.dataset: unknown dataset 'imagenet'"
+    assert message({"dataset": "imagenet"}) == ("data.dataset: unknown dataset 'imagenet'; known datasets: mnist, "
+                                                "fashion-mnist, spiral, blobs, circles, xor, npz, csv")
     assert message({"dataset": 3}) == ("data.dataset: expected a dataset name (mnist, fashion-mnist, spiral, blobs, "
                                        "circles, xor, npz, csv), got 3")
 

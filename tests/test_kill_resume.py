@@ -1,6 +1,7 @@
-"""kill -9 at random moments: a real `nnctl train` process is SIGKILLed again and again (during start-up,
-training and checkpoint writes), `--resume` continues it each time, and the run ends bit-identical to one
-that was never interrupted. After every kill, every .npz on disk loads and nothing else is half-written."""
+"""kill -9 at random moments: a real `nnctl train` process is SIGKILLed again and again (at random moments
+during start-up and training, and every third time the moment a checkpoint write begins), `--resume`
+continues it each time, and the run ends bit-identical to one that was never interrupted. After every kill,
+every .npz on disk loads and nothing else is half-written."""
 
 from __future__ import annotations
 
@@ -63,6 +64,16 @@ def check_what_a_kill_left(out) -> tuple[object, set]:
     return run, temporaries
 
 
+def kill_when_a_write_begins(process, run, before: set) -> None:
+    """Wait until a temporary this process began appears (a checkpoint being written), then raise
+    TimeoutExpired so the caller kills the process right then."""
+    deadline = time.monotonic() + 600
+    while process.poll() is None and time.monotonic() < deadline:
+        if set((run / "checkpoints").glob(".*.tmp")) - before:
+            raise subprocess.TimeoutExpired(process.args, 0)
+        time.sleep(0.0005)
+
+
 def test_sigkill_at_random_moments_then_resume_ends_bit_identical(tmp_path):
     config = tmp_path / "kill.yaml"
     config.write_text(CONFIG)
@@ -82,7 +93,12 @@ def test_sigkill_at_random_moments_then_resume_ends_bit_identical(tmp_path):
         before = check_what_a_kill_left(out)[1]
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            process.wait(timeout=rng.uniform(0.1, 1.5 * start_up) if kills < KILLS else 600)
+            if kills >= KILLS:
+                process.wait(timeout=600)
+            elif kills % 3 == 2 and run is not None:
+                kill_when_a_write_begins(process, run, before)
+            else:
+                process.wait(timeout=rng.uniform(0.1, 1.5 * start_up))
         except subprocess.TimeoutExpired:
             process.kill()                                   # SIGKILL
             process.wait()
@@ -93,7 +109,7 @@ def test_sigkill_at_random_moments_then_resume_ends_bit_identical(tmp_path):
         assert process.returncode == 0
         break
     assert kills >= 10, f"only {kills} kills before the run ended"
-    assert during_writes >= 1, "no kill landed during a write: the test did not try what it should"
+    assert during_writes >= 2, "too few kills landed during a write: the test did not try what it should"
     run, _ = check_what_a_kill_left(out)
     for name in ("last.npz", "best.npz"):
         with np.load(reference / "checkpoints" / name) as a, np.load(run / "checkpoints" / name) as b:

@@ -55,6 +55,9 @@ BAD = [
      "space.optimizer.momentum: the base config has no optimizer.momentum"),
     ("no such layer", "space:\n  model.layers[5].units: {int: [4, 16]}\n",
      "space.model.layers[5].units: the base config has no model.layers[5]"),
+    ("a layer key on a repeat block", "space:\n  model.layers[0].units: {int: [4, 16]}\n",
+     "space.model.layers[0].units: the base config has no model.layers[0].units: model.layers[0] is a repeat block "
+     "(1 times a list of layers), whose layers are model.layers[0].layers[0], model.layers[0].layers[1], ..."),
     ("inside a null section", "space:\n  train.early_stopping.patience: {int: [2, 5]}\n",
      "space.train.early_stopping.patience: the base config has no train.early_stopping.patience: "
      "train.early_stopping is null there (give it a value in set to vary what lies inside)"),

@@ -11,7 +11,7 @@ import copy
 import re
 from typing import Any
 
-from nnctl.config.spec import join_path
+from nnctl.config.spec import join_path, show
 from nnctl.config.yamlio import parse_value
 from nnctl.errors import InputError
 
@@ -58,6 +58,10 @@ def assign(raw: dict, parts: list[str | int], value: Any) -> None:
                 raise PathMissing(f"{where} has no item [{key}]")
         elif not isinstance(node, dict):
             raise PathMissing(f"{where} is not a mapping")
+        elif "repeat" in node and key not in ("repeat", "layers"):
+            raise PathMissing(f"{where} is a repeat block ({show(node['repeat'])} times a list of layers); --set "
+                              f"addresses the YAML as written, so its layers are {where}.layers[0], "
+                              f"{where}.layers[1], ... (--print-config shows the expanded list)")
         if following is None:
             node[key] = value
         elif isinstance(key, int):
@@ -67,8 +71,30 @@ def assign(raw: dict, parts: list[str | int], value: Any) -> None:
         where = join_path(where, key)
 
 
+def override_paths(overrides: list[str]) -> dict[str, str]:
+    """{key path as errors spell it ('model.layers[0].units'): the --set item} for well-formed items."""
+    paths = {}
+    for item in overrides:
+        key_path, sep, _ = item.partition("=")
+        parts = split_key_path(key_path.strip())
+        if sep and parts:
+            paths[canonical_path(parts)] = item
+    return paths
+
+
+def blamed_item(path: str, paths: dict[str, str]) -> str | None:
+    """The --set item that set `path` or a key above it, if any."""
+    for where, item in paths.items():
+        if path == where or path.startswith((where + ".", where + "[")):
+            return item
+    return None
+
+
 def apply_overrides(raw: dict, overrides: list[str]) -> dict:
-    """Apply `KEY.PATH=VALUE` overrides (values parsed as YAML) to a copy of `raw`."""
+    """Apply `KEY.PATH=VALUE` overrides (values parsed as YAML) to a copy of `raw`.
+
+    Paths address the YAML as written: a `repeat` block in model.layers is one item, whose layers are
+    model.layers[i].layers[j] (`--print-config` shows the expanded list instead)."""
     raw = copy.deepcopy(raw)
     for item in overrides:
         key_path, sep, text = item.partition("=")

@@ -93,11 +93,14 @@ class ResolvedConfig(dict):
     """The resolved config (a plain dict of sections) plus where it came from.
 
     `source` is the config file; `node_paths` maps each model node's name to the key path it was declared
-    at in that file (so an error found while building the network can point at the right line).
+    at in that file (so an error found while building the network can point at the right line);
+    `overrides` maps each key path given with --set to the --set item, so an error at or under one of them
+    names --set rather than the file.
     """
 
     source: str = ""
     node_paths: dict[str, str] = {}
+    overrides: dict[str, str] = {}
 
 
 def resolve(raw: dict) -> ResolvedConfig:

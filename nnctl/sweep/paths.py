@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from nnctl.config.overrides import canonical_path, split_key_path
-from nnctl.config.spec import did_you_mean, join_path
+from nnctl.config.spec import did_you_mean, join_path, show
 from nnctl.errors import ConfigError
 
 
@@ -34,6 +34,10 @@ def check_exists(param, raw: dict, config: dict, where: str) -> None:
         if resolved_depth > depth:
             depth, node, choices = resolved_depth, resolved_node, set()
         choices |= set(resolved_node) if isinstance(resolved_node, dict) and resolved_depth == depth else set()
+    if isinstance(node, dict) and "repeat" in node and parts[0] == "model":
+        block = canonical_path(parts[:depth])
+        raise ConfigError(where, f"the base config has no {param.path}: {block} is a repeat block ({show(node['repeat'])} "
+                                 f"times a list of layers), whose layers are {block}.layers[0], {block}.layers[1], ...")
     if node is None and depth > 0:
         raise ConfigError(where, f"the base config has no {param.path}: {canonical_path(parts[:depth])} is null "
                                  f"there (give it a value in set to vary what lies inside)")

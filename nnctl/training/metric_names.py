@@ -3,6 +3,7 @@ a config names is one of them."""
 
 from __future__ import annotations
 
+from nnctl.config.spec import did_you_mean
 from nnctl.errors import ConfigError
 from nnctl.training.prepare import Setup
 
@@ -46,6 +47,9 @@ def check_metric_names(config: dict, setup: Setup) -> None:
         raise ConfigError("train.augment", f"augmentation needs image-shaped inputs (C, H, W), got "
                                            f"{tuple(setup.splits.input_shape)}; set data.flatten: false")
     for path, metric in named:
+        if metric not in (None, "auto") and metric not in PREFERENCE:
+            raise ConfigError(path, f"unknown metric {metric!r}{did_you_mean(metric, PREFERENCE)}; this run "
+                                    f"measures {', '.join(sorted(produced))}")
         if metric not in (None, "auto") and metric not in produced:
             why = ("no validation split: data.val_size is 0" if metric.startswith("val_")
                    and not any(m.startswith("val_") for m in produced) else "no accuracy is measured for this "
