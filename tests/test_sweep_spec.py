@@ -210,3 +210,16 @@ def test_command_line_changes_replace_keys_of_the_file(tmp_path):
     assert spec.pruner == {"type": "median", "startup_trials": 5, "warmup_epochs": 1}
     with pytest.raises(ConfigError, match="sampler grid needs a finite space"):
         read_sweep(path, {"sampler": "grid"})
+
+
+def test_the_example_sweeps_are_valid():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    sweeps = sorted((root / "configs" / "sweeps").glob("*.yaml"))
+    assert [p.stem for p in sweeps] == ["fashion_mlp_lr", "fashion_mlp_pruning", "spiral_grid", "spiral_random"]
+    for path in sweeps:
+        spec = read_sweep(path)
+        assert spec.name == path.stem
+        if spec.config["data"]["dataset"] == "spiral":       # the Fashion-MNIST ones load 60,000 images
+            assert check_sweep(spec) == "val_acc"
