@@ -103,8 +103,12 @@ def test_narrowed_yaml_is_a_sweep_within_the_best_fifth(finished):
     narrowed = {p.path: p for p in spec.params}
     for path in PARAMS:
         values = [float(r[path]) for r in top]
-        if path in narrowed and narrowed[path].kind != "choice":
+        if path in narrowed and narrowed[path].kind == "int":
             assert (narrowed[path].low, narrowed[path].high) == (min(values), max(values))
+        elif path in narrowed and narrowed[path].kind != "choice":       # rounded outward to 3 digits
+            low, high = narrowed[path].low, narrowed[path].high
+            assert float(f"{low:.3g}") == low and float(f"{high:.3g}") == high
+            assert min(values) * 0.99 < low <= min(values) and max(values) <= high < max(values) * 1.01
         elif path in narrowed:
             assert set(narrowed[path].choices) == set(int(v) for v in values)
         else:

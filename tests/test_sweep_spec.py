@@ -223,3 +223,13 @@ def test_the_example_sweeps_are_valid():
         assert spec.name == path.stem
         if spec.config["data"]["dataset"] == "spiral":       # the Fashion-MNIST ones load 60,000 images
             assert check_sweep(spec) == "val_acc"
+
+
+def test_the_reference_in_docs_sweeps_md_is_generated_from_the_code():
+    from pathlib import Path
+
+    from nnctl.sweep.docs import END, START, sweep_reference
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "sweeps.md").read_text()
+    assert text[text.index(START) + len(START):text.index(END)] == sweep_reference(), \
+        "run: python -m nnctl.sweep.docs docs/sweeps.md"

@@ -53,10 +53,7 @@ def plot_params(rows: list[dict], params: list, metric: str, path: Path) -> None
             points = [r for r in scored(rows, metric, state) if r.get(param.path) is not None]
             xs = [position(param, r[param.path]) for r in points]
             ax.scatter(xs, [r[metric] for r in points], color=color, marker=marker, s=18, label=state)
-        if param.log:
-            ax.set_xscale("log")
-        if param.kind == "choice":
-            ax.set_xticks(range(len(param.choices)), [str(c) for c in param.choices])
+        show_range(ax, param)
         ax.set_xlabel(param.path)
         ax.set_ylabel(metric)
         ax.grid(alpha=0.3)
@@ -65,6 +62,27 @@ def plot_params(rows: list[dict], params: list, metric: str, path: Path) -> None
     axes[0].legend()
     figure.suptitle(f"{metric} against each parameter")
     save_figure(figure, path)
+
+
+def show_range(ax, param) -> None:
+    """The x axis spans the parameter's whole range (so a cluster shows where it sits in it), on a log scale
+    for log parameters (powers of 2 for integers); a choice's values label its positions."""
+    from matplotlib import ticker
+
+    if param.kind == "choice":
+        ax.set_xticks(range(len(param.choices)), [str(c) for c in param.choices])
+        ax.set_xlim(-0.5, len(param.choices) - 0.5)
+        return
+    if param.log:
+        ax.set_xscale("log")
+        ax.set_xlim(param.low / 1.2, param.high * 1.2)
+        if param.kind == "int":
+            ax.xaxis.set_major_locator(ticker.LogLocator(base=2))
+            ax.xaxis.set_major_formatter(ticker.ScalarFormatter())
+            ax.xaxis.set_minor_formatter(ticker.NullFormatter())
+    else:
+        margin = 0.04 * (param.high - param.low)
+        ax.set_xlim(param.low - margin, param.high + margin)
 
 
 def position(param, value) -> float:
@@ -89,10 +107,18 @@ def plot_parallel(rows: list[dict], params: list, metric: str, maximize: bool, p
             shade = (row[metric] - low) / (high - low) if high > low else 1.0
             ax.plot(range(len(axes)), ys, color=colours(shade if maximize else 1 - shade), alpha=0.8, lw=1.2)
     ax.set_xticks(range(len(axes)), [p.path if p else metric for p in axes], rotation=20, ha="right")
-    ax.set_yticks([0, 1], ["low", "high"])
-    for x in range(len(axes)):
+    ax.set_yticks([])
+    ax.set_ylim(-0.1, 1.1)
+    for x, param in enumerate(axes):
         ax.axvline(x, color="0.3", lw=0.8)
-    ax.set_xlim(-0.2, len(axes) - 0.8)
+        if param is None:
+            ends = [f"{v:.4g}" for v in (low, high)] if complete else ["", ""]
+        else:
+            ends = [f"{param.choices[0]}", f"{param.choices[-1]}"] if param.kind == "choice" else \
+                [f"{param.low:g}", f"{param.high:g}"]
+        ax.text(x, -0.04, ends[0], ha="center", va="top", fontsize=8)
+        ax.text(x, 1.04, ends[1], ha="center", va="bottom", fontsize=8)
+    ax.set_xlim(-0.3, len(axes) - 0.7)
     figure.suptitle("parallel coordinates (complete trials; brighter = better)")
     save_figure(figure, path)
 

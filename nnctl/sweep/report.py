@@ -19,7 +19,7 @@ from pathlib import Path
 from nnctl.atomic import write_text_atomic
 from nnctl.config.yamlio import dump_yaml
 from nnctl.sweep import quiet
-from nnctl.sweep.narrow import best_fifth, narrowed_sweep
+from nnctl.sweep.narrow import narrowed_sweep
 from nnctl.sweep.plots import plot_history, plot_importance, plot_parallel, plot_params
 from nnctl.sweep.status import best_trial, counts_text, params_text
 from nnctl.viz.tables import markdown_table
@@ -162,11 +162,20 @@ def render_report(plan, study, rows, best, found, pictures, narrowed) -> str:
             [["key path", "importance"]] + [[name, f"{value:.3f}"] for name, value in found.items()])
     if narrowed is not None:
         lines += ["", f"## Narrowed space (best {narrowed[1]} trials): narrowed.yaml", ""] + markdown_table(
-            [["key path", "narrowed to"]] + [[k, str(v)] for k, v in narrowed[0]["space"].items()] +
-            [[k, f"fixed: {v}"] for k, v in narrowed[0]["set"].items() if k not in spec.set_values])
+            [["key path", "was", "narrowed to"]] +
+            [[p.path, p.describe(), narrowed_entry(p, narrowed[0])] for p in spec.params])
     if pictures:
         lines += ["", "## Pictures", ""] + [f"![{Path(p).stem}]({p})" for p in pictures]
     return "\n".join(lines) + "\n"
+
+
+def narrowed_entry(param, sweep: dict) -> str:
+    """How narrowed.yaml gives a parameter: its new distribution, or the value it is fixed at."""
+    from nnctl.sweep.space import parse_param
+
+    if param.key in sweep["space"]:
+        return parse_param(param.key, sweep["space"][param.key], "").describe()
+    return f"fixed at {shown(sweep['set'][param.key])}"
 
 
 def shown(value) -> str:

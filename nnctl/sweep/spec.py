@@ -49,8 +49,8 @@ SWEEP_OPTIONS = {
     "set": Option(_anything, None, "fixed overrides of the base config: {KEY.PATH: value}, paths as for --set"),
     "space": Option(_anything, REQUIRED, "{KEY.PATH: distribution}: uniform, loguniform, int or choice"),
     "sampler": Option(_anything, "tpe", "random, grid or tpe, or a mapping {type: NAME, ...options}"),
-    "metric": Option(Choice("auto", *METRICS), "auto", "what a trial scores, measured at its best checkpoint; "
-                                                       "val_* and *_acc are maximized, losses minimized "
+    "metric": Option(Choice("auto", *METRICS), "auto", "what a trial scores, measured at its run's best "
+                                                       "checkpoint; accuracies are maximized, losses minimized "
                                                        "(auto = the base config's train.monitor)"),
     "trials": Option(Optional(Int(1, MAX_TRIALS)), None, "trials in the study (default 20; for grid: every point)"),
     "pruner": Option(_anything, "none", "none, median or hyperband, or a mapping {type: NAME, ...options}; fed "
