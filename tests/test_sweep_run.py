@@ -12,7 +12,7 @@ import pytest
 from optuna.trial import TrialState
 
 from nnctl.sweep.spec import read_sweep
-from sweep_support import BASE, epochs_column, load_study, read_csv, run, sqlite_url, write_sweep
+from sweep_support import epochs_column, load_study, read_csv, run, sqlite_url, write_sweep
 
 SPACE = """\
 space:

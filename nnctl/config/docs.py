@@ -93,11 +93,16 @@ START, END = "<!-- reference:start -->\n", "<!-- reference:end -->"
 
 def update_readme(path: str) -> None:
     """Replace the text between the reference markers of the file at `path` with the generated reference."""
+    replace_between(path, START, END, reference_markdown())
+
+
+def replace_between(path: str, start: str, end: str, text: str) -> None:
+    """Put `text` between the markers `start` and `end` of the file at `path`, in place of what was there."""
     from pathlib import Path
 
-    text = Path(path).read_text(encoding="utf-8")
-    begin, end = text.index(START) + len(START), text.index(END)
-    Path(path).write_text(text[:begin] + reference_markdown() + text[end:], encoding="utf-8")
+    old = Path(path).read_text(encoding="utf-8")
+    begin, stop = old.index(start) + len(start), old.index(end)
+    Path(path).write_text(old[:begin] + text + old[stop:], encoding="utf-8")
 
 
 if __name__ == "__main__":

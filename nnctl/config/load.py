@@ -33,15 +33,8 @@ def load_config(path: str | Path, overrides: list[str] = ()) -> ResolvedConfig:
 def read_raw_config(path: str | Path) -> dict:
     """The config file at `path` as YAML gives it, with a plain `model:` list turned into `model.layers`
     (same key paths either way); not yet checked."""
-    path = Path(path)
     source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{source}: no such config file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{source}: cannot read config ({exc})") from None
-    raw = parse_yaml(text, source)
+    raw = read_yaml_file(path, "config")
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -49,6 +42,19 @@ def read_raw_config(path: str | Path) -> dict:
     if isinstance(raw.get("model"), list):      # a plain list is a chain: same key paths as model.layers
         raw = {**raw, "model": {"layers": raw["model"]}}
     return raw
+
+
+def read_yaml_file(path: str | Path, what: str) -> object:
+    """The YAML document in the file at `path` (safe loader, duplicate keys refused); a missing or unreadable
+    file is an InputError naming it as a `what` file ("config", "sweep")."""
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{source}: no such {what} file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{source}: cannot read the {what} file ({exc})") from None
+    return parse_yaml(text, source)
 
 
 @contextlib.contextmanager

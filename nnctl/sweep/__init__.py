@@ -2,11 +2,13 @@
 
     spec.py, space.py, paths.py   the sweep file: keys, base config and `set`, the space's distributions
     check.py                      corners of the space tried before the first trial
-    storage.py, tickets.py        the study in its database (SQLite or PostgreSQL) and the trial budget
+    storage.py, study.py          the database (SQLite or PostgreSQL), the study, its samplers and pruner
+    tickets.py                    the trial budget: exactly N trials, none twice, retries
     trial.py, worker.py           one trial as an ordinary run folder; the loop a worker process runs
     supervisor.py                 --workers W processes on this machine, dead workers, Ctrl-C
     runner.py, status.py          `nnctl sweep` from start to end; --status
-    report.py, plots.py           trials.csv, best.yaml, narrowed.yaml, report.md and the pictures
+    report.py, narrow.py, plots.py   trials.csv, best.yaml, narrowed.yaml, report.md and the pictures
+    docs.py                       the sweep-file reference in docs/sweeps.md
 
 Optuna is an optional extra: `pip install 'nnctl[sweep]'`.
 """

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from nnctl.config.docs import option_table
+from nnctl.config.docs import option_table, replace_between
 from nnctl.sweep.spec import PRUNERS, SAMPLERS, SWEEP_OPTIONS
 
 START, END = "<!-- sweep-reference:start -->\n", "<!-- sweep-reference:end -->"
@@ -20,18 +20,10 @@ def sweep_reference() -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def update(path: str) -> None:
-    from pathlib import Path
-
-    text = Path(path).read_text(encoding="utf-8")
-    begin, end = text.index(START) + len(START), text.index(END)
-    Path(path).write_text(text[:begin] + sweep_reference() + text[end:], encoding="utf-8")
-
-
 if __name__ == "__main__":
     import sys
 
     if len(sys.argv) > 1:
-        update(sys.argv[1])
+        replace_between(sys.argv[1], START, END, sweep_reference())
     else:
         print(sweep_reference(), end="")

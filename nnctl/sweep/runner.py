@@ -55,7 +55,8 @@ def run_sweep(request: Request, say) -> str:
     from nnctl.sweep.report import write_outputs
     from nnctl.sweep.supervisor import Supervisor, fail_dead_local_trials, worker_threads
     from nnctl.sweep.tickets import issue, waiting
-    from nnctl.sweep.worker import StopFlag, work
+    from nnctl.sweep.worker import work
+    from nnctl.training.signals import StopSignals
     from nnctl.training.runner import to_stderr
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -66,13 +67,15 @@ def run_sweep(request: Request, say) -> str:
     spec = plan.spec
     queued = issue(handle.study, spec.trials, spec.grid() if spec.sampler["type"] == "grid" else None, spec.seed)
     planned = handle.study.user_attrs["trials"]
+    if planned > spec.trials:
+        say(f"note: the study already plans {planned} trials; asking for {spec.trials} removes none")
     threads = f", {worker_threads(request.workers)} BLAS thread(s) each" if request.workers > 1 else ""
     say(f"sweep {spec.name}: {plan.where}; {planned} trials planned, {waiting(handle.study)} to run "
         f"({queued} new); {request.workers} worker(s){threads}; run folders in {plan.sweep_dir}")
     code = 0
     try:
         if request.workers == 1:
-            with StopFlag() as stop:
+            with StopSignals() as stop:
                 work(plan, handle, stop, say, to_stderr)
         else:
             code = Supervisor(plan, handle, request.workers, request.changes, say, request.debug).run()

@@ -24,13 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nnctl.config.load import errors_name, read_raw_config
+from nnctl.config.load import errors_name, read_raw_config, read_yaml_file
 from nnctl.config.overrides import PathMissing, assign, canonical_path, split_key_path
 from nnctl.config.sections import METRICS, ResolvedConfig, RunName, resolve
 from nnctl.config.spec import (REQUIRED, Choice, Int, Option, Optional, did_you_mean, join_path, require_mapping,
                                show, validate)
-from nnctl.config.yamlio import parse_yaml
-from nnctl.errors import ConfigError, InputError
+from nnctl.errors import ConfigError
 from nnctl.sweep.paths import blame, check_exists, overlap
 from nnctl.sweep.space import KEY_PATH, Param, grid_points, parse_param
 
@@ -120,13 +119,7 @@ def read_sweep(path: str | Path, changes: dict[str, Any] | None = None) -> Sweep
     Raises ConfigError/InputError naming the file (or the base config file, for mistakes inside it)."""
     path = Path(path)
     source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{source}: no such sweep file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{source}: cannot read the sweep file ({exc})") from None
-    raw = parse_yaml(text, source)
+    raw = read_yaml_file(path, "sweep")
     if not isinstance(raw, dict):
         raise ConfigError("", f"expected a mapping of sweep keys (base, space, sampler, ...), got {show(raw)}", source)
     with errors_name(source):

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from nnctl.sweep.tickets import give_back, waiting
-from nnctl.sweep.worker import StopFlag
+from nnctl.training.signals import StopSignals
 
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NNCTL_THREADS")
 POLL_SECONDS = 0.25
@@ -61,7 +61,7 @@ class Supervisor:
         self.failed = 0
 
     def run(self) -> int:
-        with StopFlag() as stop:
+        with StopSignals() as stop:
             forwarded = False
             while True:
                 if stop.requested is not None and not forwarded:

@@ -2,9 +2,10 @@
 signal arrives. `nnctl sweep` with one worker runs it in its own process; with `--workers W` the
 supervisor starts W processes `python -m nnctl.sweep.worker`, each with its share of the BLAS threads.
 
-Signals: between trials, SIGINT and SIGTERM are recorded and end the loop before the next trial; during a
-trial the run's own handlers save its exact position, the trial is told `interrupted` and queued again
-(to continue its run folder), and the loop ends. The worker then raises Interrupted (exit 130 or 143).
+Signals: between trials, SIGINT and SIGTERM are recorded (nnctl.training.signals.StopSignals, as during a
+run) and end the loop before the next trial; during a trial the run's own handlers save its exact position,
+the trial is told `interrupted` and queued again (to continue its run folder), and the loop ends. The worker
+then raises Interrupted (exit 130 or 143). A second Ctrl-C stops at once.
 """
 
 from __future__ import annotations
@@ -17,35 +18,11 @@ import socket
 import sys
 import threading
 import traceback
-from types import FrameType
 
 from nnctl.errors import Interrupted, NnctlError
 from nnctl.sweep import quiet
 from nnctl.sweep.trial import Outcome, describe, run_trial
-
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-
-class StopFlag:
-    """Context manager: SIGINT/SIGTERM are recorded in `requested` instead of stopping the process."""
-
-    def __init__(self):
-        self.requested: int | None = None
-        self.previous: dict[int, object] = {}
-
-    def handle(self, signum: int, frame: FrameType | None) -> None:
-        self.requested = self.requested or signum
-
-    def __enter__(self) -> "StopFlag":
-        if threading.current_thread() is threading.main_thread():
-            for signum in STOP_SIGNALS:
-                self.previous[signum] = signal.signal(signum, self.handle)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        for signum, handler in self.previous.items():
-            signal.signal(signum, handler)
-
+from nnctl.training.signals import StopSignals
 
 class Heartbeat:
     """Context manager: records the trial's heartbeat now and then every `interval` seconds in a thread."""
@@ -78,7 +55,7 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def work(plan, handle, stop: StopFlag, say, notify) -> int:
+def work(plan, handle, stop: StopSignals, say, notify) -> int:
     """Run queued trials until none is left; returns how many ran. Raises Interrupted after a stop signal."""
     from optuna.storages import fail_stale_trials
 
@@ -168,7 +145,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         spec = read_sweep(args.sweep, json.loads(args.changes))
         plan = Plan(spec, args.metric, Path(args.sweep_dir), args.storage, args.study)
-        with StopFlag() as stop:
+        with StopSignals() as stop:
             work(plan, open_study(plan, create=False), stop, say, to_stderr)
     except Interrupted as exc:              # the supervisor says what happened
         sys.exit(exc.exit_code)
