@@ -14,7 +14,7 @@ from optuna.trial import TrialState
 from postgres import PostgresServer, Unavailable, bin_dir
 from sweep_support import epochs_column, load_study, run, start, write_sweep
 
-TRIALS = 8
+TRIALS = 6
 
 
 def unavailable(reason: str) -> None:

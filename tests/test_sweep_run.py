@@ -242,3 +242,19 @@ def test_storage_urls_are_checked_and_passwords_never_shown(tmp_path):
     assert down.stderr.startswith("--storage postgresql://u:***@127.0.0.1:9/db: cannot open the study database (")
     assert "secret" not in down.stderr + down.stdout and len(down.stderr.splitlines()) == 1
     assert not (tmp_path / "sweeps").exists()
+
+
+def test_a_trial_that_diverges_before_its_first_epoch_fails_and_the_sweep_goes_on(tmp_path):
+    sweep = write_sweep(tmp_path, "set: {optimizer.type: sgd}\nspace:\n  optimizer.lr: {choice: [1.0e+12, 1.0e-2]}\n"
+                                  "sampler: grid\n")
+    result = run("sweep", sweep, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    study = load_study(sqlite_url(tmp_path / "sweeps" / "sw"), "sw")
+    by_lr = {t.params["optimizer.lr"]: t for t in study.trials}
+    diverged, fine = by_lr[1e12], by_lr[1e-2]
+    assert (diverged.state, diverged.user_attrs["status"], diverged.user_attrs["epochs"]) == \
+        (TrialState.FAIL, "diverged", 0)
+    assert "no epoch finished, so there is no best checkpoint" in diverged.user_attrs["message"]
+    assert f"trial {diverged.number}: diverged: " in result.stdout
+    assert fine.state == TrialState.COMPLETE
+    assert "2 of 2 trials finished (1 complete, 1 failed)" in result.stdout

@@ -15,7 +15,7 @@ from optuna.trial import TrialState
 from sweep_support import epochs_column, load_study, read_csv, run, running_trials, sqlite_url, start, wait_for, \
     write_sweep
 
-EPOCHS = 150
+EPOCHS = 100
 SWEEP = f"""\
 set: {{train.epochs: {EPOCHS}, data.samples: 300}}
 space:
@@ -46,7 +46,7 @@ def check_continued(sweep_dir, run: str) -> None:
 
 
 def test_a_killed_workers_trial_is_retried_once_and_continues_its_run(tmp_path):
-    sweep = write_sweep(tmp_path, SWEEP + "trials: 3\n")
+    sweep = write_sweep(tmp_path, SWEEP + "trials: 2\n")
     sweep_dir = tmp_path / "sweeps" / "sw"
     process = start("sweep", sweep, "--workers", "2", cwd=tmp_path)
     try:
@@ -69,14 +69,14 @@ def test_a_killed_workers_trial_is_retried_once_and_continues_its_run(tmp_path):
     assert retry.user_attrs["kills"] == 1
     check_continued(sweep_dir, run_name)
     complete = [t for t in study.trials if t.state == TrialState.COMPLETE]
-    assert sorted(t.user_attrs["ticket"] for t in complete) == [0, 1, 2]
+    assert sorted(t.user_attrs["ticket"] for t in complete) == [0, 1]
     rows = {r["trial"]: r for r in read_csv(sweep_dir / "trials.csv")}
     assert (rows[str(victim.number)]["status"], rows[str(retry.number)]["retry_of"]) == ("killed", str(victim.number))
 
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_ctrl_c_stops_cleanly_and_the_next_run_continues_the_trials_in_flight(tmp_path, workers):
-    sweep = write_sweep(tmp_path, SWEEP + f"trials: {workers + 1}\n")
+    sweep = write_sweep(tmp_path, SWEEP + f"trials: {workers}\n")
     sweep_dir = tmp_path / "sweeps" / "sw"
     process = start("sweep", sweep, "--workers", str(workers), cwd=tmp_path)
     try:
@@ -109,7 +109,7 @@ def test_ctrl_c_stops_cleanly_and_the_next_run_continues_the_trials_in_flight(tm
         assert retry.user_attrs["kills"] == 0
         check_continued(sweep_dir, trial.user_attrs["run"])
     complete = [t for t in study.trials if t.state == TrialState.COMPLETE]
-    assert sorted(t.user_attrs["ticket"] for t in complete) == list(range(workers + 1))
+    assert sorted(t.user_attrs["ticket"] for t in complete) == list(range(workers))
 
 
 def test_a_sweep_killed_whole_is_continued_by_the_next_run(tmp_path):

@@ -167,7 +167,7 @@ def describe(outcome: Outcome, metric: str, values: dict[str, object]) -> str:
         return f"trial {outcome.number}: {outcome.message}; queued again, the next nnctl sweep continues it"
     params = ", ".join(f"{path}={value:.4g}" if isinstance(value, float) else f"{path}={show(value)}"
                        for path, value in values.items())
-    if outcome.status in ("invalid", "failed") and outcome.state == "fail":
+    if outcome.state == "fail":
         text = f"trial {outcome.number}: {outcome.status}: {outcome.message}"
     else:
         of = f" of {outcome.epochs_planned}" if outcome.status == "pruned" else ""
