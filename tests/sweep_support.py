@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 BASE = """\
 name: tiny
@@ -44,6 +45,23 @@ def run(*args, cwd: Path, timeout: float = 600, env: dict | None = None) -> subp
     """`nnctl ARGS` in `cwd`, to its end; stdout and stderr captured as text."""
     return subprocess.run(nnctl(*args), cwd=cwd, capture_output=True, text=True, timeout=timeout,
                           env={**os.environ, **(env or {})})
+
+
+def invoke(*args, cwd: Path) -> SimpleNamespace:
+    """`nnctl ARGS` run from `cwd` inside this process by click's test runner: the command's own code, real
+    database and training, without a new interpreter's start-up (its workers, if any, are still processes,
+    whose output is not captured). The result has .returncode, .stdout and .stderr, as run()'s has."""
+    from click.testing import CliRunner
+
+    from nnctl.cli import cli
+
+    before = os.getcwd()
+    os.chdir(cwd)
+    try:
+        result = CliRunner().invoke(cli, [str(a) for a in args])
+    finally:
+        os.chdir(before)
+    return SimpleNamespace(returncode=result.exit_code, stdout=result.stdout, stderr=result.stderr)
 
 
 def start(*args, cwd: Path, env: dict | None = None) -> subprocess.Popen:

@@ -12,7 +12,7 @@ import pytest
 from optuna.trial import TrialState
 
 from postgres import PostgresServer, Unavailable, bin_dir
-from sweep_support import epochs_column, load_study, run, start, write_sweep
+from sweep_support import epochs_column, invoke, load_study, run, start, write_sweep
 
 TRIALS = 6
 
@@ -83,13 +83,13 @@ def test_a_sweep_continues_on_postgresql_and_refuses_another_sweep_under_the_sam
     url = postgres.create_database("again")
     sweep = write_sweep(tmp_path, "space:\n  optimizer.lr: {loguniform: [1.0e-3, 1.0e-1]}\nsampler: random\n"
                                   "trials: 2\n")
-    assert run("sweep", sweep, "--storage", url, cwd=tmp_path).returncode == 0
-    more = run("sweep", sweep, "--storage", url, "--trials", "3", cwd=tmp_path)
+    assert invoke("sweep", sweep, "--storage", url, cwd=tmp_path).returncode == 0
+    more = invoke("sweep", sweep, "--storage", url, "--trials", "3", cwd=tmp_path)
     assert more.returncode == 0, more.stderr
     assert "; 3 trials planned, 1 to run (1 new); " in more.stdout
     other = write_sweep(tmp_path, "set: {train.epochs: 3}\nspace:\n  optimizer.lr: {loguniform: [1.0e-3, 1.0e-1]}\n",
                         name="sw2")
-    refused = run("sweep", other, "--storage", url, "--study", "sw", cwd=tmp_path)
+    refused = invoke("sweep", other, "--storage", url, "--study", "sw", cwd=tmp_path)
     assert refused.returncode == 2
     assert refused.stderr == (f"{other}: the study 'sw' in {url} was started from another base config "
                               f"(train.epochs differs); continue it with the sweep it was started from, or give "

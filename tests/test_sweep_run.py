@@ -1,6 +1,8 @@
-"""`nnctl sweep` end to end on a real SQLite study, as real processes: run folders and outputs, best.yaml
-reproducing its trial exactly, --status and --report, continuing a sweep, a grid run by two workers with
-every point once, and pruning that stops trials."""
+"""`nnctl sweep` end to end on a real SQLite study: run folders and outputs, best.yaml reproducing its trial
+exactly, --status and --report, continuing a sweep, a grid run by two worker processes with every point
+once, pruning that stops trials, a diverging trial. The commands run in this process (click's runner: the
+same code without an interpreter's start-up each time); real processes and signals are in
+test_sweep_signals.py."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import pytest
 from optuna.trial import TrialState
 
 from nnctl.sweep.spec import read_sweep
-from sweep_support import epochs_column, load_study, read_csv, run, sqlite_url, write_sweep
+from sweep_support import epochs_column, invoke, load_study, read_csv, sqlite_url, write_sweep
 
 SPACE = """\
 space:
@@ -33,7 +35,7 @@ def finished(tmp_path_factory):
     """A sweep of 6 random trials, run once for the tests that read it."""
     folder = tmp_path_factory.mktemp("finished")
     sweep = write_sweep(folder, SPACE + "trials: 6\n")
-    result = run("sweep", sweep, cwd=folder)
+    result = invoke("sweep", sweep, cwd=folder)
     assert result.returncode == 0, result.stderr
     return folder, result
 
@@ -71,7 +73,7 @@ def test_a_sweep_trains_ordinary_run_folders_and_writes_its_outputs(finished):
 def test_a_trial_folder_works_with_nnctl_eval(finished):
     folder, _ = finished
     row = read_csv(folder / "sweeps" / "sw" / "trials.csv")[2]
-    result = run("eval", f"sweeps/sw/{row['run']}", "--split", "val", cwd=folder)
+    result = invoke("eval", f"sweeps/sw/{row['run']}", "--split", "val", cwd=folder)
     assert result.returncode == 0, result.stderr
     assert f"accuracy {100 * float(row['val_acc']):.2f}%" in result.stdout
 
@@ -84,7 +86,7 @@ def test_best_yaml_reproduces_the_best_trial_exactly(finished):
     text = (sweep_dir / "best.yaml").read_text()
     assert text.startswith(f"# The best trial of sweep sw (study 'sw' in {sqlite_url(sweep_dir)}): trial "
                            f"{best['trial']}, val_acc {float(best['val_acc'])!r}\n")
-    result = run("train", sweep_dir / "best.yaml", "--out", folder / "again", "--quiet", cwd=folder)
+    result = invoke("train", sweep_dir / "best.yaml", "--out", folder / "again", "--quiet", cwd=folder)
     assert result.returncode == 0, result.stderr
     again = next((folder / "again" / f"sw-{best['run']}").iterdir())
     report = json.loads((again / "report.json").read_text())
@@ -119,7 +121,7 @@ def test_narrowed_yaml_is_a_sweep_within_the_best_fifth(finished):
 def test_status_and_report_read_the_storage(finished):
     folder, _ = finished
     sweep_dir = folder / "sweeps" / "sw"
-    status = run("sweep", "sw.yaml", "--status", cwd=folder)
+    status = invoke("sweep", "sw.yaml", "--status", cwd=folder)
     assert status.returncode == 0, status.stderr
     lines = status.stdout.splitlines()
     assert lines[:3] == [f"sweep sw: study 'sw' in {sqlite_url(sweep_dir)}",
@@ -127,12 +129,12 @@ def test_status_and_report_read_the_storage(finished):
                          "6 of 6 trials finished (6 complete)"]
     assert lines[3].startswith("best: trial ") and len(lines) == 4
     (sweep_dir / "report.md").unlink()
-    report = run("sweep", "sw.yaml", "--report", cwd=folder)
+    report = invoke("sweep", "sw.yaml", "--report", cwd=folder)
     assert report.returncode == 0, report.stderr
     text = (sweep_dir / "report.md").read_text()
     assert "- 6 of 6 trials finished (6 complete)\n" in text
     assert "- trial-epochs of the complete and pruned trials: 12 run of 12 planned (0.0% saved by pruning)\n" in text
-    missing = run("sweep", "sw.yaml", "--status", "--study", "other", cwd=folder)
+    missing = invoke("sweep", "sw.yaml", "--status", "--study", "other", cwd=folder)
     assert missing.returncode == 2
     assert missing.stderr == (f"sw.yaml: no study 'other' in {sqlite_url(sweep_dir)} yet (start it with nnctl sweep "
                               f"sw.yaml, with the same --storage and --study)\n")
@@ -140,23 +142,23 @@ def test_status_and_report_read_the_storage(finished):
 
 def test_running_the_sweep_again_continues_its_study(tmp_path):
     sweep = write_sweep(tmp_path, SPACE + "trials: 3\n")
-    first = run("sweep", sweep, cwd=tmp_path)
+    first = invoke("sweep", sweep, cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     sweep_dir = tmp_path / "sweeps" / "sw"
     stamps = {n: (sweep_dir / f"trial-{n:04d}" / "metrics.csv").stat().st_mtime_ns for n in range(3)}
-    more = run("sweep", sweep, "--trials", "5", cwd=tmp_path)
+    more = invoke("sweep", sweep, "--trials", "5", cwd=tmp_path)
     assert more.returncode == 0, more.stderr
     assert "; 5 trials planned, 2 to run (2 new); " in more.stdout.splitlines()[0]
     assert [line.split(":")[0] for line in more.stdout.splitlines()[1:3]] == ["trial 3", "trial 4"]
     assert {n: (sweep_dir / f"trial-{n:04d}" / "metrics.csv").stat().st_mtime_ns for n in range(3)} == stamps
     rows = read_csv(sweep_dir / "trials.csv")
     assert [r["trial"] for r in rows] == ["0", "1", "2", "3", "4"]
-    again = run("sweep", sweep, "--trials", "5", cwd=tmp_path)
+    again = invoke("sweep", sweep, "--trials", "5", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert "; 5 trials planned, 0 to run (0 new); " in again.stdout.splitlines()[0]
     assert again.stdout.splitlines()[1].startswith("sweep sw: 5 of 5 trials finished (5 complete); best trial ")
     changed = write_sweep(tmp_path, SPACE.replace("1.0e-3", "2.0e-3") + "trials: 3\n")
-    refused = run("sweep", changed, cwd=tmp_path)
+    refused = invoke("sweep", changed, cwd=tmp_path)
     assert refused.returncode == 2
     assert refused.stderr == (f"{changed}: the study 'sw' in {sqlite_url(sweep_dir)} was started with another "
                               f"space (optimizer.lr.loguniform[0] differs); continue it with the sweep it was "
@@ -166,7 +168,7 @@ def test_running_the_sweep_again_continues_its_study(tmp_path):
 def test_a_grid_run_by_two_workers_tries_every_point_once(tmp_path):
     sweep = write_sweep(tmp_path, "space:\n  optimizer.lr: {choice: [0.3, 0.03, 0.003]}\n"
                                   "  model.layers[0].layers[0].units: {int: [4, 8], step: 4}\nsampler: grid\n")
-    result = run("sweep", sweep, "--workers", "2", cwd=tmp_path)
+    result = invoke("sweep", sweep, "--workers", "2", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "; 6 trials planned, 6 to run (6 new); 2 worker(s), 1 BLAS thread(s) each; " in result.stdout
     sweep_dir = tmp_path / "sweeps" / "sw"
@@ -187,7 +189,7 @@ def test_the_median_pruner_stops_trials_that_fall_behind(tmp_path):
     sweep = write_sweep(tmp_path, "set: {train.epochs: 4}\nspace:\n  optimizer.lr: {loguniform: [1.0e-5, 3.0e-1]}\n"
                                   "sampler: random\nseed: 1\ntrials: 8\n"
                                   "pruner: {type: median, startup_trials: 2, warmup_epochs: 0}\n")
-    result = run("sweep", sweep, cwd=tmp_path)
+    result = invoke("sweep", sweep, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     sweep_dir = tmp_path / "sweeps" / "sw"
     study = load_study(sqlite_url(sweep_dir), "sw")
@@ -233,11 +235,11 @@ def test_without_optuna_the_command_says_what_to_install(tmp_path):
 
 def test_storage_urls_are_checked_and_passwords_never_shown(tmp_path):
     sweep = write_sweep(tmp_path, SPACE + "trials: 1\n")
-    bad = run("sweep", sweep, "--storage", "redis://u:secret@host/0", cwd=tmp_path)
+    bad = invoke("sweep", sweep, "--storage", "redis://u:secret@host/0", cwd=tmp_path)
     assert bad.returncode == 2
     assert bad.stderr == ("--storage: expected sqlite:///FILE or postgresql://USER@HOST:PORT/DATABASE, got "
                           "'redis://u:***@host/0'\n")
-    down = run("sweep", sweep, "--storage", "postgresql://u:secret@127.0.0.1:9/db", cwd=tmp_path)
+    down = invoke("sweep", sweep, "--storage", "postgresql://u:secret@127.0.0.1:9/db", cwd=tmp_path)
     assert down.returncode == 1
     assert down.stderr.startswith("--storage postgresql://u:***@127.0.0.1:9/db: cannot open the study database (")
     assert "secret" not in down.stderr + down.stdout and len(down.stderr.splitlines()) == 1
@@ -247,7 +249,7 @@ def test_storage_urls_are_checked_and_passwords_never_shown(tmp_path):
 def test_a_trial_that_diverges_before_its_first_epoch_fails_and_the_sweep_goes_on(tmp_path):
     sweep = write_sweep(tmp_path, "set: {optimizer.type: sgd}\nspace:\n  optimizer.lr: {choice: [1.0e+12, 1.0e-2]}\n"
                                   "sampler: grid\n")
-    result = run("sweep", sweep, cwd=tmp_path)
+    result = invoke("sweep", sweep, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     study = load_study(sqlite_url(tmp_path / "sweeps" / "sw"), "sw")
     by_lr = {t.params["optimizer.lr"]: t for t in study.trials}

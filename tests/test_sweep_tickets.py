@@ -11,7 +11,7 @@ from optuna.trial import TrialState
 
 from nnctl.sweep.storage import open_storage
 from nnctl.sweep.tickets import holds_ticket, issue
-from sweep_support import load_study, run, sqlite_url, write_sweep
+from sweep_support import invoke, load_study, sqlite_url, write_sweep
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 
@@ -47,12 +47,12 @@ def test_concurrent_processes_take_each_queued_ticket_exactly_once(tmp_path):
 def test_a_ticket_queued_twice_runs_once(tmp_path):
     sweep = write_sweep(tmp_path, "space:\n  optimizer.lr: {loguniform: [1.0e-3, 1.0e-1]}\nsampler: random\n"
                                   "trials: 3\n")
-    assert run("sweep", sweep, "--trials", "1", cwd=tmp_path).returncode == 0
+    assert invoke("sweep", sweep, "--trials", "1", cwd=tmp_path).returncode == 0
     sweep_dir = tmp_path / "sweeps" / "sw"
     study = optuna.load_study(study_name="sw", storage=sqlite_url(sweep_dir))
     study.enqueue_trial({}, user_attrs={"ticket": 1})      # as two machines topping up at once would
     study.enqueue_trial({}, user_attrs={"ticket": 1})
-    result = run("sweep", sweep, cwd=tmp_path)
+    result = invoke("sweep", sweep, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     trials = load_study(sqlite_url(sweep_dir), "sw").trials
     void = [t for t in trials if t.user_attrs.get("status") == "void"]
