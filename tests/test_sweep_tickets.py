@@ -9,6 +9,7 @@ import sys
 import optuna
 from optuna.trial import TrialState
 
+from nnctl.sweep import quiet
 from nnctl.sweep.storage import open_storage
 from nnctl.sweep.tickets import holds_ticket, issue
 from sweep_support import invoke, load_study, sqlite_url, write_sweep
@@ -17,6 +18,7 @@ optuna.logging.set_verbosity(optuna.logging.ERROR)
 
 TAKER = """\
 import sys, optuna
+from nnctl.sweep import quiet
 from nnctl.sweep import quiet
 from nnctl.sweep.storage import open_storage
 optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -81,3 +83,32 @@ def test_which_trials_hold_their_ticket():
     assert not holds_ticket(frozen(TrialState.FAIL, ticket=0))                        # heartbeats stopped: retried
     assert not holds_ticket(frozen(TrialState.FAIL, ticket=0, status="killed"))
     assert holds_ticket(frozen(TrialState.FAIL, ticket=0, status="killed", kills=1))  # killed twice: final
+
+
+def test_a_trial_whose_machine_went_silent_is_retried_by_another(tmp_path, monkeypatch):
+    import time
+
+    monkeypatch.setenv("NNCTL_SWEEP_GRACE_SECONDS", "3")
+    sweep = write_sweep(tmp_path, "space:\n  optimizer.lr: {loguniform: [1.0e-3, 1.0e-1]}\nsampler: random\n")
+    assert invoke("sweep", sweep, "--trials", "1", cwd=tmp_path).returncode == 0
+    storage = open_storage(sqlite_url(tmp_path / "sweeps" / "sw"))
+    study = optuna.load_study(study_name="sw", storage=storage)
+    issue(study, 2, None, 0)                        # a machine elsewhere takes ticket 1, beats once, goes silent
+    with quiet():
+        elsewhere = study.ask()
+    elsewhere.set_user_attr("worker", "elsewhere:4242")
+    elsewhere.set_user_attr("run", "trial-0001")
+    lr = elsewhere.suggest_float("optimizer.lr", 1.0e-3, 1.0e-1, log=True)
+    storage.record_heartbeat(storage.get_trial_id_from_study_id_trial_number(
+        storage.get_study_id_from_name("sw"), elsewhere.number))
+    time.sleep(3.5)
+    result = invoke("sweep", sweep, "--trials", "2", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ("trial 1: its worker stopped sending heartbeats; queued again to continue "
+                             "trial-0001\n")
+    trials = load_study(sqlite_url(tmp_path / "sweeps" / "sw"), "sw").trials
+    assert (trials[1].state, trials[1].user_attrs.get("status")) == (TrialState.FAIL, None)
+    retry = trials[2]
+    assert (retry.state, retry.user_attrs["retry_of"], retry.user_attrs["kills"]) == (TrialState.COMPLETE, 1, 1)
+    assert retry.params == {"optimizer.lr": lr} and retry.user_attrs["run"] == "trial-0001"
+    assert "2 of 2 trials finished (2 complete); 1 interrupted or killed and queued again" in result.stdout

@@ -8,13 +8,16 @@ Three things are added to Optuna's RDBStorage:
   read-then-write atomic, as PostgreSQL's row lock does.
 - Two processes creating Optuna's tables in an empty PostgreSQL database at the same moment collide
   (a duplicate key in the catalog); the one that loses tries again, and finds the tables made.
-- Heartbeats: a running trial records one every HEARTBEAT_SECONDS; one silent for GRACE_SECONDS (its
-  worker was killed, or its machine lost) is marked failed and retried by the next process that looks.
+- Heartbeats: a running trial records one every 10 s; one silent for 60 s (its worker was killed, or its
+  machine lost) is marked failed and retried by the next process that looks. NNCTL_SWEEP_GRACE_SECONDS
+  sets the 60 (the interval becomes a third of it, at most 10 s): longer for machines with slow links to
+  the database, a few seconds in the tests.
 """
 
 from __future__ import annotations
 
 import inspect
+import os
 import random
 import time
 from pathlib import Path
@@ -23,8 +26,8 @@ from nnctl.errors import InputError, WorkError
 from nnctl.sweep import INSTALL, MissingPackage, quiet
 from nnctl.sweep.tickets import on_stale
 
-HEARTBEAT_SECONDS = 10
 GRACE_SECONDS = 60
+MAX_HEARTBEAT_SECONDS = 10
 SCHEMES = ("sqlite", "postgresql")
 SCHEMA_ATTEMPTS = 5
 
@@ -50,6 +53,13 @@ def masked(url: str) -> str:
         return url.split("://", 1)[0] + "://..." if "://" in url else url
 
 
+def heartbeat_seconds() -> tuple[int, int]:
+    """(seconds between a running trial's heartbeats, seconds of silence after which it is taken as dead)."""
+    given = os.environ.get("NNCTL_SWEEP_GRACE_SECONDS", "").strip()
+    grace = int(given) if given.isdigit() and int(given) >= 3 else GRACE_SECONDS
+    return min(MAX_HEARTBEAT_SECONDS, grace // 3), grace
+
+
 def open_storage(url: str):
     """An optuna RDBStorage on `url` with heartbeats (and immediate transactions for SQLite). A database that
     cannot be reached is one WorkError line; a missing driver names what to install."""
@@ -61,12 +71,13 @@ def open_storage(url: str):
     parameters = inspect.signature(optuna.storages.RDBStorage).parameters
     callback = "heartbeat_stale_trial_callback" if "heartbeat_stale_trial_callback" in parameters \
         else "failed_trial_callback"
+    interval, grace = heartbeat_seconds()
     for attempt in range(SCHEMA_ATTEMPTS):
         try:
             with quiet():
                 storage = optuna.storages.RDBStorage(with_driver(url), engine_kwargs=engine_kwargs,
-                                                     heartbeat_interval=HEARTBEAT_SECONDS,
-                                                     grace_period=GRACE_SECONDS, **{callback: on_stale})
+                                                     heartbeat_interval=interval, grace_period=grace,
+                                                     **{callback: on_stale})
             break
         except ImportError:
             raise MissingPackage(f"--storage {masked(url)}: the database driver is not installed: "

@@ -59,7 +59,7 @@ def work(plan, handle, stop: StopSignals, say, notify) -> int:
     """Run queued trials until none is left; returns how many ran. Raises Interrupted after a stop signal."""
     from optuna.storages import fail_stale_trials
 
-    from nnctl.sweep.storage import HEARTBEAT_SECONDS
+    from nnctl.sweep.storage import heartbeat_seconds
     from nnctl.sweep.tickets import claim, waiting
     from nnctl.threads import blas_threads
 
@@ -71,7 +71,7 @@ def work(plan, handle, stop: StopSignals, say, notify) -> int:
             break
         with quiet():
             trial = study.ask()
-        with Heartbeat(handle, trial.number, HEARTBEAT_SECONDS):
+        with Heartbeat(handle, trial.number, heartbeat_seconds()[0]):
             trial.set_user_attr("worker", worker_name())
             trial.set_user_attr("threads", threads)
             ticket = claim(study, trial)
