@@ -50,4 +50,4 @@ def command(ctx: click.Context, sweep_file: Path, trials: int | None, workers: i
     elif report:
         click.echo(write_report(request))
     else:
-        click.echo(run_sweep(request, say=lambda line: click.echo(line)))
+        run_sweep(request, say=click.echo)

@@ -1,7 +1,7 @@
 """`nnctl sweep SWEEP.yaml`: check the sweep, open (or continue) its study, run the queued trials, write the
 sweep's outputs.
 
-    run_sweep(...)        everything, from the checks to the outputs; returns the summary line
+    run_sweep(...)        everything, from the checks to the outputs, said line by line
     sweep_status(...)     --status: progress from the study's storage
     write_report(...)     --report: the outputs from the storage, no trial run
 
@@ -48,8 +48,9 @@ def make_plan(request: Request, check: bool) -> Plan:
     return Plan(spec, metric, sweep_dir, storage_url(request.storage, sweep_dir), request.study or spec.name)
 
 
-def run_sweep(request: Request, say) -> str:
-    """Run the sweep; returns its last line. Raises Interrupted after Ctrl-C (outputs written first)."""
+def run_sweep(request: Request, say) -> None:
+    """Run the sweep, saying what happens line by line, the last line a summary. Raises Interrupted after
+    Ctrl-C and WorkError when a worker failed, in both cases after the outputs are written."""
     import optuna
 
     from nnctl.sweep.report import write_outputs
@@ -81,14 +82,12 @@ def run_sweep(request: Request, say) -> str:
             code = Supervisor(plan, handle, request.workers, request.changes, say, request.debug).run()
     except Interrupted as exc:
         code = exc.exit_code
-    written = write_outputs(plan, handle)
-    summary = summary_line(plan, handle, written)
+    say(summary_line(plan, handle, write_outputs(plan, handle)))
     if code >= 128:
-        raise Interrupted(f"{summary}\ninterrupted: trials in flight saved their position and are queued again; "
-                          f"continue with the same command", exit_code=code)
+        raise Interrupted("interrupted: trials in flight saved their position and are queued again; continue "
+                          "with the same command", exit_code=code)
     if code:
-        raise WorkError(f"{summary}\na worker failed (its message is above); run the same command to continue")
-    return summary
+        raise WorkError("a worker failed (its message is above); run the same command to continue")
 
 
 def open_or_create(plan: Plan) -> StudyHandle:
