@@ -2,7 +2,7 @@
 
     history.png      the metric of every trial in order, and the best so far
     params.png       the metric against each parameter, on a log axis for log-scale parameters (where the
-                     good learning rates cluster); pruned trials in grey, at the metric they had when stopped
+                     good learning rates cluster); pruned trials in grey, at the best checkpoint they reached
     parallel.png     parallel coordinates: one line per complete trial across every parameter and the
                      metric, coloured by the metric
     importance.png   how much each parameter matters (PED-ANOVA), when there are enough trials
@@ -26,7 +26,9 @@ def plot_history(rows: list[dict], metric: str, maximize: bool, path: Path) -> N
     figure = new_figure(8, 4.5)
     ax = figure.subplots()
     complete, pruned = scored(rows, metric, "complete"), scored(rows, metric, "pruned")
-    ax.scatter([r["trial"] for r in pruned], [r[metric] for r in pruned], color=PRUNED, marker="x", label="pruned")
+    if pruned:
+        ax.scatter([r["trial"] for r in pruned], [r[metric] for r in pruned], color=PRUNED, marker="x",
+                   label="pruned")
     ax.scatter([r["trial"] for r in complete], [r[metric] for r in complete], color=COMPLETE, label="complete")
     best, xs, ys = None, [], []
     for row in sorted(complete, key=lambda r: r["trial"]):
@@ -51,6 +53,8 @@ def plot_params(rows: list[dict], params: list, metric: str, path: Path) -> None
     for ax, param in zip(axes, params):
         for state, color, marker in (("pruned", PRUNED, "x"), ("complete", COMPLETE, "o")):
             points = [r for r in scored(rows, metric, state) if r.get(param.path) is not None]
+            if not points:
+                continue
             xs = [position(param, r[param.path]) for r in points]
             ax.scatter(xs, [r[metric] for r in points], color=color, marker=marker, s=18, label=state)
         show_range(ax, param)
@@ -59,7 +63,8 @@ def plot_params(rows: list[dict], params: list, metric: str, path: Path) -> None
         ax.grid(alpha=0.3)
     for ax in axes[len(params):]:
         ax.set_visible(False)
-    axes[0].legend()
+    if axes[0].get_legend_handles_labels()[0]:
+        axes[0].legend()
     figure.suptitle(f"{metric} against each parameter")
     save_figure(figure, path)
 
