@@ -6,7 +6,7 @@ user `nobody` when run as root), makes one database per run, and times each `nnc
 start to exit: start-up, the corner checks, every trial and the outputs. Both runs draw the same trials
 (random sampler, same seed). Run it on a quiet machine:
 
-    python benchmarks/bench_sweep_workers.py                 # 16 trials, spiral, 40 epochs each
+    python benchmarks/bench_sweep_workers.py                 # 16 trials, spiral (3,000 points), 40 epochs each
     python benchmarks/bench_sweep_workers.py --tiny          # 4 trials of 2 epochs: checks it runs end to end
 """
 
@@ -70,7 +70,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--trials", type=int, default=16)
     parser.add_argument("--epochs", type=int, default=40)
-    parser.add_argument("--samples", type=int, default=1500)
+    parser.add_argument("--samples", type=int, default=3000)
     parser.add_argument("--tiny", action="store_true", help="4 trials of 2 epochs on 300 samples")
     args = parser.parse_args()
     if args.tiny:
