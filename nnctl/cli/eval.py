@@ -15,7 +15,10 @@ from nnctl.cli._options import debug_option, split_option
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Samples per forward pass.")
 @debug_option
 def command(checkpoint: Path, split: str, batch_size: int | None) -> None:
-    """Evaluate a run folder's best.npz (or a CHECKPOINT file): loss, accuracy and confusion matrix on a split."""
+    """Evaluate a run's best checkpoint on a split of its data: loss, accuracy, confusion matrix.
+
+    RUN is a run folder (its checkpoints/best.npz is used) or a CHECKPOINT file. The data comes from the
+    run's own config.yaml, rebuilt with the same seed, so the splits are the ones it trained on."""
     from nnctl.training.evaluation import evaluate_checkpoint
     from nnctl.viz.tables import confusion_text
 

@@ -24,8 +24,10 @@ from nnctl.errors import InputError
 @debug_option
 def command(runs: tuple[Path, ...], metric: str, out_file: Path | None, log_y: bool, filters: bool,
             image_index: str | None, split: str) -> None:
-    """Overlay one metric of several RUNS (run folders, or folders of runs: the newest is taken); or, with
-    --filters / --features, draw pictures of one checkpoint's (or config's fresh) network."""
+    """Draw one metric of several runs overlaid, or pictures of one network.
+
+    RUNS are run folders (or folders of runs: the newest is taken). With --filters / --features, draw
+    pictures of one checkpoint's (or a config's freshly built) network."""
     if filters or image_index is not None:
         from nnctl.viz.pictures import draw_feature_maps, plot_filters, setup_for_pictures
 

@@ -35,8 +35,11 @@ from nnctl.errors import InputError
 def command(ctx: click.Context, sweep_file: Path, trials: int | None, workers: int, storage: str | None,
             study_name: str | None, out: Path, sampler: str | None, pruner: str | None, seed: int | None,
             status: bool, report: bool) -> None:
-    """Search hyperparameters: train many runs of a base config, varied as SWEEP.yaml says, in one Optuna study
-    (random log-scale, grid or Bayesian TPE search, with pruning); running the same command again continues it."""
+    """Search hyperparameters: many runs of a base config, varied as SWEEP.yaml says, in one Optuna study.
+
+    Random (log-scale), grid or Bayesian TPE search, with pruning. Every trial is an ordinary run folder in
+    <out>/<name>/; the sweep folder also gets trials.csv, best.yaml, report.md and pictures. Running the same
+    command again continues the study; with --storage postgresql://... several machines join it."""
     from nnctl.sweep import require_optuna
     from nnctl.sweep.runner import Request, run_sweep, sweep_status, write_report
 

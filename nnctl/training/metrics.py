@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from tqdm import tqdm
 
 from nnctl.nn.network import Network
 from nnctl.nn.objective import Objective
@@ -33,12 +34,14 @@ def per_class_accuracy(confusion: np.ndarray) -> list[float | None]:
 
 
 def evaluate(network: Network, objective: Objective, x: np.ndarray, y: np.ndarray, batch_size: int,
-             num_classes: int | None) -> dict:
+             num_classes: int | None, bar: str | None = None) -> dict:
     """Loss (data loss averaged over samples, plus the weight penalty) and, for classification, accuracy
-    and the confusion matrix of `network` on (x, y), in eval mode, in batches of `batch_size`."""
+    and the confusion matrix of `network` on (x, y), in eval mode, in batches of `batch_size`; with `bar`,
+    a progress bar of that title on stderr."""
     total_loss = 0.0
     preds = []
-    for start in range(0, len(x), batch_size):
+    starts = range(0, len(x), batch_size)
+    for start in starts if bar is None else tqdm(starts, desc=bar, unit="batch", leave=False, dynamic_ncols=True):
         xb, yb = x[start:start + batch_size], y[start:start + batch_size]
         total_loss += objective.forward(network, xb, yb, training=False) * len(xb)
         pred = predictions(objective.primary_scores(), objective.task)

@@ -26,7 +26,8 @@ from nnctl.threads import blas_threads
 from nnctl.training.callbacks import Callback
 from nnctl.training.checkpoints import load_checkpoint
 from nnctl.training.run_dir import MetricsLog
-from nnctl.training.runner import TrainResult, build_trainer, execute, self_contained, to_stderr, watchers
+from nnctl.training.runner import (TrainResult, build_trainer, execute, position, self_contained, to_stderr,
+                                   watchers)
 from nnctl.training.snapshots import restore_snapshot
 
 CHANGEABLE = ("train.epochs", "train.early_stopping.patience")
@@ -94,7 +95,7 @@ def resume(target: str | Path, overrides: Sequence[str] = (), config_path: Path 
     for folder in (run_dir, run_dir / "checkpoints"):
         if folder.is_dir():
             remove_leftovers(folder)
-    trainer = build_trainer(config, progress)
+    trainer = build_trainer(config, progress, initialize=checkpoint is None)   # else its weights are the run's own
     trainer.run_dir = run_dir
     if checkpoint is not None:
         ckpt = load_checkpoint(checkpoint)
@@ -112,4 +113,6 @@ def resume(target: str | Path, overrides: Sequence[str] = (), config_path: Path 
     if config != load_config(run_dir / "config.yaml"):
         write_text_atomic(run_dir / "config.yaml", dump_yaml(self_contained(config)), "config")
     trainer.log = MetricsLog(run_dir / "metrics.csv", trainer.history)
+    if progress:
+        notify(f"resuming {run_dir} at {position(trainer)}")
     return TrainResult(run_dir, execute(trainer, watchers(trainer, progress, callbacks)))
