@@ -1,12 +1,13 @@
-"""`nnctl sweep` end to end on a real SQLite study: run folders and outputs, best.yaml reproducing its trial
-exactly, --status and --report, continuing a sweep, a grid run by two worker processes with every point
-once, pruning that stops trials, a diverging trial. The commands run in this process (click's runner: the
-same code without an interpreter's start-up each time); real processes and signals are in
-test_sweep_signals.py."""
+"""`nnctl sweep` end to end on a real SQLite study: run folders and outputs, trial folders under eval, plot
+and --resume, best.yaml reproducing its trial exactly, --status and --report, continuing a sweep, a grid run
+by two worker processes with every point once, pruning that stops trials, a diverging trial. The commands
+run in this process (click's runner: the same code without an interpreter's start-up each time); real
+processes and signals are in test_sweep_signals.py."""
 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -70,12 +71,24 @@ def test_a_sweep_trains_ordinary_run_folders_and_writes_its_outputs(finished):
         assert epochs_column(sweep_dir / row["run"]) == [1, 2]
 
 
-def test_a_trial_folder_works_with_nnctl_eval(finished):
+def test_a_trial_folder_works_with_nnctl_eval_plot_and_resume(finished, tmp_path):
     folder, _ = finished
-    row = read_csv(folder / "sweeps" / "sw" / "trials.csv")[2]
+    rows = read_csv(folder / "sweeps" / "sw" / "trials.csv")
+    row = rows[2]
     result = invoke("eval", f"sweeps/sw/{row['run']}", "--split", "val", cwd=folder)
     assert result.returncode == 0, result.stderr
     assert f"accuracy {100 * float(row['val_acc']):.2f}%" in result.stdout
+    picture = tmp_path / "overlay.png"
+    plotted = invoke("plot", f"sweeps/sw/{rows[0]['run']}", f"sweeps/sw/{rows[1]['run']}", "--out", picture,
+                     cwd=folder)
+    assert plotted.returncode == 0, plotted.stderr
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    copy = tmp_path / row["run"]                 # the fixture's folders stay as the sweep left them
+    shutil.copytree(folder / "sweeps" / "sw" / row["run"], copy)
+    resumed = invoke("train", "--resume", copy, "--set", "train.epochs=3", "--quiet", cwd=folder)
+    assert resumed.returncode == 0, resumed.stderr
+    assert epochs_column(copy) == [1, 2, 3]
+    assert json.loads((copy / "report.json").read_text())["epochs_run"] == 3
 
 
 def test_best_yaml_reproduces_the_best_trial_exactly(finished):
