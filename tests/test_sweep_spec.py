@@ -149,6 +149,22 @@ def test_an_inline_base_is_blamed_under_base(tmp_path):
     assert str(caught.value) == f"{path}: base.model.layers[0].units: expected a positive integer, got -1"
 
 
+def test_a_corner_whose_init_weights_do_not_fit_is_refused_before_any_trial(tmp_path, monkeypatch):
+    from nnctl.config.load import load_config
+    from nnctl.training.runner import train
+
+    (tmp_path / "pre.yaml").write_text(BASE.replace("name: tiny", "name: pre"))
+    run = train(load_config(tmp_path / "pre.yaml"), tmp_path / "runs", progress=False).run_dir
+    base = BASE + "init: {from: runs/pre, layers: [dense1]}\n"
+    path = write_sweep(tmp_path, "space:\n  model.layers[0].layers[0].units: {choice: [8, 16]}\n", base=base)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError) as caught:
+        check_sweep(read_sweep(path))
+    assert str(caught.value) == (f"{path}: space.model.layers[0].layers[0].units: at the choice 16 the config is "
+                                 f"invalid: init.layers: dense1.W: shape (2, 16) in this model but (2, 8) in "
+                                 f"{run.relative_to(tmp_path) / 'checkpoints' / 'best.npz'}")
+
+
 def test_yaml_errors_and_the_top_level_shape(tmp_path):
     path = tmp_path / "sw.yaml"
     path.write_text("- 1\n- 2\n")

@@ -4,8 +4,8 @@ A corner is a config where swept parameters sit at the ends of their ranges (or 
 choices). Each parameter is tried at each of its ends with the others at the base config's values, which
 names the parameter at fault; then every parameter low together and every parameter high together, and,
 when there are at most 64 of them, all combinations of ends. Each corner is resolved and then built as a
-run is (data, network, loss, optimizer, schedule, metric names), without training; the data is loaded
-once per distinct `data:` section and seed.
+run is (data, network, loss, optimizer, schedule, metric names, and the weights `init` copies from another
+run), without training; the data is loaded once per distinct `data:` section and seed.
 """
 
 from __future__ import annotations
@@ -28,7 +28,10 @@ class Builder:
         self.splits: dict[str, Any] = {}
 
     def build(self, config):
-        """The Trainer for `config` (nothing trained, nothing written). Raises ConfigError."""
+        """The Trainer for `config` (nothing trained, nothing written), its `init` weights copied in as a new
+        run's are. Raises ConfigError."""
+        from nnctl.config.load import errors_name
+        from nnctl.training.init_from import initialize_from
         from nnctl.training.prepare import prepare
         from nnctl.training.trainer import Trainer
 
@@ -36,6 +39,9 @@ class Builder:
                          default=str)
         setup = prepare(config, progress=False, splits=self.splits.get(key))
         self.splits[key] = setup.splits
+        if config.get("init"):
+            with errors_name(config):
+                initialize_from(setup.network, config)
         return Trainer(setup)
 
 
