@@ -15,7 +15,7 @@ import pytest
 from optuna.trial import TrialState
 
 from nnctl.sweep.spec import read_sweep
-from sweep_support import epochs_column, invoke, load_study, read_csv, sqlite_url, write_sweep
+from sweep_support import BASE, epochs_column, invoke, load_study, read_csv, sqlite_url, write_sweep
 
 SPACE = """\
 space:
@@ -170,6 +170,18 @@ def test_running_the_sweep_again_continues_its_study(tmp_path):
     assert again.returncode == 0, again.stderr
     assert "; 5 trials planned, 0 to run (0 new); " in again.stdout.splitlines()[0]
     assert again.stdout.splitlines()[1].startswith("sweep sw: 5 of 5 trials finished (5 complete); best trial ")
+    study = load_study(sqlite_url(sweep_dir), "sw")
+    older = study.user_attrs["nnctl_sweep"]         # as an nnctl without train.checkpoint_every stored it
+    del older["config"]["train"]["checkpoint_every"]
+    study.set_user_attr("nnctl_sweep", older)
+    upgraded = invoke("sweep", sweep, "--trials", "5", cwd=tmp_path)
+    assert upgraded.returncode == 0, upgraded.stderr
+    longer = write_sweep(tmp_path, SPACE + "trials: 3\n", base=BASE.replace("epochs: 2", "epochs: 3"))
+    refused = invoke("sweep", longer, cwd=tmp_path)
+    assert refused.returncode == 2
+    assert refused.stderr == (f"{longer}: the study 'sw' in {sqlite_url(sweep_dir)} was started from another "
+                              f"base config (train.epochs differs); continue it with the sweep it was started "
+                              f"from, or give another --study name\n")
     changed = write_sweep(tmp_path, SPACE.replace("1.0e-3", "2.0e-3") + "trials: 3\n")
     refused = invoke("sweep", changed, cwd=tmp_path)
     assert refused.returncode == 2

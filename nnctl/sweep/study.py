@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from nnctl.config.yamlio import plain
-from nnctl.errors import InputError
+from nnctl.errors import ConfigError, InputError
 from nnctl.optim.monitor import direction
 from nnctl.sweep import quiet
 from nnctl.sweep.spec import SweepSpec
@@ -118,14 +118,26 @@ def check_identity(plan: Plan, study) -> None:
     elif stored["space"] != mine["space"]:
         keys = differing_keys(stored["space"], mine["space"])
         problem = f"was started with another space ({', '.join(keys)} differ{'s' if len(keys) == 1 else ''})"
-    elif stored["config"] != mine["config"]:
-        keys = differing_keys(stored["config"], mine["config"])
+    elif (before := with_current_defaults(stored["config"])) != mine["config"]:
+        keys = differing_keys(before, mine["config"])
         shown = ", ".join(keys[:4]) + (f" and {len(keys) - 4} more" if len(keys) > 4 else "")
         problem = f"was started from another base config ({shown} differ{'s' if len(keys) == 1 else ''})"
     else:
         return
     raise InputError(f"{plan.spec.source}: the {plan.where} {problem}; continue it with the sweep it was "
                      f"started from, or give another --study name")
+
+
+def with_current_defaults(config: dict) -> dict:
+    """A base config as stored by the study (perhaps by an older nnctl), resolved again: keys added to nnctl
+    since then take their defaults, as they do for `nnctl train --resume`, so only real changes count."""
+    from nnctl.config.sections import resolve
+
+    try:
+        again = resolve({**config, "name": "stored"})
+    except ConfigError:          # no longer valid: compared as stored, and refused as different
+        return config
+    return {k: v for k, v in plain(dict(again)).items() if k != "name"}
 
 
 def wait_for_identity(study, seconds: float = 30.0) -> dict | None:
