@@ -62,9 +62,9 @@ def cli() -> None:
 
 def _register() -> None:
     from nnctl.cli import eval as eval_module
-    from nnctl.cli import export, gradcheck, plot, predict, summary, sweep, train
+    from nnctl.cli import docs, export, gradcheck, plot, predict, summary, sweep, train
 
-    for module in (train, eval_module, predict, export, plot, summary, gradcheck, sweep):
+    for module in (train, eval_module, predict, export, plot, summary, gradcheck, sweep, docs):
         cli.add_command(module.command)
 
 

@@ -64,7 +64,8 @@ METRICS = ("val_acc", "val_loss", "train_acc", "train_loss")
 TRAIN_OPTIONS = {
     "epochs": Option(Int(1), 10, "passes over the training set"),
     "batch_size": Option(Int(1), 128, "samples per gradient step"),
-    "eval_batch_size": Option(Int(1), 256, "samples per forward pass when evaluating"),
+    "eval_batch_size": Option(Int(1), 512, "samples per forward pass when evaluating (forward only, so "
+                                           "larger batches than in training pay)"),
     "shuffle": Option(Bool(), True, "reshuffle the training set every epoch (seeded)"),
     "monitor": Option(Choice("auto", *METRICS), "auto",
                       "metric that picks best.npz; auto = val_acc (val_loss for regression), "

@@ -4,7 +4,8 @@ Shapes exclude the batch axis: a dense layer on flat MNIST has `in_shape == (784
 takes `x` of shape (N, 784). Each layer owns:
 
 - `params`:  trainable arrays by name, e.g. {"W": (D, M), "b": (M,)}; optimizers update them in place.
-- `grads`:   same keys and shapes as `params`, filled by `backward` (a layer may rebind the arrays).
+- `grads`:   same keys and shapes as `params`, filled by `backward`. A layer may rebind the arrays, but
+             writing into `grad_buffer(key)` saves a copy: in a network that is a view of one flat buffer.
 - `buffers`: arrays that are saved in checkpoints but not trained (batch-norm running statistics).
 - `penalized`: names of params that L1/L2 penalties and weight decay apply to (weights, not biases).
 
@@ -83,6 +84,14 @@ class Layer:
     def kinks(self) -> bool:
         """True if this layer has points where its derivative jumps (ReLU, max): gradcheck may warn there."""
         return False
+
+    def grad_buffer(self, key: str) -> np.ndarray:
+        """The array to write the gradient of params[key] into: grads[key] when it has the parameter's
+        shape and dtype (contiguous), else a new one stored there."""
+        param, grad = self.params[key], self.grads.get(key)
+        if grad is None or grad.shape != param.shape or grad.dtype != param.dtype or not grad.flags.c_contiguous:
+            grad = self.grads[key] = np.empty_like(param)
+        return grad
 
     def zero_like_params(self) -> dict[str, np.ndarray]:
         return {k: np.zeros_like(v) for k, v in self.params.items()}

@@ -40,15 +40,15 @@ class Dense(Layer):
 
     def forward(self, x: np.ndarray, training: bool, rng: np.random.Generator | None = None) -> np.ndarray:
         self.x = x
-        y = x @ self.params["W"]
+        y = np.matmul(x, self.params["W"])
         if "b" in self.params:
             y += self.params["b"]
         return y
 
     def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray:
-        self.grads["W"] = self.x.T @ dy
+        np.matmul(self.x.T, dy, out=self.grad_buffer("W"))
         if "b" in self.params:
-            self.grads["b"] = dy.sum(axis=0)
+            dy.sum(axis=0, out=self.grad_buffer("b"))
         self.x = None
         return dy @ self.params["W"].T if need_input_grad else None
 

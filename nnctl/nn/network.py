@@ -3,6 +3,10 @@
 Parameters are seen by optimizers as one flat dict {"dense1.W": array, ...} holding the layers' own
 arrays, so in-place updates reach the layers directly. Buffers (batch-norm running statistics) are a
 second flat dict, saved with the parameters but never trained.
+
+The trainable parameters live in one contiguous buffer (`flat_params`), their gradients in another
+(`flat_grads`), and each layer's params and grads are views into them (nnctl.nn.flat), so an optimizer
+updates the whole network with a few ufunc calls over one array.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import numpy as np
 from nnctl.config.spec import join_path
 from nnctl.errors import ConfigError, InputError
 from nnctl.layers.base import Layer, Shape
+from nnctl.nn.flat import pack
 from nnctl.nn.model_config import INPUT
 
 
@@ -58,10 +63,23 @@ class Network:
             if node.weights:
                 self.set_weights(node, node_paths)
         self.output_shape = shapes[self.output_name]
+        self.pack_trainable()
         self._last_use = {}
         for i, node in enumerate(self.nodes):
             for name in node.inputs:
                 self._last_use[name] = i
+
+    def pack_trainable(self) -> None:
+        """Move the trainable parameters into one flat buffer and give them a flat gradient buffer of the
+        same layout (node order, then each layer's key order: the order of `trainable_params()`)."""
+        trainable = [n for n in self.nodes if n.trainable]
+        self.flat_params, params = pack(self.trainable_params(), self.dtype)
+        self.flat_grads, grads = pack(params, self.dtype, copy=False)
+        for node in trainable:
+            for key in node.layer.params:
+                node.layer.params[key] = params[f"{node.name}.{key}"]
+                node.layer.grads[key] = grads[f"{node.name}.{key}"]
+        self._grad_views = grads
 
     @staticmethod
     def where(node: Node, node_paths: dict[str, str] | None, key: str | None = None) -> str:
@@ -125,7 +143,7 @@ class Network:
             if dy is not None and not node.trainable and feeds_on_input and not need_input_grad:
                 continue            # frozen and first: neither its weight nor its input gradient is needed
             if dy is None:
-                node.layer.grads = node.layer.zero_like_params()
+                self.zero_grads(node)
                 continue
             dxs = node.layer.backward(dy, need_input_grad=need_input_grad or not feeds_on_input)
             if node.layer.arity == "one":
@@ -140,9 +158,32 @@ class Network:
     def params(self) -> dict[str, np.ndarray]:
         return {f"{n.name}.{k}": v for n in self.nodes for k, v in n.layer.params.items()}
 
+    @staticmethod
+    def zero_grads(node: Node) -> None:
+        """Zero gradients for a layer that no gradient reaches (in place where the layer has them)."""
+        layer = node.layer
+        for key, param in layer.params.items():
+            grad = layer.grads.get(key)
+            if grad is not None and grad.shape == param.shape and grad.dtype == param.dtype:
+                grad.fill(0)
+            else:
+                layer.grads[key] = np.zeros_like(param)
+
     def grads(self) -> dict[str, np.ndarray]:
-        """Gradients of the trainable parameters (frozen layers left out)."""
-        return {f"{n.name}.{k}": v for n in self.nodes if n.trainable for k, v in n.layer.grads.items()}
+        """Gradients of the trainable parameters (frozen layers left out), as views of `flat_grads`: a layer
+        that stored a gradient in an array of its own has it copied into its view here."""
+        views = {}
+        for node in self.nodes:
+            if not node.trainable:
+                continue
+            for key, grad in node.layer.grads.items():
+                name = f"{node.name}.{key}"
+                view = self._grad_views.get(name)
+                if view is not None and grad is not view:
+                    np.copyto(view, grad)
+                    node.layer.grads[key] = grad = view
+                views[name] = grad
+        return views
 
     def trainable_params(self) -> dict[str, np.ndarray]:
         return {f"{n.name}.{k}": v for n in self.nodes if n.trainable for k, v in n.layer.params.items()}

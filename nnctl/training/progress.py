@@ -6,6 +6,7 @@ frames."""
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import TextIO
 
@@ -16,6 +17,15 @@ from nnctl.training.callbacks import Callback, StepInfo
 SHOWN = ("train_loss", "train_acc", "val_loss", "val_acc")
 
 
+def has_width(stream: TextIO) -> bool:
+    """True for a terminal that says how wide it is (a pseudo-terminal that reports 0 columns, as some CI
+    runners give, gets the plain lines: a bar needs a width)."""
+    try:
+        return stream.isatty() and os.get_terminal_size(stream.fileno()).columns > 0
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
 class ProgressBar(Callback):
     """One bar per epoch on a terminal; at the epoch's end the bar shows the epoch's row (train and
     validation metrics) and is closed. Not on a terminal: a line per epoch instead."""
@@ -23,7 +33,7 @@ class ProgressBar(Callback):
     def __init__(self, stream: TextIO = sys.stderr):
         self.stream = stream
         self.bar: tqdm | None = None
-        self.terminal = stream.isatty()
+        self.terminal = has_width(stream)
 
     def on_epoch_start(self, trainer) -> None:
         if not self.terminal:

@@ -107,7 +107,8 @@ def resume(target: str | Path, overrides: Sequence[str] = (), config_path: Path 
                    f"(set OPENBLAS_NUM_THREADS={saved_threads} for identical numbers)")
     report = finished_report(run_dir)
     if report is not None and trainer.finished():
-        notify(f"nothing to resume: {run_dir} already {report['status']} after {trainer.epoch} epochs "
+        epochs = f"{trainer.epoch} epoch{'' if trainer.epoch == 1 else 's'}"
+        notify(f"nothing to resume: {run_dir} already {report['status']} after {epochs} "
                f"(raise train.epochs with --set to train longer)")
         return TrainResult(run_dir, report)
     if config != load_config(run_dir / "config.yaml"):

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from nnctl.data.augment import augment_batch
-from nnctl.data.loader import take_rows
+from nnctl.data.loader import RowGatherer
 from nnctl.errors import WorkError
 from nnctl.nn.registry import OPTIMIZERS, SCHEDULES
 from nnctl.optim.monitor import Monitor
@@ -80,6 +80,7 @@ class Trainer:
         x = setup.splits.train[0]
         self.steps_per_epoch = math.ceil(len(x) / self.train_cfg["batch_size"])
         self.order: np.ndarray | None = None
+        self.gather = RowGatherer()            # batch work arrays, reused from step to step
 
     # -------------------------------------------------------------------------------------- epochs
     def open_epoch(self) -> None:
@@ -99,14 +100,15 @@ class Trainer:
         self.rng.bit_generator.state = current
 
     def batch(self, i: int) -> tuple[np.ndarray, np.ndarray]:
-        """Batch i of the epoch: (x, y), gathered in the epoch's order and augmented when asked."""
+        """Batch i of the epoch: (x, y), gathered in the epoch's order and augmented when asked. Gathered
+        batches are work arrays, overwritten by the next call."""
         x, y = self.setup.splits.train
         size = self.train_cfg["batch_size"]
         if self.order is None:
             xb, yb = x[i * size:(i + 1) * size], y[i * size:(i + 1) * size]
         else:
             rows = self.order[i * size:(i + 1) * size]
-            xb, yb = take_rows(x, rows), take_rows(y, rows)
+            xb, yb = self.gather("x", x, rows), self.gather("y", y, rows)
         if self.train_cfg["augment"]:
             xb = augment_batch(xb, self.rng, **self.train_cfg["augment"])
         return xb, yb
