@@ -10,11 +10,11 @@ from nnctl.cli._options import debug_option, set_option
 
 
 @click.command("gradcheck")
-@click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("config", type=click.Path(path_type=Path))
 @set_option
 @click.option("--samples", type=click.IntRange(min=1), default=8, show_default=True,
               help="Training samples in the checked batch.")
-@click.option("--eps", type=click.FloatRange(min=0, min_open=True), default=1e-6, show_default=True,
+@click.option("--eps", type=click.FloatRange(min=0, max=0.1, min_open=True), default=1e-6, show_default=True,
               help="Step of the centered differences.")
 @click.option("--layer", default=None, help="Check only this node (by name).")
 @click.option("--max-entries", type=click.IntRange(min=1), default=200, show_default=True,

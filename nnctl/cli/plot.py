@@ -21,9 +21,12 @@ from nnctl.errors import InputError
 @click.option("--features", "image_index", default=None, metavar="IMAGE_INDEX[,...]",
               help="Draw the feature maps of images of the --split (e.g. 0 or 0,1,2), for a CHECKPOINT (or CONFIG).")
 @split_option
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default=None, metavar="CONFIG",
+              help="With --features: take the images from CONFIG's data (needed for a checkpoint outside a "
+                   "run folder).")
 @debug_option
 def command(runs: tuple[Path, ...], metric: str, out_file: Path | None, log_y: bool, filters: bool,
-            image_index: str | None, split: str) -> None:
+            image_index: str | None, split: str, config_path: Path | None) -> None:
     """Draw one metric of several runs overlaid, or pictures of one network.
 
     RUNS are run folders (or folders of runs: the newest is taken). With --filters / --features, draw
@@ -33,7 +36,7 @@ def command(runs: tuple[Path, ...], metric: str, out_file: Path | None, log_y: b
 
         if len(runs) != 1:
             raise InputError("--filters and --features take exactly one CHECKPOINT (.npz) or CONFIG (.yaml)")
-        setup = setup_for_pictures(runs[0])
+        setup = setup_for_pictures(runs[0], with_data=image_index is not None, config_path=config_path)
         if filters:
             out_file = out_file or Path("filters.png")
             count = plot_filters(setup.network, out_file, title=f"{runs[0]}: first-layer weights")

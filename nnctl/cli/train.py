@@ -11,7 +11,7 @@ from nnctl.errors import InputError
 
 
 @click.command("train")
-@click.argument("config", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("config", required=False, type=click.Path(path_type=Path))
 @set_option
 @out_option
 @click.option("--resume", "resume_from", type=click.Path(path_type=Path), default=None, metavar="RUN",

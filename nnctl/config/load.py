@@ -10,17 +10,19 @@ import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
-from nnctl.config.overrides import apply_overrides, blamed_item, override_paths
+from nnctl.config.overrides import apply_overrides, blamed_item, override_paths, shorten
 from nnctl.config.sections import ResolvedConfig, resolve
 from nnctl.config.spec import show
-from nnctl.config.yamlio import parse_yaml
+from nnctl.config.yamlio import check_plain, parse_yaml
 from nnctl.errors import ConfigError, InputError
+from nnctl.limits import MAX_CONFIG_BYTES, show_bytes
 
 
 def load_config(path: str | Path, overrides: list[str] = ()) -> ResolvedConfig:
     """Read, override and resolve the config at `path`. Raises ConfigError/InputError naming the file."""
     source = str(path)
     raw = apply_overrides(read_raw_config(path), overrides)
+    check_plain(raw, source)
     if raw.get("name") is None:
         raw["name"] = Path(path).stem
     blame = override_paths(list(overrides))
@@ -45,16 +47,31 @@ def read_raw_config(path: str | Path) -> dict:
 
 
 def read_yaml_file(path: str | Path, what: str) -> object:
-    """The YAML document in the file at `path` (safe loader, duplicate keys refused); a missing or unreadable
-    file is an InputError naming it as a `what` file ("config", "sweep")."""
-    source = str(path)
+    """The YAML document in the file at `path` (bounded, safe loader, duplicate keys refused); a missing or
+    unreadable file is an InputError naming it as a `what` file ("config", "sweep")."""
+    return parse_yaml(read_yaml_text(Path(path), what), str(path))
+
+
+def read_yaml_text(path: Path, what: str) -> str:
+    """The text of a `what` file ("config", "sweep"), read no further than MAX_CONFIG_BYTES + 1 bytes (so an
+    endless stream such as /dev/zero or a pipe is refused instead of read forever)."""
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, not a {what} file")
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
-        raise InputError(f"{source}: no such {what} file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{source}: cannot read the {what} file ({exc})") from None
-    return parse_yaml(text, source)
+        raise InputError(f"{path}: no such {what} file") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read {what} ({exc.strerror or exc})") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise InputError(f"{path}: more than {show_bytes(MAX_CONFIG_BYTES)} of YAML, the limit for a {what} "
+                         f"file; nothing was read further")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: cannot read {what} (not UTF-8 text: byte {exc.start} is "
+                         f"0x{data[exc.start]:02x})") from None
 
 
 @contextlib.contextmanager
@@ -72,5 +89,5 @@ def errors_name(source: str | Path | dict, overrides: dict[str, str] | None = No
     except ConfigError as exc:
         item = blamed_item(exc.path, overrides or {}) if exc.source is None else None
         if item is not None:
-            raise InputError(f"--set {item!r}: {exc.path}: {exc.message}") from None
+            raise InputError(f"--set {shorten(item)!r}: {exc.path}: {exc.message}") from None
         raise (exc.with_source(name) if name else exc) from None

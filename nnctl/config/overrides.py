@@ -13,7 +13,8 @@ from typing import Any
 
 from nnctl.config.spec import join_path, show
 from nnctl.config.yamlio import parse_value
-from nnctl.errors import InputError
+from nnctl.errors import ConfigError, InputError
+from nnctl.limits import MAX_DEPTH
 
 _SEGMENT = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
@@ -101,8 +102,20 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
         parts = split_key_path(key_path.strip())
         if not sep or not parts or not isinstance(parts[0], str):
             raise InputError(f"--set {item!r}: expected KEY.PATH=VALUE, e.g. optimizer.lr=3e-4")
+        if len(parts) > MAX_DEPTH:
+            raise InputError(f"--set {shorten(item)!r}: a key path of {len(parts)} parts, more than the limit "
+                             f"of {MAX_DEPTH}")
         try:
-            assign(raw, parts, parse_value(text))
+            value = parse_value(text)
+        except ConfigError as exc:
+            raise InputError(f"--set {shorten(item)!r}: {exc.message}") from None
+        try:
+            assign(raw, parts, value)
         except PathMissing as exc:
             raise InputError(f"--set {item!r}: {exc.problem}") from None
     return raw
+
+
+def shorten(text: str, keep: int = 60) -> str:
+    """`text`, or its first `keep` characters and '...' (a --set value may be a whole megabyte)."""
+    return text if len(text) <= keep else text[:keep] + "..."

@@ -73,6 +73,9 @@ TRAIN_OPTIONS = {
     "early_stopping": Option(lambda v: v, None, "null, or a mapping (see EARLY_STOPPING_OPTIONS)"),
     "progress": Option(Bool(), True, "show a tqdm progress bar"),
     "augment": Option(lambda v: v, None, "null, or a mapping of image augmentations (see train.augment)"),
+    "divergence_ratio": Option(Optional(Float(1, low_open=True)), 1000.0,
+                               "the run stops as diverged when a batch loss exceeds this many times the first "
+                               "batch's loss (taken as at least 1); null: only when it is NaN or infinite"),
     "checkpoint_every": Option(Optional(Every()), None,
                                "also write checkpoints/last.npz inside epochs: every N steps (an integer) or "
                                "after a duration such as 30s, 10min or 2h"),

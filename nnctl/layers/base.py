@@ -29,12 +29,25 @@ from nnctl.config.spec import Option
 Shape = tuple[int, ...]
 
 
+class BuildError(ValueError):
+    """A layer cannot be built as configured for its input; `key` names the option to change, if one does."""
+
+    def __init__(self, message: str, key: str | None = None):
+        super().__init__(message)
+        self.key = key
+
+
 class Layer:
-    """Base class. Subclasses set `options` (the YAML keys they accept) and implement the three methods."""
+    """Base class. Subclasses set `options` (the YAML keys they accept) and implement the three methods.
+
+    `size_key` names the option that sets the layer's size ("units", "filters"): a network too large for
+    memory is reported at that key of the layer where the estimate goes over (see Network.build).
+    """
 
     options: dict[str, Option] = {}
     arity = "one"
     penalized: tuple[str, ...] = ()
+    size_key: str | None = None
     # True for layers whose buffers follow the data in training (batch norm): frozen (trainable: false),
     # such a layer runs as in evaluation even while the network trains, so none of its tensors change
     evaluates_when_frozen = False
@@ -66,6 +79,16 @@ class Layer:
 
     def create_params(self, rng: np.random.Generator) -> None:
         """Fill `self.params` (and `self.buffers`). Default: no parameters."""
+
+    def param_shapes(self, in_shape: Any) -> dict[str, Shape]:
+        """The shapes `create_params` will give `params` for inputs of `in_shape`, computed without
+        allocating anything (so a size can be checked first). Default: no parameters."""
+        return {}
+
+    def work_per_sample(self, in_shape: Any, out_shape: Shape) -> int:
+        """Elements of scratch memory one sample needs in a pass besides its input and output (e.g. a
+        convolution's im2col columns). Default: none."""
+        return 0
 
     def forward(self, x: np.ndarray, training: bool, rng: np.random.Generator | None = None) -> np.ndarray:
         raise NotImplementedError

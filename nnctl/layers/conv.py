@@ -72,6 +72,7 @@ class Conv2D(Layer):
         "weight_scale": Option(Float(0, low_open=True), 1e-2, "std for init: normal"),
     }
     penalized = ("W",)
+    size_key = "filters"
 
     def window(self, in_shape: Shape) -> Window:
         """The geometry for inputs of `in_shape` (C, H, W); ValueError if it does not fit."""
@@ -84,6 +85,14 @@ class Conv2D(Layer):
     def output_shape(self, in_shape: Shape) -> Shape:
         w = self.window(in_shape)
         return self.config["filters"], w.out_height, w.out_width
+
+    def param_shapes(self, in_shape: Shape) -> dict[str, Shape]:
+        g, f = self.window(in_shape), self.config["filters"]
+        return {"W": (f, g.channels, *g.kernel), **({"b": (f,)} if self.config["bias"] else {})}
+
+    def work_per_sample(self, in_shape: Shape, out_shape: Shape) -> int:
+        g = self.window(in_shape)
+        return g.channels * g.taps * g.out_height * g.out_width        # the im2col columns
 
     def build(self, in_shape: Shape, rng: np.random.Generator, dtype: Any = np.float32) -> Shape:
         self.geometry = g = self.window(in_shape)

@@ -25,11 +25,16 @@ class Dense(Layer):
         "bias": Option(Bool(), True, "learn a bias vector"),
     }
     penalized = ("W",)
+    size_key = "units"
 
     def output_shape(self, in_shape: Shape) -> Shape:
         if len(in_shape) != 1:
             raise ValueError(f"dense expects flat inputs, got shape {tuple(in_shape)}; add a flatten layer first")
         return (self.config["units"],)
+
+    def param_shapes(self, in_shape: Shape) -> dict[str, Shape]:
+        m = self.config["units"]
+        return {"W": (in_shape[0], m), **({"b": (m,)} if self.config["bias"] else {})}
 
     def create_params(self, rng: np.random.Generator) -> None:
         d, m = self.in_shape[0], self.config["units"]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from tqdm import tqdm
 
 from nnctl.nn.network import Network
 from nnctl.nn.objective import Objective
+from nnctl.training.signals import StopRequested
 
 
 def predictions(scores: np.ndarray, task: str) -> np.ndarray | None:
@@ -34,14 +37,19 @@ def per_class_accuracy(confusion: np.ndarray) -> list[float | None]:
 
 
 def evaluate(network: Network, objective: Objective, x: np.ndarray, y: np.ndarray, batch_size: int,
-             num_classes: int | None, bar: str | None = None) -> dict:
+             num_classes: int | None, stop: Callable[[], int | None] | None = None,
+             bar: str | None = None) -> dict:
     """Loss (data loss averaged over samples, plus the weight penalty) and, for classification, accuracy
     and the confusion matrix of `network` on (x, y), in eval mode, in batches of `batch_size`; with `bar`,
-    a progress bar of that title on stderr."""
+    a progress bar of that title on stderr. With `stop` (a stop signal's number once one has arrived),
+    StopRequested ends the work between batches."""
     total_loss = 0.0
     preds = []
     starts = range(0, len(x), batch_size)
     for start in starts if bar is None else tqdm(starts, desc=bar, unit="batch", leave=False, dynamic_ncols=True):
+        if stop is not None and (signum := stop()) is not None:
+            objective.scores = {}
+            raise StopRequested(signum)
         xb, yb = x[start:start + batch_size], y[start:start + batch_size]
         total_loss += objective.forward(network, xb, yb, training=False) * len(xb)
         pred = predictions(objective.primary_scores(), objective.task)

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 import nnctl
-from nnctl.atomic import write_text_atomic
+from nnctl.atomic import WriteFailed, write_text_atomic
 from nnctl.viz.tables import confusion_markdown, markdown_table
 
 
@@ -52,6 +52,13 @@ def render_markdown(report: dict) -> str:
     lines.append(f"- starting weights: {weights_line(report.get('init'))}")
     if report.get("resumes"):
         lines.append(f"- resumed {report['resumes']} time{'s' if report['resumes'] > 1 else ''} (--resume)")
+    if report.get("evaluated"):
+        lines.append(f"- evaluated: {report['evaluated']}")
+    best = report.get("best_metrics")
+    if best and not any(report.get(split) for split in ("train", "val", "test")):
+        shown = [f"{k.replace('_', ' ')} {_num(best[k])}" for k in ("train_loss", "train_acc", "val_loss", "val_acc")
+                 if best.get(k) is not None]
+        lines.append(f"- at the best epoch: {', '.join(shown)}")
     lines.append("")
     if any(report.get(split) for split in ("train", "val", "test")):
         lines += markdown_table([["split", "loss", "accuracy"]] + [
@@ -72,5 +79,13 @@ def render_markdown(report: dict) -> str:
 
 
 def write_report(run_dir: Path, report: dict) -> None:
-    write_text_atomic(run_dir / "report.json", json.dumps(report, indent=2) + "\n")
-    write_text_atomic(run_dir / "report.md", render_markdown(report))
+    """report.json and report.md, each whole or not at all; both are attempted, and the first failure
+    (WriteFailed naming its file) is raised afterwards."""
+    failures = []
+    for name, text in (("report.json", json.dumps(report, indent=2) + "\n"), ("report.md", render_markdown(report))):
+        try:
+            write_text_atomic(run_dir / name, text, "report")
+        except WriteFailed as exc:
+            failures.append(exc)
+    if failures:
+        raise failures[0]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,7 +29,8 @@ from nnctl.training.prepare import Setup
 
 
 class Diverged(WorkError):
-    """The training loss became NaN or infinite."""
+    """The training loss became NaN or infinite, or exceeded train.divergence_ratio times the first batch's
+    loss (taken as at least 1), or the weights became NaN or infinite."""
 
 
 def options_of(section: dict) -> dict:
@@ -74,6 +76,8 @@ class Trainer:
         self.history: list[dict] = []
         self.global_step = 0
         self.resumes = 0
+        self.first_loss: float | None = None      # the run's first batch loss: the divergence bound's base
+        self.saved: dict[str, str] = {}             # checkpoint name -> position of its last good write
         self.weights_from: dict | None = None     # where the starting weights came from (init.from), or None
         self.run_dir: Path | None = None
         self.show_progress = False            # bars for long evaluations too (set by the runner)
@@ -126,11 +130,29 @@ class Trainer:
         if objective.penalties:
             loss += objective.penalty(self.params)
             objective.add_penalty_grads(self.params, grads)
-        if not math.isfinite(loss):
-            raise Diverged(f"loss became {loss} at epoch {self.epoch + 1}, step {i + 1}")
+        self.check_loss(loss, i)
         correct = None if pred is None else int(np.count_nonzero(pred == yb))
         return StepInfo(self.epoch, i, self.steps_per_epoch, self.global_step + 1, lr, loss, len(xb), correct,
                         grads)
+
+    def check_loss(self, loss: float, i: int) -> None:
+        """Raise Diverged for a NaN or infinite loss, or one above train.divergence_ratio times the run's
+        first batch loss (taken as at least 1)."""
+        where = f"epoch {self.epoch + 1}, step {i + 1}"
+        if not math.isfinite(loss):
+            raise Diverged(f"loss became {loss} at {where}")
+        if self.first_loss is None:
+            self.first_loss = float(loss)
+        ratio = self.train_cfg["divergence_ratio"]
+        if ratio is not None and loss > ratio * max(self.first_loss, 1.0):
+            raise Diverged(f"loss became {loss:.4g} at {where}, more than train.divergence_ratio = {ratio:g} "
+                           f"times the first batch's loss ({self.first_loss:.4g}, taken as at least 1)")
+
+    def position(self) -> str:
+        """Where the run stands, in words: 'end of epoch 2' or 'epoch 3, step 4 of 15' (steps done)."""
+        if self.progress.step == 0:
+            return f"end of epoch {self.epoch}" if self.epoch else "before the first step"
+        return f"epoch {self.epoch + 1}, step {self.progress.step} of {self.steps_per_epoch}"
 
     def apply_update(self, step: StepInfo) -> None:
         """The optimizer step, then the epoch's running sums; afterwards the position is one step further."""
@@ -173,11 +195,13 @@ class Trainer:
         return self.epoch >= self.train_cfg["epochs"] or self.stop_early()
 
     # -------------------------------------------------------------------------------------- evaluation
-    def evaluate_split(self, split: str, bar: str | None = None) -> dict | None:
+    def evaluate_split(self, split: str, stop: Callable[[], int | None] | None = None,
+                       bar: str | None = None) -> dict | None:
         """Loss, accuracy and confusion matrix on a split in evaluation mode (with a progress bar titled
-        `bar`, if given); None when the split is empty."""
+        `bar`, if given); None when the split is empty. `stop` may end it between batches (see
+        metrics.evaluate)."""
         data = getattr(self.setup.splits, split)
         if data is None or len(data[0]) == 0:
             return None
         return evaluate(self.network, self.objective, data[0], data[1], self.train_cfg["eval_batch_size"],
-                        self.setup.splits.num_classes, bar)
+                        self.setup.splits.num_classes, stop, bar)

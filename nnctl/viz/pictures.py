@@ -104,12 +104,18 @@ def plot_feature_maps(network: Network, x: np.ndarray, path: Path, labels: list[
     return len(rows)
 
 
-def setup_for_pictures(path: Path):
-    """A trained network from a checkpoint, or a freshly built one from a config (fixed filters, init)."""
+def setup_for_pictures(path: Path, with_data: bool = True, config_path: Path | None = None):
+    """A trained network from a checkpoint, or a freshly built one from a config (fixed filters, init): an
+    object with `.network` and, `with_data`, `.splits`. A checkpoint's images come from its run's
+    config.yaml or from `config_path`, never from paths stored in it; a checkpoint outside a run folder
+    without them is read as data only (nnctl.training.trusted) and no data is read at all."""
     if path.suffix == ".npz":
-        from nnctl.training.evaluation import setup_from_checkpoint
+        from nnctl.training.evaluation import checkpoint_of, setup_from_checkpoint
+        from nnctl.training.trusted import load_trusted
 
-        return setup_from_checkpoint(path, progress=False)[0]
+        if with_data or config_path is not None or checkpoint_of(path)[1] is not None:
+            return setup_from_checkpoint(path, progress=False, config_path=config_path)[0]
+        return load_trusted(path)
     from nnctl.config.load import load_config
     from nnctl.training.prepare import prepare
 
