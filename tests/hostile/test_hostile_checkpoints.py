@@ -150,8 +150,8 @@ CASES = [
                                             "maxpool2d, avgpool2d, global_avgpool, concat, add",
          files={"lone.npz": config_change("model", {"layers": [{"type": "evil"}]}), "c.yaml": GOOD}),
     Case("stored_network_giant", EVAL_LONE, "lone.npz (stored config): model.layers[0].units: the network up to "
-                                            "this layer needs about 2.8 PiB of memory (parameters with gradients "
-                                            "and optimizer state, and the activations of a batch of 256), more "
+                                            "this layer needs about 5.5 PiB of memory (parameters with gradients "
+                                            "and optimizer state, and the activations of a batch of 512), more "
                                             "than the 1.0 GiB available",
          files={"lone.npz": config_change("model", {"layers": [{"type": "dense", "units": 10 ** 12}]}),
                 "c.yaml": GOOD}),
