@@ -182,6 +182,13 @@ def test_running_the_sweep_again_continues_its_study(tmp_path):
     assert refused.stderr == (f"{longer}: the study 'sw' in {sqlite_url(sweep_dir)} was started from another "
                               f"base config (train.epochs differs); continue it with the sweep it was started "
                               f"from, or give another --study name\n")
+    status = invoke("sweep", longer, "--status", cwd=tmp_path)        # --status shows it all the same
+    assert status.returncode == 0, status.stderr
+    assert status.stdout.splitlines()[2:] == [
+        "5 of 5 trials finished (5 complete)", status.stdout.splitlines()[3],
+        f"note: the study 'sw' in {sqlite_url(sweep_dir)} was started from another base config (train.epochs "
+        f"differs), so running this sweep file would not continue it"]
+    assert status.stdout.splitlines()[3].startswith("best: trial ")
     changed = write_sweep(tmp_path, SPACE.replace("1.0e-3", "2.0e-3") + "trials: 3\n")
     refused = invoke("sweep", changed, cwd=tmp_path)
     assert refused.returncode == 2

@@ -118,13 +118,13 @@ def fresh_default_storage(plan: Plan) -> bool:
     return plan.storage_url == storage_url(None, plan.sweep_dir) and not (plan.sweep_dir / "study.db").is_file()
 
 
-def open_existing(request: Request) -> tuple[Plan, StudyHandle]:
+def open_existing(request: Request, verify: bool = True) -> tuple[Plan, StudyHandle]:
     """The plan and its study, which must exist; its metric is the study's own (no data is loaded)."""
     plan = make_plan(request, check=False)
     if fresh_default_storage(plan):
         raise StudyMissing(f"{plan.spec.source}: no {plan.where} yet (start it with nnctl sweep "
                            f"{plan.spec.source})")
-    return plan, open_study(plan, create=False, adopt_metric=True)
+    return plan, open_study(plan, create=False, adopt_metric=True, verify=verify)
 
 
 def summary_line(plan: Plan, handle: StudyHandle, written: list[str]) -> str:
@@ -137,10 +137,16 @@ def summary_line(plan: Plan, handle: StudyHandle, written: list[str]) -> str:
 
 
 def sweep_status(request: Request) -> str:
-    """--status: the study's progress, read from its storage (nothing is created or written)."""
+    """--status: the study's progress, read from its storage (nothing is created or written); a study started
+    from another version of the sweep file is shown too, with a note saying how it differs."""
+    from nnctl.sweep.study import identity_problem
     from nnctl.sweep.status import status_text
 
-    return status_text(*open_existing(request))
+    plan, handle = open_existing(request, verify=False)
+    problem = identity_problem(plan, handle.study)
+    note = f"\nnote: the {plan.where} {problem}, so running this sweep file would not continue it" \
+        if problem else ""
+    return status_text(plan, handle) + note
 
 
 def write_report(request: Request) -> str:

@@ -75,11 +75,12 @@ class StudyHandle:
         self.storage.record_heartbeat(self.trial_id(number))
 
 
-def open_study(plan: Plan, create: bool, adopt_metric: bool = False) -> StudyHandle:
+def open_study(plan: Plan, create: bool, adopt_metric: bool = False, verify: bool = True) -> StudyHandle:
     """The plan's optuna Study, created if `create` and absent (another process may create it at the same
     moment: then it is loaded). Raises StudyMissing when it is absent and not to be created, InputError when
     it was started from another sweep. With `adopt_metric`, the plan takes the study's metric (for --status
-    and --report, which do not resolve `metric: auto`)."""
+    and --report, which do not resolve `metric: auto`); without `verify`, a study started from another sweep
+    is opened too (--status only reads it)."""
     import optuna
 
     storage = open_storage(plan.storage_url)
@@ -99,19 +100,27 @@ def open_study(plan: Plan, create: bool, adopt_metric: bool = False) -> StudyHan
                 study = optuna.load_study(study_name=plan.study_name, storage=storage, sampler=sampler)
     if adopt_metric:
         plan.metric = (wait_for_identity(study) or {}).get("metric", plan.metric)
-    check_identity(plan, study)
+    if verify:
+        check_identity(plan, study)
     study.pruner = pruner_for(plan.spec)
     return StudyHandle(study, storage)
 
 
 def check_identity(plan: Plan, study) -> None:
     """Refuse a study that was started from another base config, space or metric."""
+    problem = identity_problem(plan, study)
+    if problem is not None:
+        raise InputError(f"{plan.spec.source}: the {plan.where} {problem}; continue it with the sweep it was "
+                         f"started from, or give another --study name")
+
+
+def identity_problem(plan: Plan, study) -> str | None:
+    """How the study differs from the plan's sweep ('was started with another space (...)'), or None."""
     from nnctl.training.resume import differing_keys
 
     stored = wait_for_identity(study)
     if stored is None:
-        raise InputError(f"{plan.spec.source}: the {plan.where} was not made by nnctl sweep; give another "
-                         f"--study name")
+        return "was not made by nnctl sweep"
     mine = plan.identity()
     if stored["metric"] != mine["metric"]:
         problem = f"measures {stored['metric']}, but this sweep's metric is {mine['metric']}"
@@ -123,9 +132,8 @@ def check_identity(plan: Plan, study) -> None:
         shown = ", ".join(keys[:4]) + (f" and {len(keys) - 4} more" if len(keys) > 4 else "")
         problem = f"was started from another base config ({shown} differ{'s' if len(keys) == 1 else ''})"
     else:
-        return
-    raise InputError(f"{plan.spec.source}: the {plan.where} {problem}; continue it with the sweep it was "
-                     f"started from, or give another --study name")
+        return None
+    return problem
 
 
 def with_current_defaults(config: dict) -> dict:
