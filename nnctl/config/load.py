@@ -20,19 +20,11 @@ from nnctl.limits import MAX_CONFIG_BYTES, show_bytes
 
 def load_config(path: str | Path, overrides: list[str] = ()) -> ResolvedConfig:
     """Read, override and resolve the config at `path`. Raises ConfigError/InputError naming the file."""
-    path = Path(path)
     source = str(path)
-    raw = parse_yaml(read_config_text(path), source)
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, dict):
-        raise ConfigError("", f"expected a mapping of sections at the top level, got {show(raw)}", source)
-    if isinstance(raw.get("model"), list):      # a plain list is a chain: same key paths as model.layers
-        raw = {**raw, "model": {"layers": raw["model"]}}
-    raw = apply_overrides(raw, overrides)
+    raw = apply_overrides(read_raw_config(path), overrides)
     check_plain(raw, source)
     if raw.get("name") is None:
-        raw["name"] = path.stem
+        raw["name"] = Path(path).stem
     blame = override_paths(list(overrides))
     with errors_name(source, blame):
         config = resolve(raw)
@@ -40,25 +32,45 @@ def load_config(path: str | Path, overrides: list[str] = ()) -> ResolvedConfig:
     return config
 
 
-def read_config_text(path: Path) -> str:
-    """The text of a config file, read no further than MAX_CONFIG_BYTES + 1 bytes (so an endless stream
-    such as /dev/zero or a pipe is refused instead of read forever)."""
+def read_raw_config(path: str | Path) -> dict:
+    """The config file at `path` as YAML gives it, with a plain `model:` list turned into `model.layers`
+    (same key paths either way); not yet checked."""
+    source = str(path)
+    raw = read_yaml_file(path, "config")
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError("", f"expected a mapping of sections at the top level, got {show(raw)}", source)
+    if isinstance(raw.get("model"), list):      # a plain list is a chain: same key paths as model.layers
+        raw = {**raw, "model": {"layers": raw["model"]}}
+    return raw
+
+
+def read_yaml_file(path: str | Path, what: str) -> object:
+    """The YAML document in the file at `path` (bounded, safe loader, duplicate keys refused); a missing or
+    unreadable file is an InputError naming it as a `what` file ("config", "sweep")."""
+    return parse_yaml(read_yaml_text(Path(path), what), str(path))
+
+
+def read_yaml_text(path: Path, what: str) -> str:
+    """The text of a `what` file ("config", "sweep"), read no further than MAX_CONFIG_BYTES + 1 bytes (so an
+    endless stream such as /dev/zero or a pipe is refused instead of read forever)."""
     if path.is_dir():
-        raise InputError(f"{path}: is a folder, not a config file")
+        raise InputError(f"{path}: is a folder, not a {what} file")
     try:
         with open(path, "rb") as handle:
             data = handle.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
-        raise InputError(f"{path}: no such config file") from None
+        raise InputError(f"{path}: no such {what} file") from None
     except OSError as exc:
-        raise InputError(f"{path}: cannot read config ({exc.strerror or exc})") from None
+        raise InputError(f"{path}: cannot read {what} ({exc.strerror or exc})") from None
     if len(data) > MAX_CONFIG_BYTES:
-        raise InputError(f"{path}: more than {show_bytes(MAX_CONFIG_BYTES)} of YAML, the limit for a config "
+        raise InputError(f"{path}: more than {show_bytes(MAX_CONFIG_BYTES)} of YAML, the limit for a {what} "
                          f"file; nothing was read further")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: cannot read config (not UTF-8 text: byte {exc.start} is "
+        raise InputError(f"{path}: cannot read {what} (not UTF-8 text: byte {exc.start} is "
                          f"0x{data[exc.start]:02x})") from None
 
 

@@ -1,4 +1,9 @@
-"""`--set KEY.PATH=VALUE` overrides, applied to a raw config mapping before it is resolved."""
+"""`--set KEY.PATH=VALUE` overrides, applied to a raw config mapping before it is resolved.
+
+The same key paths address a config everywhere (`--set`, a sweep's `set:` and `space:`): dots between
+keys and `[i]` (or `.i`) for list items, indexing the YAML as written, so `model.layers[0].layers[3].p`
+reaches into a `repeat:` block and changes every copy of it.
+"""
 
 from __future__ import annotations
 
@@ -27,6 +32,46 @@ def split_key_path(key_path: str) -> list[str | int]:
     return parts
 
 
+def canonical_path(parts: list[str | int]) -> str:
+    """['model', 'layers', 0, 'units'] -> 'model.layers[0].units'."""
+    path = ""
+    for part in parts:
+        path = join_path(path, part)
+    return path
+
+
+class PathMissing(Exception):
+    """A key path cannot be set: `where` (a key path) has no such item, or is not a mapping."""
+
+    def __init__(self, problem: str):
+        super().__init__(problem)
+        self.problem = problem
+
+
+def assign(raw: dict, parts: list[str | int], value: Any) -> None:
+    """Set the item at `parts` of `raw` to `value`, in place; missing mapping keys on the way are created
+    (as --set does). Raises PathMissing when a list has no such item or a step is not a mapping."""
+    node: Any = raw
+    where = ""
+    for key, following in zip(parts, parts[1:] + [None]):
+        if isinstance(key, int):
+            if not isinstance(node, list) or key >= len(node):
+                raise PathMissing(f"{where} has no item [{key}]")
+        elif not isinstance(node, dict):
+            raise PathMissing(f"{where} is not a mapping")
+        elif "repeat" in node and key not in ("repeat", "layers"):
+            raise PathMissing(f"{where} is a repeat block ({show(node['repeat'])} times a list of layers); --set "
+                              f"addresses the YAML as written, so its layers are {where}.layers[0], "
+                              f"{where}.layers[1], ... (--print-config shows the expanded list)")
+        if following is None:
+            node[key] = value
+        elif isinstance(key, int):
+            node = node[key]
+        else:
+            node = node.setdefault(key, {} if isinstance(following, str) else [])
+        where = join_path(where, key)
+
+
 def override_paths(overrides: list[str]) -> dict[str, str]:
     """{key path as errors spell it ('model.layers[0].units'): the --set item} for well-formed items."""
     paths = {}
@@ -34,10 +79,7 @@ def override_paths(overrides: list[str]) -> dict[str, str]:
         key_path, sep, _ = item.partition("=")
         parts = split_key_path(key_path.strip())
         if sep and parts:
-            where = ""
-            for key in parts:
-                where = join_path(where, key)
-            paths[where] = item
+            paths[canonical_path(parts)] = item
     return paths
 
 
@@ -67,30 +109,10 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
             value = parse_value(text)
         except ConfigError as exc:
             raise InputError(f"--set {shorten(item)!r}: {exc.message}") from None
-        node: Any = raw
-        where = ""
-        for key, following in zip(parts, parts[1:] + [None]):
-            last = following is None
-            if isinstance(key, int):
-                if not isinstance(node, list) or key >= len(node):
-                    raise InputError(f"--set {item!r}: {where} has no item [{key}]")
-                if last:
-                    node[key] = value
-                else:
-                    node = node[key]
-            else:
-                if not isinstance(node, dict):
-                    raise InputError(f"--set {item!r}: {where} is not a mapping")
-                if "repeat" in node and key not in ("repeat", "layers"):
-                    raise InputError(f"--set {item!r}: {where} is a repeat block ({show(node['repeat'])} times "
-                                     f"a list of layers); --set addresses the YAML as written, so its layers are "
-                                     f"{where}.layers[0], {where}.layers[1], ... (--print-config shows the "
-                                     f"expanded list)")
-                if last:
-                    node[key] = value
-                else:
-                    node = node.setdefault(key, {} if isinstance(following, str) else [])
-            where = join_path(where, key)
+        try:
+            assign(raw, parts, value)
+        except PathMissing as exc:
+            raise InputError(f"--set {item!r}: {exc.problem}") from None
     return raw
 
 
