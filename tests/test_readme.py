@@ -39,3 +39,13 @@ def test_every_config_in_the_repository_resolves():
     assert len(configs) >= 15                                                           # test_sweep_spec.py
     for path in configs:
         load_config(path)
+
+
+def test_every_sweep_file_in_the_repository_is_read():
+    from nnctl.sweep.spec import read_sweep
+
+    files = sorted((ROOT / "configs" / "sweeps").glob("*.yaml"))
+    assert [path.name for path in files] == ["fashion_mlp_lr.yaml", "fashion_mlp_pruning.yaml", "spiral_grid.yaml",
+                                             "spiral_random.yaml"]
+    for path in files:
+        read_sweep(path)
