@@ -1,4 +1,4 @@
-"""`nnctl eval CHECKPOINT`: loss, accuracy and confusion matrix of a saved network on one split."""
+"""`nnctl eval RUN|CHECKPOINT`: loss, accuracy and confusion matrix of a saved network on one split."""
 
 from __future__ import annotations
 
@@ -6,21 +6,31 @@ from pathlib import Path
 
 import click
 
-from nnctl.cli._options import debug_option, split_option
+from nnctl.cli._options import corrupt_option, debug_option, split_option
 
 
 @click.command("eval")
 @click.argument("checkpoint", metavar="RUN|CHECKPOINT", type=click.Path(path_type=Path))
 @split_option
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Samples per forward pass.")
+@corrupt_option
 @debug_option
-def command(checkpoint: Path, split: str, batch_size: int | None) -> None:
-    """Evaluate a run folder's best.npz (or a CHECKPOINT file): loss, accuracy and confusion matrix on a split."""
+def command(checkpoint: Path, split: str, batch_size: int | None, corruption) -> None:
+    """Evaluate a run folder's best.npz (or a CHECKPOINT file): loss, accuracy and confusion matrix on a split
+    (with several loss terms, each term's loss and each head's accuracy; for autoencoders, the mean squared
+    error of the reconstructions to the clean inputs)."""
     from nnctl.training.evaluation import evaluate_checkpoint
     from nnctl.viz.tables import confusion_text
 
-    result, written = evaluate_checkpoint(checkpoint, split, batch_size, progress=False)
-    click.echo(f"{split}: {result['samples']} samples, loss {result['loss']:.6f}")
+    result, written = evaluate_checkpoint(checkpoint, split, batch_size, progress=False, corruption=corruption)
+    damaged = f" (inputs corrupted: {result['corruption']})" if result.get("corruption") else ""
+    click.echo(f"{split}: {result['samples']} samples, loss {result['loss']:.6f}{damaged}")
+    if result.get("term_loss"):
+        click.echo("loss of each term: " + ", ".join(f"{k} {v:.6f}" for k, v in result["term_loss"].items()))
+    if result.get("head_acc"):
+        click.echo("accuracy of each head: " + ", ".join(f"{k} {100 * v:.2f}%" for k, v in result["head_acc"].items()))
+    if "reconstruction_mse" in result:
+        click.echo(f"reconstruction mean squared error {result['reconstruction_mse']:.6f} (to the clean inputs)")
     if "acc" in result:
         click.echo(f"accuracy {100 * result['acc']:.2f}% ({result['correct']}/{result['samples']})")
     if "confusion" in result:

@@ -60,25 +60,46 @@ TOP_OPTIONS = {
 }
 
 METRICS = ("val_acc", "val_loss", "train_acc", "train_loss")
+_METRIC = re.compile(r"^(train|val)_(loss|acc)(\.[A-Za-z_][A-Za-z0-9_-]*)?$")
+
+
+def MetricName():
+    """`auto`, or an epoch metric: val_acc, val_loss, train_acc, train_loss, or one of a loss term's own,
+    such as val_loss.aux or val_acc.main (whether this run has it is checked when the run is built)."""
+    what = f"auto, {', '.join(METRICS)}, or a loss term's metric such as val_acc.NAME or val_loss.NAME"
+
+    def check(value: Any) -> str:
+        if value == "auto" or (isinstance(value, str) and _METRIC.match(value)):
+            return value
+        hint = did_you_mean(value, ("auto",) + METRICS) if isinstance(value, str) else ""
+        raise Mismatch(what + hint)
+
+    return check
+
 
 TRAIN_OPTIONS = {
     "epochs": Option(Int(1), 10, "passes over the training set"),
     "batch_size": Option(Int(1), 128, "samples per gradient step"),
     "eval_batch_size": Option(Int(1), 256, "samples per forward pass when evaluating"),
     "shuffle": Option(Bool(), True, "reshuffle the training set every epoch (seeded)"),
-    "monitor": Option(Choice("auto", *METRICS), "auto",
+    "monitor": Option(MetricName(), "auto",
                       "metric that picks best.npz; auto = val_acc (val_loss for regression), "
-                      "or train_loss without a validation split"),
+                      "or train_loss without a validation split; with several loss terms also "
+                      "val_loss.NAME or val_acc.NAME"),
     "early_stopping": Option(lambda v: v, None, "null, or a mapping (see EARLY_STOPPING_OPTIONS)"),
     "progress": Option(Bool(), True, "show a tqdm progress bar"),
     "augment": Option(lambda v: v, None, "null, or a mapping of image augmentations (see train.augment)"),
+    "steps_every": Option(Optional(Int(1)), None,
+                          "write every k-th step's training loss and learning rate to steps.csv (default: "
+                          "every step, or every k-th so that an epoch writes at most 1,000 rows)"),
     "checkpoint_every": Option(Optional(Every()), None,
                                "also write checkpoints/last.npz inside epochs: every N steps (an integer) or "
                                "after a duration such as 30s, 10min or 2h"),
 }
 
 EARLY_STOPPING_OPTIONS = {
-    "metric": Option(Choice("auto", *METRICS), "auto", "metric to watch (auto = train.monitor)"),
+    "metric": Option(MetricName(), "auto", "metric to watch (auto = train.monitor), e.g. val_acc.NAME for "
+                                           "the head of the loss term named NAME"),
     "patience": Option(Int(1), 5, "epochs without improvement before stopping"),
     "min_delta": Option(Float(0), 0.0, "smallest change that counts as an improvement"),
 }

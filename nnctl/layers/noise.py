@@ -81,7 +81,10 @@ def parse_corruption(text: str, option: str = "--corrupt") -> Corruption:
 
 
 class Noise(Layer):
-    """x: (N, ...) -> y of the same shape: x damaged in training (see the module docstring), x itself at
+    """Damages its input in training (zero a fraction p without rescaling, add gaussian noise, or salt and
+    pepper) so that a denoising autoencoder learns to undo it; the loss compares with the clean input.
+
+    x: (N, ...) -> y of the same shape: x damaged in training, x itself at
     evaluation unless `at_eval` is true (then it is damaged too, whenever the caller hands `forward` a
     generator: the trainer's validation and `nnctl eval` do, with a generator of their own seeded from
     the config, so the same inputs are damaged the same way every epoch; pictures and `nnctl embed` hand

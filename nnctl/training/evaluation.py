@@ -16,8 +16,9 @@ from nnctl.config.load import load_config
 from nnctl.config.sections import resolve
 from nnctl.errors import ConfigError, InputError
 from nnctl.training.checkpoints import Checkpoint, load_checkpoint
+from nnctl.layers.noise import Corruption, corrupt
 from nnctl.training.metrics import evaluate
-from nnctl.training.prepare import Setup, prepare
+from nnctl.training.prepare import Setup, evaluation_generator, prepare
 
 
 def checkpoint_of(target: str | Path) -> tuple[Path, Path | None]:
@@ -51,26 +52,38 @@ def setup_from_checkpoint(target: str | Path, progress: bool = True) -> tuple[Se
     return setup, ckpt
 
 
-def report_path(checkpoint: Path, split: str) -> Path:
-    """runs/<name>/<stamp>/eval_<checkpoint>_<split>.json (next to the run's own report)."""
+def report_path(checkpoint: Path, split: str, corruption: Corruption | None = None) -> Path:
+    """runs/<name>/<stamp>/eval_<checkpoint>_<split>.json (next to the run's own report); with a
+    corruption eval_<checkpoint>_<split>_<mode><amount>.json, e.g. eval_best_test_mask0.3.json."""
     checkpoint = Path(checkpoint)
     run_dir = checkpoint.parent.parent if checkpoint.parent.name == "checkpoints" else checkpoint.parent
-    return run_dir / f"eval_{checkpoint.stem}_{split}.json"
+    damage = "" if corruption is None else \
+        f"_{corruption.mode}{corruption.std if corruption.mode == 'gaussian' else corruption.p:g}"
+    return run_dir / f"eval_{checkpoint.stem}_{split}{damage}.json"
 
 
 def evaluate_checkpoint(target: str | Path, split: str = "test", batch_size: int | None = None,
-                        progress: bool = True) -> tuple[dict, Path]:
-    """Loss, accuracy and confusion matrix of a run's best.npz (or a checkpoint) on `split`; also written
-    as JSON next to the run's report. Returns (result, the JSON file)."""
+                        progress: bool = True, corruption: Corruption | None = None) -> tuple[dict, Path]:
+    """Loss, accuracy and confusion matrix (each term's loss and each head's accuracy with several loss
+    terms, the reconstruction error for autoencoders) of a run's best.npz (or a checkpoint) on `split`;
+    also written as JSON next to the run's report. With `corruption`, every input is damaged before the
+    network sees it (drawn from the run's evaluation generator) while reconstructions are compared with
+    the clean inputs. Returns (result, the JSON file)."""
     path, _ = checkpoint_of(target)
     setup, ckpt = setup_from_checkpoint(path, progress)
     data = getattr(setup.splits, split)
     if data is None or len(data[0]) == 0:
         raise InputError(f"{path}: this run's data has no {split} split")
+    damage = None
+    if corruption is not None:
+        damage_rng = evaluation_generator(setup.config["seed"])
+        damage = lambda xb: corrupt(xb, corruption, damage_rng)[0]    # noqa: E731 (one generator for all batches)
     result = evaluate(setup.network, setup.objective, data[0], data[1],
-                      batch_size or setup.config["train"]["eval_batch_size"], setup.splits.num_classes)
+                      batch_size or setup.config["train"]["eval_batch_size"], setup.splits.num_classes,
+                      evaluation_generator(setup.config["seed"]), damage)
     result.update({"checkpoint": str(path), "split": split, "epoch": ckpt.meta.get("epoch"),
-                   "step": ckpt.meta.get("step", 0), "class_names": setup.splits.class_names})
-    out = report_path(path, split)
+                   "step": ckpt.meta.get("step", 0), "class_names": setup.splits.class_names,
+                   "corruption": None if corruption is None else corruption.describe()})
+    out = report_path(path, split, corruption)
     write_text_atomic(out, json.dumps(result, indent=2) + "\n", "evaluation report")
     return result, out

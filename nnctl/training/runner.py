@@ -32,6 +32,7 @@ from nnctl.training.progress import ProgressBar
 from nnctl.training.run_dir import MetricsLog, create_run_dir
 from nnctl.training.signals import StopRequested, StopSignals
 from nnctl.training.snapshots import save_snapshot
+from nnctl.training.step_log import StepLog
 from nnctl.training.trainer import Diverged, Trainer
 
 
@@ -73,7 +74,7 @@ def train(config: dict, out: str | Path = "runs", progress: bool = True, callbac
     else:
         trainer.run_dir = claim(Path(run_dir))
         write_text_atomic(trainer.run_dir / "config.yaml", config_text, "config")
-    trainer.log = MetricsLog(trainer.run_dir / "metrics.csv")
+    trainer.log = MetricsLog(trainer.run_dir / "metrics.csv", columns=trainer.columns)
     return TrainResult(trainer.run_dir, execute(trainer, watchers(trainer, progress, callbacks)))
 
 
@@ -87,8 +88,10 @@ def claim(run_dir: Path) -> Path:
 
 
 def watchers(trainer: Trainer, progress: bool, extra: Sequence[Callback]) -> CallbackList:
-    """The callbacks of a run: the progress bar, periodic checkpoints, then the caller's own."""
+    """The callbacks of a run: the progress bar, steps.csv, periodic checkpoints (after steps.csv, so a
+    checkpoint's rows are on disk before it), then the caller's own."""
     chosen: list[Callback] = [ProgressBar()] if progress else []
+    chosen.append(StepLog(trainer.train_cfg["steps_every"]))
     if trainer.train_cfg["checkpoint_every"] is not None:
         chosen.append(PeriodicCheckpoint(trainer.train_cfg["checkpoint_every"]))
     return CallbackList(chosen + list(extra))

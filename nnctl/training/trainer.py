@@ -22,9 +22,10 @@ from nnctl.nn.registry import OPTIMIZERS, SCHEDULES
 from nnctl.optim.monitor import Monitor
 from nnctl.training.bn_recompute import recompute_batchnorm
 from nnctl.training.callbacks import StepInfo
-from nnctl.training.metric_names import check_metric_names, measures_accuracy, monitored_metric
-from nnctl.training.metrics import evaluate, predictions
-from nnctl.training.prepare import Setup
+from nnctl.training.metric_names import (check_metric_names, measures_accuracy, metric_columns, monitored_metric,
+                                         split_metrics)
+from nnctl.training.metrics import evaluate
+from nnctl.training.prepare import Setup, evaluation_generator
 
 
 class Diverged(WorkError):
@@ -37,8 +38,9 @@ def options_of(section: dict) -> dict:
 
 @dataclass
 class EpochProgress:
-    """Where the current epoch stands: steps done, the sums its train_loss and train_acc come from, the
-    seconds spent in it so far, and the generator state its permutation was drawn from."""
+    """Where the current epoch stands: steps done, the sums its train_loss and train_acc come from (and,
+    with several loss terms, each term's loss sum and each head's correct count), the seconds spent in it
+    so far, and the generator state its permutation was drawn from."""
 
     step: int = 0
     loss_sum: float = 0.0
@@ -46,6 +48,8 @@ class EpochProgress:
     seen: int = 0
     seconds: float = 0.0
     order_state: dict | None = field(default=None, repr=False)
+    term_sums: list[float] = field(default_factory=list)
+    head_correct: list[int] = field(default_factory=list)
 
 
 class Trainer:
@@ -64,6 +68,7 @@ class Trainer:
             cfg["optimizer"]["lr"], self.train_cfg["epochs"], **options_of(cfg["schedule"]))
         check_metric_names(cfg, setup)
         self.counts_accuracy = measures_accuracy(setup)
+        self.columns = metric_columns(setup)
         self.monitor = monitored_metric(cfg, setup)
         self.best = Monitor(self.monitor)
         stop = self.train_cfg["early_stopping"]
@@ -116,7 +121,8 @@ class Trainer:
         lr = self.schedule.lr(self.epoch + i / self.steps_per_epoch)
         net, objective = self.network, self.objective
         loss = objective.forward(net, xb, yb, training=True, rng=self.rng)
-        pred = predictions(objective.primary_scores(), objective.task)
+        term_losses = list(objective.values)
+        head_correct = objective.correct(yb)
         objective.backward(net)
         grads = net.grads()
         if objective.penalties:
@@ -124,9 +130,9 @@ class Trainer:
             objective.add_penalty_grads(self.params, grads)
         if not math.isfinite(loss):
             raise Diverged(f"loss became {loss} at epoch {self.epoch + 1}, step {i + 1}")
-        correct = None if pred is None else int(np.count_nonzero(pred == yb))
+        correct = head_correct[objective.heads.index(objective.primary)] if self.counts_accuracy else None
         return StepInfo(self.epoch, i, self.steps_per_epoch, self.global_step + 1, lr, loss, len(xb), correct,
-                        grads)
+                        grads, term_losses, head_correct)
 
     def apply_update(self, step: StepInfo) -> None:
         """The optimizer step, then the epoch's running sums; afterwards the position is one step further."""
@@ -137,6 +143,11 @@ class Trainer:
         p.seen += step.samples
         if step.correct is not None:
             p.correct += step.correct
+        if len(self.objective.terms) > 1:
+            p.term_sums = [total + value * step.samples for total, value in
+                           zip(p.term_sums or [0.0] * len(step.term_losses), step.term_losses)]
+            p.head_correct = [total + count for total, count in
+                              zip(p.head_correct or [0] * len(step.head_correct), step.head_correct)]
         p.step = step.step + 1
         self.global_step = step.global_step
 
@@ -145,11 +156,8 @@ class Trainer:
         feed the schedule and the monitors, and move the position to the next epoch. Returns the row."""
         recompute_batchnorm(self.network, self.setup.splits.train[0], self.train_cfg["eval_batch_size"])
         p = self.progress
-        row = {"epoch": self.epoch + 1, "lr": self.schedule.lr(self.epoch), "train_loss": p.loss_sum / p.seen,
-               "train_acc": p.correct / p.seen if self.counts_accuracy else None}
-        val = self.evaluate_split("val")
-        row["val_loss"] = val["loss"] if val else None
-        row["val_acc"] = val.get("acc") if val else None
+        row = {"epoch": self.epoch + 1, "lr": self.schedule.lr(self.epoch), **self.train_metrics(p)}
+        row.update(split_metrics("val", self.evaluate_split("val")))
         row["seconds"] = p.seconds + seconds
         self.schedule.observe(self.epoch, row)
         self.history.append(row)
@@ -158,6 +166,16 @@ class Trainer:
         self.improved = self.best.update(row[self.monitor], self.epoch)
         if self.early is not None:
             self.early.update(row[self.early.metric], self.epoch)
+        return row
+
+    def train_metrics(self, p: EpochProgress) -> dict:
+        """The epoch's train_* entries from its running sums."""
+        row = {"train_loss": p.loss_sum / p.seen, "train_acc": p.correct / p.seen if self.counts_accuracy else None}
+        if len(self.objective.terms) > 1:
+            row.update({f"train_loss.{term.name}": total / p.seen
+                        for term, total in zip(self.objective.terms, p.term_sums)})
+            row.update({f"train_acc.{term.name}": count / p.seen
+                        for term, count in zip(self.objective.heads, p.head_correct)})
         return row
 
     def stop_early(self) -> bool:
@@ -175,4 +193,4 @@ class Trainer:
         if data is None or len(data[0]) == 0:
             return None
         return evaluate(self.network, self.objective, data[0], data[1], self.train_cfg["eval_batch_size"],
-                        self.setup.splits.num_classes)
+                        self.setup.splits.num_classes, evaluation_generator(self.config["seed"]))

@@ -1,0 +1,76 @@
+"""A node's outputs over a whole split ("codes" of an autoencoder, features of a hidden layer), and
+`nnctl embed`, which writes them with the labels into a .npz file.
+
+The network runs in evaluation mode on clean inputs (no generator is handed to the layers, so noise
+layers pass their input through), in batches, stopping at the node. The outputs are float32, one row per
+sample; their size is checked before anything is allocated.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from nnctl.atomic import atomic_file
+from nnctl.config.spec import did_you_mean
+from nnctl.errors import InputError
+from nnctl.nn.network import Network
+
+MAX_BYTES = 2 << 30     # the most an array of node outputs may take (2 GiB)
+
+
+def check_node(network: Network, node: str) -> None:
+    """InputError naming --node when the network has no node called `node`."""
+    if node not in network.by_name:
+        names = [n.name for n in network.nodes]
+        raise InputError(f"--node {node!r}: the network has no such node{did_you_mean(node, names)}; its nodes "
+                         f"are {', '.join(names)}")
+
+
+def node_outputs(network: Network, x: np.ndarray, node: str, batch_size: int = 256) -> np.ndarray:
+    """Outputs of `node` for inputs x: (N, *input_shape) in evaluation mode: (N, *node_shape)."""
+    check_node(network, node)
+    shape = tuple(network.by_name[node].layer.out_shape)
+    needed = len(x) * math.prod(shape) * network.dtype.itemsize
+    if needed > MAX_BYTES:
+        raise InputError(f"--node {node!r}: its outputs for {len(x)} samples, {shape} each, would take "
+                         f"{needed / 2**30:.1f} GiB (at most {MAX_BYTES / 2**30:.0f} GiB); choose a narrower node")
+    out = np.empty((len(x),) + shape, dtype=network.dtype)
+    for start in range(0, len(x), batch_size):
+        batch = x[start:start + batch_size]
+        out[start:start + len(batch)] = network.forward(batch, training=False, until=node)[node]
+    return out
+
+
+def split_data(setup, split: str, source: str) -> tuple[np.ndarray, np.ndarray]:
+    """(x, y) of a split of the run's data; InputError naming `source` when the split is empty."""
+    data = getattr(setup.splits, split)
+    if data is None or len(data[0]) == 0:
+        raise InputError(f"{source}: this run's data has no {split} split")
+    return data
+
+
+def default_embed_path(target: Path, node: str, split: str) -> Path:
+    """RUN/embed_<node>_<split>.npz: in the run folder (of a checkpoint inside one), else beside the file."""
+    target = Path(target)
+    folder = target if target.is_dir() else (
+        target.parent.parent if target.parent.name == "checkpoints" else target.parent)
+    return folder / f"embed_{node}_{split}.npz"
+
+
+def embed(target: Path, node: str, split: str = "test", out: Path | None = None) -> tuple[Path, np.ndarray]:
+    """Write the outputs of `node` on `split` of a run (folder or checkpoint) to `out` (default
+    RUN/embed_<node>_<split>.npz) as arrays `codes` (N, ...), `labels` (N,) or (N, K), `node` and `split`;
+    returns (the file, the codes)."""
+    from nnctl.training.evaluation import setup_from_checkpoint
+
+    setup, _ = setup_from_checkpoint(target, progress=False)
+    check_node(setup.network, node)
+    x, y = split_data(setup, split, str(target))
+    codes = node_outputs(setup.network, x, node, setup.config["train"]["eval_batch_size"])
+    out = out or default_embed_path(target, node, split)
+    with atomic_file(out, "embedding") as handle:
+        np.savez(handle, codes=codes, labels=y, node=np.array(node), split=np.array(split))
+    return out, codes
