@@ -2,8 +2,9 @@
 
 Randomness: the config's `seed` makes one `numpy.random.SeedSequence`; it spawns two children, one for
 the data (synthetic draws, the validation split) and one for the run's `Generator` (weight init, per-epoch
-shuffling, dropout masks, noise), and a third for evaluation passes (`evaluation_generator`). Splitting them means `nnctl eval` can rebuild exactly the same data
-splits from the seed without replaying training, and the same config + seed always gives the same numbers.
+shuffling, dropout masks, noise), and a third for evaluation passes (`evaluation_generator`). Splitting
+them means `nnctl eval` can rebuild exactly the same data splits from the seed without replaying training,
+and the same config + seed always gives the same numbers.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 per-iteration pictures ("SGD with momentum converges faster") are drawn from.
 
     step,epoch,loss,lr
-    1,0.0333333,1.0986,0.01        step: global step (1-based); epoch: epochs done, fractional;
-    2,0.0666667,1.0912,0.01        loss: the batch's training loss (penalties included); lr: its rate
+    1,0.033333,1.0986,0.01         step: global step (1-based); epoch: epochs done, fractional;
+    2,0.066667,1.0912,0.01         loss: the batch's training loss (penalties included); lr: its rate
 
 k is `train.steps_every`; by default the smallest k that keeps an epoch to at most 1,000 rows (so it
 depends only on the number of steps per epoch, never on the planned epochs, which a resume may change).
@@ -83,7 +83,8 @@ class StepLog(Callback):
             return
         epoch = step.epoch + (step.step + 1) / step.steps
         try:
-            self.writer.writerow([step.global_step, f"{epoch:.6g}", repr(float(step.loss)), repr(float(step.lr))])
+            self.writer.writerow([step.global_step, repr(round(epoch, 6)), repr(float(step.loss)),
+                                  repr(float(step.lr))])
             self.handle.flush()
         except OSError as exc:
             raise WriteFailed(f"{self.path}: cannot write the step log ({describe_os_error(exc)})") from None

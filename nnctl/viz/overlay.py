@@ -108,8 +108,12 @@ def smoothed(values: list[float], weight: float) -> list[float]:
 
 def default_out(runs: Sequence[Path], name: str) -> Path:
     """The run folder (one run) or the runs' closest common folder (several), with file `name`."""
-    folders = [os.path.abspath(run) for run in runs]
-    return Path(folders[0] if len(folders) == 1 else os.path.commonpath(folders)) / name
+    if len(runs) == 1:
+        return Path(runs[0]) / name
+    try:
+        return Path(os.path.commonpath([str(run) for run in runs])) / name
+    except ValueError:                  # relative and absolute paths mixed
+        return Path(os.path.commonpath([os.path.abspath(run) for run in runs])) / name
 
 
 def plot_overlay(series: list[Series], ylabel: str, xlabel: str, path: Path, log_y: bool = False, title: str = "",
