@@ -61,11 +61,21 @@ def run_labels(runs: Sequence[Path], label_keys: Sequence[str] = ()) -> list[str
             keys.remove("name")
     if keys:
         shown, more = keys[:MAX_LEGEND_KEYS], len(keys) - MAX_LEGEND_KEYS
-        return [", ".join(f"{k}={show_value(value_at(config, k))}" for k in shown) + (f" (+{more} more)" if more > 0
-                                                                                     else "")
-                for config in configs]
+        return [", ".join(f"{k}={show_value(value)}" for k, value in present(config, shown))
+                + (f" (+{more} more)" if more > 0 else "") for config in configs]
     names = [run.parent.name for run in runs]
     return [name if names.count(name) == 1 else f"{name}/{run.name}" for name, run in zip(names, runs)]
+
+
+def present(config: dict, keys: Sequence[str]) -> list[tuple[str, object]]:
+    """(key, value) for the keys the config has (an sgd run has no optimizer.momentum)."""
+    found = []
+    for key in keys:
+        try:
+            found.append((key, value_at(config, key)))
+        except KeyError:
+            continue
+    return found
 
 
 def epoch_series(run: Path, metric: str) -> tuple[list[float], list[float]]:

@@ -2,7 +2,7 @@
 reconstruction, for a network with a loss term that reconstructs its input (`target: input`).
 
 The corruption is `--corrupt MODE=AMOUNT` when given (any autoencoder can be shown damaged inputs), else
-the run's own noise layer when one takes the network input, else none (the middle row is then left out).
+the run's own noise layer when one takes the network input (up to flatten and reshape), else none (the middle row is then left out).
 It is drawn from the run's evaluation generator, so the same command gives the same picture. The
 network runs in evaluation mode on the corrupted images; the reconstruction is what the loss's scores
 say about the input (the sigmoid of logits for sigmoid_bce). The three images of a column share one
@@ -19,6 +19,7 @@ import numpy as np
 from nnctl.analysis.embed import split_data
 from nnctl.errors import InputError
 from nnctl.layers.noise import Corruption, Noise, corrupt
+from nnctl.layers.shape import Flatten, Reshape
 from nnctl.nn.model_config import INPUT
 from nnctl.training.prepare import evaluation_generator
 from nnctl.viz.figure import new_figure, save_figure
@@ -36,10 +37,22 @@ def reconstruction_term(setup, source: str):
                      f"reconstructions to draw")
 
 
+def fed_by_input(network, node) -> bool:
+    """Does `node` see the network input itself, up to flatten and reshape (which keep every value)?"""
+    while node.inputs != [INPUT]:
+        if len(node.inputs) != 1:
+            return False
+        node = network.by_name[node.inputs[0]]
+        if not isinstance(node.layer, (Flatten, Reshape)):
+            return False
+    return True
+
+
 def own_corruption(network) -> Corruption | None:
-    """The damage of the run's first noise layer that takes the network input, if any."""
+    """The damage of the run's first noise layer that takes the network input (up to flatten and
+    reshape), if any: damaging the input with it is what that layer does in training."""
     for node in network.nodes:
-        if isinstance(node.layer, Noise) and node.inputs == [INPUT]:
+        if isinstance(node.layer, Noise) and fed_by_input(network, node):
             return node.layer.how
     return None
 
