@@ -246,3 +246,15 @@ def test_noise_at_evaluation_damages_validation_inputs_the_same_way_every_time(t
     clean = evaluate(setup.network, setup.objective, x, y, batch, None)["loss"]
     assert damaged[0] == damaged[1] and damaged[0] != clean
     assert json.loads((run / "report.json").read_text())["val"]["loss"] == damaged[0]
+
+
+def test_a_noise_layer_with_p_zero_trains_exactly_as_no_noise_layer(tmp_path):
+    def rows(run):
+        with open(run / "metrics.csv") as handle:
+            return [line.rsplit(",", 1)[0] for line in handle]          # without seconds
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    plain = train_autoencoder(tmp_path / "a", noise="")
+    zero = train_autoencoder(tmp_path / "b", noise="    - {type: noise, mode: mask, p: 0.0}\n")
+    assert rows(plain) == rows(zero)

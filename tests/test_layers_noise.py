@@ -168,3 +168,11 @@ def test_reshape_shape_must_be_positive_integers(shape):
         build("reshape", (12,), shape=shape)
     assert str(info.value).startswith("model.layers[0].shape: expected a list of positive integers (one of them "
                                       "may be -1), e.g. [1, 28, 28], got ")
+
+
+def test_no_damage_is_the_identity_and_draws_nothing():
+    x = positive((4, 6))
+    for options in ({"mode": "mask", "p": 0.0}, {"mode": "salt_pepper", "p": 0.0}, {"mode": "gaussian", "std": 0.0}):
+        rng = np.random.default_rng(3)
+        assert build("noise", (6,), **options).forward(x, training=True, rng=rng) is x
+        assert rng.random() == np.random.default_rng(3).random()

@@ -91,7 +91,9 @@ class Noise(Layer):
     none and see clean inputs).
 
     Backward: dx = dy * keep for mask and salt_pepper (replaced values do not depend on x), dx = dy for
-    gaussian. Two forwards given generators in the same state draw the same damage.
+    gaussian. Two forwards given generators in the same state draw the same damage. With p = 0 (std = 0
+    for gaussian) the layer is the identity and draws nothing, so a run with it trains exactly as the same
+    network without it (the plain autoencoder to compare a denoising one with).
     """
 
     options = {
@@ -111,7 +113,8 @@ class Noise(Layer):
         self.active = False
 
     def forward(self, x: np.ndarray, training: bool, rng: np.random.Generator | None = None) -> np.ndarray:
-        self.active = training or (self.config["at_eval"] and rng is not None)
+        harmless = (self.how.std if self.how.mode == "gaussian" else self.how.p) == 0
+        self.active = not harmless and (training or (self.config["at_eval"] and rng is not None))
         if not self.active:
             return x
         if rng is None:
