@@ -80,6 +80,14 @@ def test_embed_writes_the_codes_and_labels(run):
         assert str(saved["node"]) == "code" and str(saved["split"]) == "test"
 
 
+def test_a_folder_of_runs_stands_for_its_newest_run(run):
+    result = invoke("embed", run.parent, "--node", "code", "--split", "val")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(f"wrote {run / 'embed_code_val.npz'}: 60 outputs")
+    result = invoke("eval", run.parent)
+    assert result.stdout.splitlines()[-1] == f"wrote {run / 'eval_best_test.json'}"
+
+
 def test_embed_other_split_and_file(run, tmp_path):
     result = invoke("embed", run / "checkpoints" / "last.npz", "--node", "dense1", "--split", "val", "--out",
                     tmp_path / "h.npz")
@@ -93,7 +101,7 @@ def test_embed_unknown_node_and_oversized_outputs(run, monkeypatch):
     assert result.exit_code == 2
     assert result.stderr == ("--node 'cod': the network has no such node (did you mean 'code'?); its nodes are "
                              "flatten1, noise1, dense1, tanh1, code, dense2, tanh2, dense3, sigmoid1, reshape1\n")
-    from nnctl.analysis import embed
+    from nnctl.analysis import node_outputs as embed
 
     monkeypatch.setattr(embed, "MAX_BYTES", 1000)
     result = invoke("embed", run, "--node", "dense1")

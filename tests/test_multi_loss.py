@@ -156,14 +156,21 @@ def test_a_term_without_classes_has_no_accuracy_and_one_term_has_no_suffixes(tmp
                                f"only with several loss terms); use one of train_acc, train_loss, val_acc, val_loss")
 
 
-def test_two_terms_on_one_node_need_names(tmp_path):
+def test_terms_on_one_node_are_named_by_node_and_type_and_names_must_differ(tmp_path):
     path = tmp_path / "twice.yaml"
     path.write_text("data: {dataset: spiral}\nmodel: [{type: dense, units: 3}]\n"
-                    "loss: [{type: softmax_cross_entropy}, {type: mse, target: onehot}]\n")
+                    "loss: [{type: softmax_cross_entropy}, {type: mse, target: onehot}]\ntrain: {epochs: 1}\n")
+    run = train(load_config(path), tmp_path / "runs", progress=False).run_dir
+    with open(run / "metrics.csv", newline="") as handle:
+        assert next(csv.reader(handle))[2:5] == ["train_loss", "train_loss.dense1_softmax_cross_entropy",
+                                                 "train_loss.dense1_mse"]
+    path.write_text("data: {dataset: spiral}\nmodel: [{type: dense, units: 3}]\n"
+                    "loss: [{type: mse, target: onehot}, {type: mse, target: onehot, weight: 2}]\n")
     with pytest.raises(ConfigError) as info:
         train(load_config(path), tmp_path / "runs", progress=False)
-    assert str(info.value) == (f"{path}: loss[1].name: loss[0] is also named 'dense1' (terms are named after their "
-                               f"node unless given a name); give each a different name")
+    assert str(info.value) == (f"{path}: loss[1].name: loss[0] is also named 'dense1_mse' (a term is named after "
+                               f"its node, or node_type when several terms score that node); give each a different "
+                               f"name")
     path.write_text("data: {dataset: spiral}\nmodel: [{type: dense, units: 3}]\n"
                     "loss: [{type: softmax_cross_entropy}, {type: mse, target: onehot, name: 9x}]\n")
     with pytest.raises(ConfigError) as info:

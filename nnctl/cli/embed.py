@@ -19,7 +19,7 @@ from nnctl.cli._options import debug_option, split_option
 def command(run: Path, node: str, split: str, out_file: Path | None) -> None:
     """Write the outputs of node NAME of a run's best.npz (or a CHECKPOINT) on a split to a .npz file:
     arrays codes (N, ...) and labels (N,), read with numpy.load."""
-    from nnctl.analysis.embed import embed
+    from nnctl.training.embedding import embed
 
     written, codes = embed(run, node, split, out_file)
     click.echo(f"wrote {written}: {len(codes)} outputs of node {node!r}, shape {tuple(codes.shape[1:])} each "

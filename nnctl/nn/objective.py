@@ -5,7 +5,8 @@
 
 `loss:` in YAML is one mapping (a single term on the last node against the labels) or a list of terms,
 each with `type`, optional `weight` (1.0), `input` (node name; default the last node), `name` (how its
-metrics are called, e.g. `val_loss.aux`; default the node's name) and `target`:
+metrics are called, e.g. `val_loss.aux`; default the node's name, or node_type such as
+`reconstruction_mse` when several terms score one node) and `target`:
     labels   the class labels (or real targets) of the data
     onehot   the class labels as one-hot rows (N, C): lets mse, l1, huber and sigmoid_bce score classes
     input    the network input itself (autoencoders; with a noise layer, the clean input)
@@ -44,7 +45,8 @@ TERM_OPTIONS = {
     "target": Option(Choice("labels", "onehot", "input"), "labels",
                      "labels; onehot (class labels as one-hot rows, for mse, l1, huber, sigmoid_bce); or "
                      "input (reconstruct the network input, as autoencoders do)"),
-    "name": Option(_term_name, None, "the term's name in metrics, e.g. val_loss.NAME (default: its node's name)"),
+    "name": Option(_term_name, None, "the term's name in metrics, e.g. val_loss.NAME (default: its node's name, "
+                                     "or NODE_TYPE when several terms score one node)"),
 }
 
 
@@ -207,17 +209,18 @@ def build_objective(loss_cfg: list[dict], regularization: dict, network: Network
 
     terms: list[Term] = []
     named: dict[str, str] = {}
+    nodes = [spec["input"] or network.output_name for spec in loss_cfg]
     for i, spec in enumerate(loss_cfg):
         where = f"loss[{i}]" if len(loss_cfg) > 1 else "loss"
         loss_cls = LOSSES.table[spec["type"]]
-        node = spec["input"] or network.output_name
+        node = nodes[i]
         if node not in network.by_name:
             raise ConfigError(join_path(where, "input"), f"unknown node {node!r}")
-        name = spec.get("name") or node
+        name = spec.get("name") or (node if nodes.count(node) == 1 else f"{node}_{spec['type']}")
         if name in named:
-            raise ConfigError(join_path(where, "name"), f"{named[name]} is also named {name!r} (terms are named "
-                                                        f"after their node unless given a name); give each a "
-                                                        f"different name")
+            raise ConfigError(join_path(where, "name"), f"{named[name]} is also named {name!r} (a term is named "
+                                                        f"after its node, or node_type when several terms score "
+                                                        f"that node); give each a different name")
         named[name] = where
         loss = loss_cls(**{k: v for k, v in spec.items() if k in loss_cls.options})
         head = is_head(loss, spec["target"], network.by_name[node].layer.out_shape, num_classes)

@@ -19,11 +19,13 @@ from nnctl.training.checkpoints import Checkpoint, load_checkpoint
 from nnctl.layers.noise import Corruption, corrupt
 from nnctl.training.metrics import evaluate
 from nnctl.training.prepare import Setup, evaluation_generator, prepare
+from nnctl.training.run_dir import newest_run
 
 
 def checkpoint_of(target: str | Path) -> tuple[Path, Path | None]:
-    """(checkpoint file, its run folder or None) for a run folder (best.npz) or a checkpoint path."""
-    target = Path(target)
+    """(checkpoint file, its run folder or None) for a run folder (best.npz), a folder of runs (the newest
+    run's best.npz) or a checkpoint path."""
+    target = newest_run(target)
     if target.is_dir():
         best = target / "checkpoints" / "best.npz"
         if not best.is_file():

@@ -108,6 +108,18 @@ def read_metrics(path: Path) -> list[dict[str, float | None]]:
     return rows
 
 
+def newest_run(path: str | Path) -> Path:
+    """`path` itself, unless it is a folder of runs (no config.yaml of its own, run folders inside): then
+    its newest run (run folders are named by their start time). Lets `runs/autoencoder` stand for the
+    latest run of that name."""
+    path = Path(path)
+    if path.is_dir() and not (path / "config.yaml").is_file():
+        runs = sorted(p.parent for p in path.glob("*/config.yaml"))
+        if runs:
+            return runs[-1]
+    return path
+
+
 def find_run(path: str | Path) -> Path:
     """A run directory from a path to it, or to a folder of runs (the newest one is taken)."""
     path = Path(path)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nnctl.analysis.embed import check_node, node_outputs, split_data
+from nnctl.analysis.node_outputs import check_node, node_outputs, split_data
 from nnctl.analysis.knn import knn_accuracy
 from nnctl.analysis.pca import fit_pca
 from nnctl.errors import InputError

@@ -118,8 +118,12 @@ def setup_for_pictures(path: Path):
 
 
 def picture_folder(path: Path) -> Path:
-    """Where pictures of `path` go by default: the run folder (given, or holding the checkpoint), the
-    checkpoint's own folder outside a run, or the current folder for a config (a fresh network)."""
+    """Where pictures of `path` go by default: the run folder (given, the newest in a folder of runs, or
+    holding the checkpoint), the checkpoint's own folder outside a run, or the current folder for a config
+    (a fresh network)."""
+    from nnctl.training.run_dir import newest_run
+
+    path = newest_run(path)
     if path.is_dir():
         return path
     if path.suffix == ".npz":

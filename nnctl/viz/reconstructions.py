@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nnctl.analysis.embed import split_data
+from nnctl.analysis.node_outputs import split_data
 from nnctl.errors import InputError
 from nnctl.layers.noise import Corruption, Noise, corrupt
 from nnctl.layers.shape import Flatten, Reshape

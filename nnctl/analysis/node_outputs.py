@@ -1,5 +1,4 @@
-"""A node's outputs over a whole split ("codes" of an autoencoder, features of a hidden layer), and
-`nnctl embed`, which writes them with the labels into a .npz file.
+"""A node's outputs over a whole split: the "codes" of an autoencoder, the features of a hidden layer.
 
 The network runs in evaluation mode on clean inputs (no generator is handed to the layers, so noise
 layers pass their input through), in batches, stopping at the node. The outputs are float32, one row per
@@ -9,11 +8,9 @@ sample; their size is checked before anything is allocated.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 
-from nnctl.atomic import atomic_file
 from nnctl.config.spec import did_you_mean
 from nnctl.errors import InputError
 from nnctl.nn.network import Network
@@ -50,27 +47,3 @@ def split_data(setup, split: str, source: str) -> tuple[np.ndarray, np.ndarray]:
     if data is None or len(data[0]) == 0:
         raise InputError(f"{source}: this run's data has no {split} split")
     return data
-
-
-def default_embed_path(target: Path, node: str, split: str) -> Path:
-    """RUN/embed_<node>_<split>.npz: in the run folder (of a checkpoint inside one), else beside the file."""
-    target = Path(target)
-    folder = target if target.is_dir() else (
-        target.parent.parent if target.parent.name == "checkpoints" else target.parent)
-    return folder / f"embed_{node}_{split}.npz"
-
-
-def embed(target: Path, node: str, split: str = "test", out: Path | None = None) -> tuple[Path, np.ndarray]:
-    """Write the outputs of `node` on `split` of a run (folder or checkpoint) to `out` (default
-    RUN/embed_<node>_<split>.npz) as arrays `codes` (N, ...), `labels` (N,) or (N, K), `node` and `split`;
-    returns (the file, the codes)."""
-    from nnctl.training.evaluation import setup_from_checkpoint
-
-    setup, _ = setup_from_checkpoint(target, progress=False)
-    check_node(setup.network, node)
-    x, y = split_data(setup, split, str(target))
-    codes = node_outputs(setup.network, x, node, setup.config["train"]["eval_batch_size"])
-    out = out or default_embed_path(target, node, split)
-    with atomic_file(out, "embedding") as handle:
-        np.savez(handle, codes=codes, labels=y, node=np.array(node), split=np.array(split))
-    return out, codes
