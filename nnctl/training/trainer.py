@@ -130,7 +130,7 @@ class Trainer:
             objective.add_penalty_grads(self.params, grads)
         if not math.isfinite(loss):
             raise Diverged(f"loss became {loss} at epoch {self.epoch + 1}, step {i + 1}")
-        correct = head_correct[objective.heads.index(objective.primary)] if self.counts_accuracy else None
+        correct = head_correct[0] if self.counts_accuracy else None      # the first term is then the first head
         return StepInfo(self.epoch, i, self.steps_per_epoch, self.global_step + 1, lr, loss, len(xb), correct,
                         grads, term_losses, head_correct)
 
