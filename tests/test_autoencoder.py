@@ -254,6 +254,10 @@ def test_noise_at_evaluation_damages_validation_inputs_the_same_way_every_time(t
     clean = evaluate(setup.network, setup.objective, x, y, batch, None)["loss"]
     assert damaged[0] == damaged[1] and damaged[0] != clean
     assert json.loads((run / "report.json").read_text())["val"]["loss"] == damaged[0]
+    result = invoke("eval", run, "--corrupt", "mask=0.3")
+    assert result.exit_code == 2
+    assert result.stderr == ("--corrupt: noise layer 'noise1' of this run already damages inputs at evaluation "
+                             "(at_eval: true); evaluate without --corrupt\n")
 
 
 def test_a_noise_layer_with_p_zero_trains_exactly_as_no_noise_layer(tmp_path):

@@ -54,6 +54,16 @@ def setup_from_checkpoint(target: str | Path, progress: bool = True) -> tuple[Se
     return setup, ckpt
 
 
+def refuse_double_damage(network) -> None:
+    """--corrupt on a network whose noise layer already damages evaluation inputs would damage them twice."""
+    from nnctl.layers.noise import Noise
+
+    for node in network.nodes:
+        if isinstance(node.layer, Noise) and node.layer.config["at_eval"]:
+            raise InputError(f"--corrupt: noise layer {node.name!r} of this run already damages inputs at evaluation "
+                             f"(at_eval: true); evaluate without --corrupt")
+
+
 def report_path(checkpoint: Path, split: str, corruption: Corruption | None = None) -> Path:
     """runs/<name>/<stamp>/eval_<checkpoint>_<split>.json (next to the run's own report); with a
     corruption eval_<checkpoint>_<split>_<mode><amount>.json, e.g. eval_best_test_mask0.3.json."""
@@ -78,6 +88,7 @@ def evaluate_checkpoint(target: str | Path, split: str = "test", batch_size: int
         raise InputError(f"{path}: this run's data has no {split} split")
     damage = None
     if corruption is not None:
+        refuse_double_damage(setup.network)
         damage_rng = evaluation_generator(setup.config["seed"])
         damage = lambda xb: corrupt(xb, corruption, damage_rng)[0]    # noqa: E731 (one generator for all batches)
     result = evaluate(setup.network, setup.objective, data[0], data[1],
