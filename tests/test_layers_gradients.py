@@ -216,6 +216,8 @@ def test_noise_gaussian_backward_scaled_by_the_noise_fails(monkeypatch):
 
 
 def test_reshape_backward_in_the_wrong_order_fails(monkeypatch):
-    monkeypatch.setattr(shape.Reshape, "backward",
-                        lambda self, dy, need_input_grad=True: dy.reshape((dy.shape[0],) + tuple(self.in_shape), order="F"))
+    def wrong(self, dy, need_input_grad=True):
+        return dy.reshape((dy.shape[0],) + tuple(self.in_shape), order="F")
+
+    monkeypatch.setattr(shape.Reshape, "backward", wrong)
     assert failing_tensors("reshape", (6,), shape=[2, 3]) == {"x"}

@@ -152,7 +152,8 @@ def test_filters_and_features_go_into_the_run_folder(tmp_path):
     run = make_run(tmp_path)
     result = invoke("plot", run / "checkpoints" / "best.npz", "--filters")
     assert result.exit_code == 2                               # 2 inputs are not a square image
-    assert result.stderr == "layer dense1: its 2 inputs are not a flattened square image, so its weights cannot be drawn as pictures\n"
+    assert result.stderr == ("layer dense1: its 2 inputs are not a flattened square image, so its weights cannot be "
+                             "drawn as pictures\n")
     images = tmp_path / "images.npz"
     rng = np.random.default_rng(0)
     np.savez(images, x=rng.random((40, 1, 6, 6)).astype(np.float32), y=np.arange(40) % 2)

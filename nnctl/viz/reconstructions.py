@@ -2,8 +2,8 @@
 reconstruction, for a network with a loss term that reconstructs its input (`target: input`).
 
 The corruption is `--corrupt MODE=AMOUNT` when given (any autoencoder can be shown damaged inputs), else
-the run's own noise layer when one takes the network input (up to flatten and reshape), else none (the middle row is then left out).
-It is drawn from the run's evaluation generator, so the same command gives the same picture. The
+the run's own noise layer when one takes the network input (up to flatten and reshape), else none (the
+middle row is then left out). It is drawn from the run's evaluation generator, so the same command gives the same picture. The
 network runs in evaluation mode on the corrupted images; the reconstruction is what the loss's scores
 say about the input (the sigmoid of logits for sigmoid_bce). The three images of a column share one
 grey scale, that of the clean input.
