@@ -27,6 +27,12 @@ class WriteFailed(WorkError):
     """A file could not be written; the message names it and the reason (exit code 1)."""
 
 
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def describe_os_error(exc: OSError) -> str:
     return exc.strerror or str(exc) or type(exc).__name__
 
@@ -40,6 +46,7 @@ def atomic_file(path: str | Path, what: str = "file") -> Iterator[BinaryIO]:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.fchmod(fd, 0o666 & ~current_umask())      # mkstemp's 0600 would hide reports from other users
     except OSError as exc:
         raise WriteFailed(f"{path}: cannot write the {what} ({describe_os_error(exc)})") from None
     try:

@@ -138,3 +138,17 @@ def test_checkpoint_is_a_plain_zip_of_npy_files(tmp_path):
         assert sorted(archive.namelist()) == sorted(
             ["param/dense1.W.npy", "param/dense1.b.npy", "buffer/bn1.running_mean.npy", "optim/m/dense1.W.npy",
              "optim/t.npy", "meta.npy"])
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    import os
+    import stat
+
+    from nnctl.atomic import write_text_atomic
+
+    old = os.umask(0o022)
+    try:
+        write_text_atomic(tmp_path / "report.md", "hello")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "report.md").stat().st_mode) == 0o644

@@ -133,7 +133,8 @@ def test_summary_table(config):
     assert lines[3].split()[:4] == ["dense1", "dense", "(32,)", "96"]
     assert lines[4].split()[:4] == ["relu1", "relu", "(32,)", "0"]
     assert lines[5].split()[:4] == ["dense2", "dense", "(3,)", "99"]
-    assert lines[-1] == "total: 195 parameters (0.00 MB as float32), 160 multiply-adds per sample (forward)"
+    assert lines[-1] == ("total: 195 parameters (195 trainable, 0 frozen; 0.00 MB as float32), 160 multiply-adds "
+                         "per sample (forward)")
 
 
 def test_print_config_shows_resolved_defaults(config):
@@ -174,5 +175,54 @@ model:
     assert rows["maxpool2d1"][2:5] == ["(32,", "14,", "14)"]
     assert rows["conv2d2"][5:7] == ["18,496", "3.61M"]                 # 64*32*9 + 64; 64*14*14 * 32*9
     assert rows["dense1"][3:5] == ["125,450", "125.44k"]              # 12544*10 + 10
-    assert result.stdout.splitlines()[-1] == ("total: 144,266 parameters (0.58 MB as float32), "
+    assert result.stdout.splitlines()[-1] == ("total: 144,266 parameters (144,266 trainable, 0 frozen; 0.58 MB as float32), "
                                               "3.96M multiply-adds per sample (forward)")
+
+
+def test_debug_is_accepted_after_the_command_name(tmp_path):
+    missing = tmp_path / "missing.yaml"
+    for args in (("--debug", "train", missing), ("train", missing, "--debug")):
+        result = invoke(*args)
+        assert result.exit_code == 2
+        assert "Traceback (most recent call last)" in result.stderr
+        assert result.stderr.rstrip().endswith(f"{missing}: no such config file")
+    quiet = invoke("train", missing)
+    assert quiet.stderr == f"{missing}: no such config file\n"
+
+
+def test_train_needs_a_config_or_resume():
+    result = invoke("train")
+    assert result.exit_code == 2
+    assert result.stderr == "nnctl train needs a CONFIG file (or --resume RUN to continue a run)\n"
+
+
+def test_resume_from_the_command_line_continues_and_says_so(tmp_path, config):
+    _, run = train_once(config, tmp_path / "runs")
+    result = invoke("train", "--resume", run, "--set", "train.epochs=7", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("completed after 7 epochs, val accuracy ")
+    assert len((run / "metrics.csv").read_text().splitlines()) == 8
+    refused = invoke("train", "--resume", run, "--set", "optimizer.lr=0.5", "--quiet")
+    assert refused.exit_code == 2
+    assert refused.stderr == (f"--set: --resume continues {run} with its own config; only train.epochs and "
+                              f"train.early_stopping.patience may change, but optimizer.lr differs\n")
+    assert invoke("train", "--resume", run, "--overfit", "5").stderr == (
+        "--resume continues a run as it was configured: it takes neither --overfit nor --print-config\n")
+
+
+def test_summary_reads_no_data_where_the_dataset_knows_its_shapes(tmp_path):
+    """MNIST is absent and cannot be downloaded (no mirror answers), yet summary works; an .npz's shape comes
+    from its header alone; frozen parameters are counted apart."""
+    config = tmp_path / "mnist.yaml"
+    config.write_text("data: {dataset: mnist, flatten: false, download: false}\n"
+                      "model: [{type: conv2d, filters: 4, kernel: 3, trainable: false}, {type: flatten},"
+                      " {type: dense, units: 10}]\n")
+    result = invoke("summary", config)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[2].split() == ["input", "(1,", "28,", "28)"]
+    assert result.stdout.splitlines()[-1].startswith("total: 27,090 parameters (27,050 trainable, 40 frozen; ")
+    np.savez(tmp_path / "big.npz", x=np.zeros((5, 3, 8, 8), np.float32), y=np.arange(5))
+    npz = tmp_path / "npz.yaml"
+    npz.write_text(f"data: {{dataset: npz, path: {tmp_path / 'big.npz'}}}\nmodel: [{{type: dense, units: 5}}]\n")
+    lines = invoke("summary", npz).stdout.splitlines()
+    assert lines[2].split() == ["input", "(192,)"]

@@ -36,7 +36,7 @@ CASES = [
      "optimizer.type: unknown optimizer 'adamm' (did you mean 'adam'?)"),
     ("section typo", replace("optimizer:", "optimiser:"),
      "optimiser: unknown section (did you mean 'optimizer'?); sections are name, seed, data, model, loss, "
-     "regularization, optimizer, schedule, train"),
+     "regularization, optimizer, schedule, train, init"),
     ("layer type typo", replace("{type: relu}", "{type: rellu}"),
      "model.layers[1].type: unknown layer 'rellu' (did you mean 'relu'?)"),
     ("layer key typo", replace("units: 16", "unit: 16"),
@@ -60,7 +60,7 @@ CASES = [
      "model.layers[0].repeat: expected a positive integer, got 0"),
     ("bad key inside repeat", replace("    - {type: dense, units: 16}\n    - {type: relu}\n",
                                       "    - repeat: 2\n      layers: [{type: dense, units: 16}, {type: relu, x: 1}]\n"),
-     "model.layers[0].layers[1].x: unknown key"),
+     "model.layers[0].layers[1].x: unknown key; accepted keys are l1, l2, weights, trainable, input, inputs, name"),
     ("unknown input node", replace("{type: dense, units: 3}", "{type: dense, units: 3, input: stem}"),
      "model.layers[2].input: unknown node 'stem': inputs must name an earlier node or 'input'"),
     ("duplicate node name", replace("{type: relu}", "{type: relu, name: act}").replace(
@@ -85,7 +85,7 @@ CASES = [
     ("train not a mapping", replace("train: {epochs: 1, batch_size: 32}", "train: 5"),
      "train: expected a mapping of keys to values, got 5"),
     ("unknown optimizer option", replace("lr: 1.0e-2}", "lr: 1.0e-2, momentum: 0.9}"),
-     "optimizer.momentum: unknown key"),
+     "optimizer.momentum: unknown key; accepted keys are lr, weight_decay, clip_norm, beta1, beta2, eps"),
     ("too few output units", replace("{type: dense, units: 3}", "{type: dense, units: 2}"),
      "model.layers[2]: gives scores of shape (2,) per sample, but the data has 3 classes: the last layer needs "
      "units: 3"),
@@ -142,7 +142,7 @@ def test_missing_config_file(tmp_path):
 
 @pytest.mark.parametrize("override,message", [
     ("optimizer.lr", "--set 'optimizer.lr': expected KEY.PATH=VALUE, e.g. optimizer.lr=3e-4"),
-    ("optimizer.lr=-1", "{config}: optimizer.lr: expected a positive number, got -1"),
+    ("optimizer.lr=-1", "--set 'optimizer.lr=-1': optimizer.lr: expected a positive number, got -1"),
     ("model.layers[7].units=3", "--set 'model.layers[7].units=3': model.layers has no item [7]"),
 ])
 def test_bad_overrides(tmp_path, override, message):
@@ -188,3 +188,45 @@ def test_repeat_expands_and_names_nodes(tmp_path):
     assert names == ["dense1", "relu1", "dense2", "relu2", "dense3", "relu3", "dense4"]
     assert resolved.node_paths["dense2"] == "model.layers[0].layers[0]"
     assert resolved.node_paths["dense4"] == "model.layers[1]"
+
+
+@pytest.mark.parametrize("text, overrides, message", [
+    (GOOD, ["optimizer.lrr=1e-3"], "--set 'optimizer.lrr=1e-3': optimizer.lrr: unknown key (did you mean 'lr'?)"),
+    (GOOD, ["model.layers[0].units=-1"],
+     "--set 'model.layers[0].units=-1': model.layers[0].units: expected a positive integer, got -1"),
+    (replace("    - {type: dense, units: 16}\n    - {type: relu}\n",
+             "    - repeat: 2\n      layers: [{type: dense, units: 16}, {type: relu}]\n"), ["model.layers[0].units=8"],
+     "--set 'model.layers[0].units=8': model.layers[0] is a repeat block (2 times a list of layers); --set "
+     "addresses the YAML as written, so its layers are model.layers[0].layers[0], model.layers[0].layers[1], ... "
+     "(--print-config shows the expanded list)"),
+    (replace("{type: dense, units: 3}", "{type: dense, units: 3}\n    - {type: softmax}"), [],
+     "{config}: model.layers[3].type: unknown layer 'softmax'; softmax belongs to the loss: end the model with a "
+     "dense layer of one unit per class and use loss: {{type: softmax_cross_entropy}}, which applies softmax "
+     "itself"),
+    (replace("{type: relu}", "{type: mse}"), [], "{config}: model.layers[1].type: unknown layer 'mse'; 'mse' is a "
+                                                 "loss, not a layer: use loss: {{type: mse}}"),
+    (replace("loss: {type: softmax_cross_entropy}", "loss: {type: softmax}"), [],
+     "{config}: loss.type: unknown loss 'softmax' (did you mean 'softmax_cross_entropy'? It applies softmax and "
+     "the cross-entropy in one step)"),
+    (replace("{type: relu}", "{type: relu}\n    - {type: dropout, rate: 0.5}"), [],
+     "{config}: model.layers[2].rate: unknown key; accepted keys are p, l1, l2, weights, trainable, input, "
+     "inputs, name"),
+    (replace("{type: relu}", "{type: swish}"), [],
+     "{config}: model.layers[1].type: unknown layer 'swish'; known layers: dense, relu, leaky_relu, sigmoid, "
+     "tanh, prelu, elu, gelu, softplus, identity, batchnorm, layernorm, dropout, noise, flatten, reshape, conv2d, "
+     "maxpool2d, avgpool2d, global_avgpool, concat, add"),
+    (GOOD + "schedule: {type: reduce_on_plateau, metric: val_accuracy}\n", [],
+     "{config}: schedule.metric: unknown metric 'val_accuracy' (did you mean 'val_acc'?); this run measures "
+     "train_acc, train_loss, val_acc, val_loss"),
+], ids=["set-typo", "set-value", "set-repeat-block", "softmax-layer", "loss-as-layer", "softmax-loss",
+        "no-close-key", "no-close-layer", "metric-name"])
+def test_messages_point_at_the_fix(tmp_path, text, overrides, message):
+    config = tmp_path / "bad.yaml"
+    config.write_text(text)
+    args = ["train", str(config), "--out", str(tmp_path / "runs"), "--quiet"]
+    for item in overrides:
+        args += ["--set", item]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    assert result.stderr == message.format(config=config) + "\n"
+    assert not (tmp_path / "runs").exists()

@@ -13,7 +13,7 @@ def message(raw, path="data"):
 def test_defaults_are_filled_with_dataset_first():
     cfg = validate_data_config({"dataset": "mnist"})
     assert cfg == {"dataset": "mnist", "val_size": 0.1, "limit": None, "normalize": "standard", "flatten": True,
-                   "path": None, "download": True}
+                   "classes": None, "path": None, "download": True}
     assert list(cfg)[0] == "dataset"
 
 
@@ -32,12 +32,13 @@ def test_every_dataset_accepts_its_defaults():
 
 
 def test_the_common_keys():
-    assert list(DATA_OPTIONS) == ["dataset", "val_size", "limit", "normalize", "flatten"]
+    assert list(DATA_OPTIONS) == ["dataset", "val_size", "limit", "normalize", "flatten", "classes"]
 
 
 def test_unknown_dataset_with_did_you_mean():
     assert message({"dataset": "mnits"}) == "data.dataset: unknown dataset 'mnits' (did you mean 'mnist'?)"
-    assert message({"dataset": "imagenet"}) == "data.dataset: unknown dataset 'imagenet'"
+    assert message({"dataset": "imagenet"}) == ("data.dataset: unknown dataset 'imagenet'; known datasets: mnist, "
+                                                "fashion-mnist, spiral, blobs, circles, xor, npz, csv")
     assert message({"dataset": 3}) == ("data.dataset: expected a dataset name (mnist, fashion-mnist, spiral, blobs, "
                                        "circles, xor, npz, csv), got 3")
 

@@ -236,3 +236,47 @@ def test_small_errors_warn_only_where_something_kinks(monkeypatch, activation, r
     rows = check_network(network, objective, rng.standard_normal((3, 6)), rng.standard_normal((3, 2)), rng)
     assert [(r.where, r.tensor, r.verdict) for r in rows] == [
         ("dense1", "W", expected), ("dense1", "b", "pass"), ("dense2", "W", expected), ("dense2", "b", "pass")]
+
+
+FROZEN_BN = [{"type": "dense", "units": 5}, {"type": "batchnorm", "trainable": False}, {"type": "tanh"},
+             {"type": "dense", "units": 3}]
+
+
+def frozen_bn_network():
+    """dense -> frozen batch norm (stored statistics, not the batch's) -> tanh -> dense, in float64."""
+    network, objective = network_and_objective(FROZEN_BN, {"type": "softmax_cross_entropy"}, {})
+    bn = network.by_name["batchnorm1"].layer
+    bn.buffers["running_mean"][...] = [0.3, -0.2, 0.1, 0.0, 0.5]
+    bn.buffers["running_var"][...] = [2.0, 0.5, 1.5, 1.0, 3.0]
+    bn.params["gamma"][...] = [1.5, 0.7, 1.0, 2.0, 0.9]
+    return network, objective
+
+
+def test_a_frozen_batchnorm_backpropagates_through_its_stored_statistics():
+    network, objective = frozen_bn_network()
+    rng = np.random.default_rng(13)
+    x, y = rng.standard_normal((6, 6)), rng.integers(0, 3, size=6)
+    running = network.by_name["batchnorm1"].layer.buffers["running_mean"].copy()
+    rows = check_network(network, objective, x, y, rng)
+    assert [(r.where, r.tensor, r.verdict) for r in rows] == [
+        ("dense1", "W", "pass"), ("dense1", "b", "pass"), ("dense2", "W", "pass"), ("dense2", "b", "pass")]
+    # with batch statistics dense1.b's gradient would be zero; through stored statistics it is not
+    objective.forward(network, x, y, training=True)
+    objective.backward(network)
+    assert np.abs(network.grads()["dense1.b"]).max() > 1e-3
+    np.testing.assert_array_equal(network.by_name["batchnorm1"].layer.buffers["running_mean"], running)
+
+
+def test_a_wrong_fixed_statistics_backward_fails_the_check(monkeypatch):
+    original = LAYERS.table["batchnorm"].backward
+
+    def forgets_the_scale(self, dy, need_input_grad=True):
+        dx = original(self, dy, need_input_grad)
+        return dy if not self.batch_stats else dx
+
+    monkeypatch.setattr(LAYERS.table["batchnorm"], "backward", forgets_the_scale)
+    network, objective = frozen_bn_network()
+    rng = np.random.default_rng(14)
+    rows = check_network(network, objective, rng.standard_normal((6, 6)), rng.integers(0, 3, size=6), rng)
+    verdicts = {(r.where, r.tensor): r.verdict for r in rows}
+    assert verdicts[("dense1", "W")] == "fail" and verdicts[("dense2", "W")] == "pass"

@@ -15,7 +15,7 @@ from nnctl.config.sections import ResolvedConfig
 def overfit_config(config: ResolvedConfig, samples: int) -> ResolvedConfig:
     """A copy of `config` that trains on `samples` samples without regularization."""
     out = ResolvedConfig(copy.deepcopy(dict(config)))
-    out.source, out.node_paths = config.source, config.node_paths
+    out.source, out.node_paths, out.overrides = config.source, config.node_paths, config.overrides
     out["name"] = f"{config['name']}-overfit{samples}"
     out["data"]["limit"] = samples
     out["regularization"] = {key: 0.0 for key in out["regularization"]}

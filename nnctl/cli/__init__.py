@@ -49,9 +49,9 @@ def cli() -> None:
 
 def _register() -> None:
     from nnctl.cli import eval as eval_module
-    from nnctl.cli import embed, gradcheck, plot, summary, train
+    from nnctl.cli import embed, export, gradcheck, plot, predict, summary, train
 
-    for module in (train, eval_module, embed, plot, summary, gradcheck):
+    for module in (train, eval_module, predict, export, embed, plot, summary, gradcheck):
         cli.add_command(module.command)
 
 

@@ -14,10 +14,11 @@ from nnctl.cli._options import debug_option, set_option
 @set_option
 @debug_option
 def command(config: Path, overrides: tuple[str, ...]) -> None:
-    """Print each layer's output shape, parameter count and multiply-adds, and the totals."""
-    from nnctl.config.load import load_config
-    from nnctl.training.prepare import prepare
-    from nnctl.viz.summary import format_summary
+    """Print each layer's output shape, parameter count and multiply-adds, and the totals.
 
-    setup = prepare(load_config(config, list(overrides)), progress=False)
-    click.echo(format_summary(setup.network))
+    The data is not read when the dataset says what one sample looks like (MNIST, Fashion-MNIST, the
+    synthetic sets, .npz files), so this works before any download."""
+    from nnctl.config.load import load_config
+    from nnctl.viz.summary import format_summary, network_of
+
+    click.echo(format_summary(network_of(load_config(config, list(overrides)))))

@@ -48,7 +48,8 @@ def catalogue(title: str, table: dict[str, type], extra_keys: str = "") -> list[
 
 
 def reference_markdown() -> str:
-    from nnctl.config.sections import EARLY_STOPPING_OPTIONS, REGULARIZATION_OPTIONS, TOP_OPTIONS, TRAIN_OPTIONS
+    from nnctl.config.sections import (EARLY_STOPPING_OPTIONS, INIT_OPTIONS, REGULARIZATION_OPTIONS, TOP_OPTIONS,
+                                       TRAIN_OPTIONS)
     from nnctl.data import DATA_OPTIONS, DATASETS
     from nnctl.data.augment import AUGMENT_OPTIONS
     from nnctl.nn.model_config import NODE_OPTIONS
@@ -78,7 +79,9 @@ def reference_markdown() -> str:
     lines += ["#### `train.early_stopping`", "", "`null` (off), `true` (defaults) or a mapping:", ""]
     lines += option_table(EARLY_STOPPING_OPTIONS) + [""]
     lines += ["#### `train.augment`", "", "`null` (off) or a mapping; image-shaped data only (`data.flatten: false`):",
-              ""] + option_table(AUGMENT_OPTIONS)
+              ""] + option_table(AUGMENT_OPTIONS) + [""]
+    lines += ["### `init`", "", "`null` (weights drawn by each layer's initializer) or a mapping: start a new run from "
+              "another run's weights (see docs/finetune.md):", ""] + option_table(INIT_OPTIONS)
     return "\n".join(lines).rstrip() + "\n"
 
 

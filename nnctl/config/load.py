@@ -10,7 +10,7 @@ import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
-from nnctl.config.overrides import apply_overrides
+from nnctl.config.overrides import apply_overrides, blamed_item, override_paths
 from nnctl.config.sections import ResolvedConfig, resolve
 from nnctl.config.spec import show
 from nnctl.config.yamlio import parse_yaml
@@ -37,20 +37,29 @@ def load_config(path: str | Path, overrides: list[str] = ()) -> ResolvedConfig:
     raw = apply_overrides(raw, overrides)
     if raw.get("name") is None:
         raw["name"] = path.stem
-    with errors_name(source):
+    blame = override_paths(list(overrides))
+    with errors_name(source, blame):
         config = resolve(raw)
-    config.source = source
+    config.source, config.overrides = source, blame
     return config
 
 
 
 
 @contextlib.contextmanager
-def errors_name(source: str | Path | dict) -> Iterator[None]:
-    """The one place that attaches a config file to errors: a ConfigError raised inside the block leaves it
-    naming `source` (a path, or a ResolvedConfig whose `source` is used) unless it already names a file."""
-    name = getattr(source, "source", "") if isinstance(source, dict) else str(source)
+def errors_name(source: str | Path | dict, overrides: dict[str, str] | None = None) -> Iterator[None]:
+    """The one place that attaches where a config value came from to errors: a ConfigError raised inside
+    the block leaves naming the --set item that gave the value (`overrides`: key path -> item), else
+    `source`, the file (a path, or a ResolvedConfig whose `source` and `overrides` are used), unless it
+    already names one."""
+    if isinstance(source, dict):
+        name, overrides = getattr(source, "source", ""), getattr(source, "overrides", {})
+    else:
+        name = str(source)
     try:
         yield
     except ConfigError as exc:
+        item = blamed_item(exc.path, overrides or {}) if exc.source is None else None
+        if item is not None:
+            raise InputError(f"--set {item!r}: {exc.path}: {exc.message}") from None
         raise (exc.with_source(name) if name else exc) from None

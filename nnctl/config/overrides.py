@@ -6,7 +6,7 @@ import copy
 import re
 from typing import Any
 
-from nnctl.config.spec import join_path
+from nnctl.config.spec import join_path, show
 from nnctl.config.yamlio import parse_value
 from nnctl.errors import InputError
 
@@ -26,8 +26,33 @@ def split_key_path(key_path: str) -> list[str | int]:
     return parts
 
 
+def override_paths(overrides: list[str]) -> dict[str, str]:
+    """{key path as errors spell it ('model.layers[0].units'): the --set item} for well-formed items."""
+    paths = {}
+    for item in overrides:
+        key_path, sep, _ = item.partition("=")
+        parts = split_key_path(key_path.strip())
+        if sep and parts:
+            where = ""
+            for key in parts:
+                where = join_path(where, key)
+            paths[where] = item
+    return paths
+
+
+def blamed_item(path: str, paths: dict[str, str]) -> str | None:
+    """The --set item that set `path` or a key above it, if any."""
+    for where, item in paths.items():
+        if path == where or path.startswith((where + ".", where + "[")):
+            return item
+    return None
+
+
 def apply_overrides(raw: dict, overrides: list[str]) -> dict:
-    """Apply `KEY.PATH=VALUE` overrides (values parsed as YAML) to a copy of `raw`."""
+    """Apply `KEY.PATH=VALUE` overrides (values parsed as YAML) to a copy of `raw`.
+
+    Paths address the YAML as written: a `repeat` block in model.layers is one item, whose layers are
+    model.layers[i].layers[j] (`--print-config` shows the expanded list instead)."""
     raw = copy.deepcopy(raw)
     for item in overrides:
         key_path, sep, text = item.partition("=")
@@ -48,6 +73,11 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
             else:
                 if not isinstance(node, dict):
                     raise InputError(f"--set {item!r}: {where} is not a mapping")
+                if "repeat" in node and key not in ("repeat", "layers"):
+                    raise InputError(f"--set {item!r}: {where} is a repeat block ({show(node['repeat'])} times "
+                                     f"a list of layers); --set addresses the YAML as written, so its layers are "
+                                     f"{where}.layers[0], {where}.layers[1], ... (--print-config shows the "
+                                     f"expanded list)")
                 if last:
                     node[key] = parse_value(text)
                 else:

@@ -1,6 +1,6 @@
 """The sections of a config, their keys, and `resolve`: a raw mapping in, the resolved config out.
 
-Sections: name, seed, data, model, loss, regularization, optimizer, schedule, train. Each section's keys
+Sections: name, seed, data, model, loss, regularization, optimizer, schedule, train, init. Each section's keys
 are declared next to the thing they configure (layers, losses, optimizers, ...) and checked here; an
 error is a ConfigError with the key path (`nnctl.config.load` adds the file).
 """
@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from nnctl.config.spec import (Bool, Choice, Float, Int, Mismatch, Option, Optional, did_you_mean, join_path,
-                               require_mapping, show, validate)
+from nnctl.config.spec import (Bool, Choice, Float, Int, ListOf, Mismatch, Option, Optional, Str, did_you_mean,
+                               join_path, require_mapping, show, validate)
 from nnctl.errors import ConfigError
 
-SECTIONS = ("name", "seed", "data", "model", "loss", "regularization", "optimizer", "schedule", "train")
+SECTIONS = ("name", "seed", "data", "model", "loss", "regularization", "optimizer", "schedule", "train", "init")
 
 
 def RunName():
@@ -110,15 +110,45 @@ REGULARIZATION_OPTIONS = {
 }
 
 
+def NodeSelection():
+    """Node names to copy: a list of names (each copied from the node of the same name) or a mapping
+    {new_name: old_name}."""
+    what = "a list of node names, or a mapping {new_name: old_name}"
+
+    def check(value: Any) -> list[str] | dict[str, str]:
+        if isinstance(value, list) and value and all(isinstance(v, str) and v for v in value):
+            return list(value)
+        if isinstance(value, dict) and value and all(isinstance(k, str) and k and isinstance(v, str) and v
+                                                     for k, v in value.items()):
+            return dict(value)
+        raise Mismatch(what)
+
+    return check
+
+
+INIT_OPTIONS = {
+    "from": Option(Str(), doc="where the weights come from: a run folder (its checkpoints/best.npz), a folder of "
+                              "runs (the newest), or a checkpoint file; relative to the config file"),
+    "layers": Option(Optional(NodeSelection()), None,
+                     "nodes to copy: a list of names, or a mapping {new_name: old_name}; null copies every node "
+                     "whose name and tensor shapes match"),
+    "freeze": Option(ListOf(Str(), what="a list of node names"), [],
+                     "nodes to freeze after copying (trainable: false for each)"),
+}
+
+
 class ResolvedConfig(dict):
     """The resolved config (a plain dict of sections) plus where it came from.
 
     `source` is the config file; `node_paths` maps each model node's name to the key path it was declared
-    at in that file (so an error found while building the network can point at the right line).
+    at in that file (so an error found while building the network can point at the right line);
+    `overrides` maps each key path given with --set to the --set item, so an error at or under one of them
+    names --set rather than the file.
     """
 
     source: str = ""
     node_paths: dict[str, str] = {}
+    overrides: dict[str, str] = {}
 
 
 def resolve(raw: dict) -> ResolvedConfig:
@@ -148,6 +178,28 @@ def resolve(raw: dict) -> ResolvedConfig:
     out["optimizer"] = resolve_component(raw.get("optimizer"), "optimizer", OPTIMIZERS, default="adam")
     out["schedule"] = resolve_component(raw.get("schedule"), "schedule", SCHEDULES, default="constant")
     out["train"] = resolve_train(raw.get("train"), "train")
+    out["init"] = resolve_init(raw.get("init"), out["model"], "init")
+    return out
+
+
+def resolve_init(raw: Any, model: dict, path: str) -> dict | None:
+    """The `init` section (null: weights start from their initializers). Node names are checked against
+    `model` here; the source checkpoint is only opened when training starts (nnctl.training.init_from).
+    Frozen nodes get `trainable: false` in `model` itself, so everything that builds the network sees it."""
+    if raw is None:
+        return None
+    out = validate(INIT_OPTIONS, raw, path)
+    names = [node["name"] for node in model["layers"]]
+    wanted = out["layers"] if isinstance(out["layers"], list) else list(out["layers"] or {})
+    for key, listed in (("layers", wanted), ("freeze", out["freeze"])):
+        for name in listed:
+            if name not in names:
+                hint = did_you_mean(name, names)
+                raise ConfigError(join_path(path, key), f"this model has no node {name!r}{hint}" if hint else
+                                  f"this model has no node {name!r}; its nodes are {', '.join(names)}")
+    for node in model["layers"]:
+        if node["name"] in out["freeze"]:
+            node["trainable"] = False
     return out
 
 

@@ -242,7 +242,8 @@ def validate(options: dict[str, Option], given: Any, path: str, ignore: Iterable
     ignore = set(ignore)
     for key in given:
         if key not in options and key not in ignore:
-            hint = did_you_mean(key, list(options) + sorted(ignore))
+            hint = did_you_mean(key, list(options) + sorted(ignore)) or \
+                f"; accepted keys are {', '.join(list(options) + sorted(ignore - {'type'}))}"
             raise ConfigError(join_path(path, key), f"unknown key{hint}")
     out = {}
     for key, option in options.items():

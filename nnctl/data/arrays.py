@@ -97,6 +97,20 @@ class Npz(Dataset):
                             "null: the file's x_test/y_test when present, else 0.2 of the samples"),
     }
 
+    def sample_shape(self, base_dir: Path) -> tuple[tuple[int, ...], bool] | None:
+        """From the header of x.npy inside the archive: nothing else is read."""
+        try:
+            with zipfile.ZipFile(resolve(base_dir, self.config["path"])) as archive, archive.open("x.npy") as x:
+                version = np.lib.format.read_magic(x)
+                read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
+                    np.lib.format.read_array_header_2_0
+                shape = read_header(x)[0]                                  # (shape, fortran order, dtype)
+        except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+            return None                                                    # loading says what is wrong
+        if len(shape) == 3:
+            return (1, *shape[1:]), True
+        return tuple(shape[1:]), len(shape) == 4
+
     def load(self, rng: np.random.Generator, base_dir: Path, progress: bool) -> Source:
         path = resolve(base_dir, self.config["path"])
         arrays = read_npz(path)

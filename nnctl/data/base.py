@@ -52,6 +52,11 @@ class Dataset:
     def check_config(cls, config: dict, path: str) -> None:
         """Checks that involve several keys (raise ConfigError at the key to change). Default: none."""
 
+    def sample_shape(self, base_dir: Path) -> tuple[tuple[int, ...], bool] | None:
+        """(the shape of one sample as `load` would give it, whether samples are images), found without
+        loading the data, or None when only loading tells (`nnctl summary` uses it)."""
+        return None
+
     def load(self, rng: np.random.Generator, base_dir: Path, progress: bool) -> Source:
         """Produce the samples. `rng` is the only randomness a synthetic set may use; `base_dir` is the
         folder relative paths are resolved against; `progress` allows progress bars."""

@@ -12,8 +12,22 @@ from nnctl.data.base import Dataset
 from nnctl.data.normalize import METHODS
 from nnctl.nn.registry import DATASETS
 from nnctl.errors import ConfigError
-from nnctl.config.spec import Bool, Choice, Int, IntOrFraction, Option, Optional, did_you_mean, join_path, require_mapping, \
-    show, validate
+from nnctl.config.spec import Bool, Choice, Int, IntOrFraction, Mismatch, Option, Optional, did_you_mean, join_path, \
+    require_mapping, show, validate
+
+
+def ClassList():
+    """Two or more distinct class labels (non-negative integers)."""
+    what = "a list of at least 2 distinct class labels (integers >= 0)"
+
+    def check(value: Any) -> list[int]:
+        if not isinstance(value, list) or len(value) < 2 or len(set(map(str, value))) != len(value) or any(
+                isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in value):
+            raise Mismatch(what)
+        return [int(v) for v in value]
+
+    return check
+
 
 DATA_OPTIONS: dict[str, Option] = {
     "dataset": Option(Choice(*DATASETS), doc="which data: " + ", ".join(DATASETS)),
@@ -21,6 +35,9 @@ DATA_OPTIONS: dict[str, Option] = {
     "limit": Option(Optional(Int(1)), None, "keep at most this many training samples (after the split)"),
     "normalize": Option(Choice(*METHODS), "standard", "input scaling fitted on the training split"),
     "flatten": Option(Bool(), True, "images become flat vectors (C*H*W,) instead of (C, H, W)"),
+    "classes": Option(Optional(ClassList()), None,
+                      "keep only these classes, relabelled 0..K-1 in the order given (names kept), e.g. [5, 6, 7] "
+                      "(for the synthetic sets, `classes` is their number of classes)"),
 }
 
 

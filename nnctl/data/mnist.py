@@ -163,6 +163,9 @@ class IdxDataset(Dataset):
         "download": Option(Bool(), True, "fetch missing files from the mirrors"),
     }
 
+    def sample_shape(self, base_dir: Path) -> tuple[tuple[int, ...], bool]:
+        return (1, 28, 28), True
+
     def load(self, rng: np.random.Generator, base_dir: Path, progress: bool) -> Source:
         collection = COLLECTIONS[self.collection]
         configured = Path(base_dir) / Path(self.config["path"]).expanduser() if self.config["path"] else None

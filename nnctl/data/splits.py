@@ -3,7 +3,8 @@
 Steps, the same for every dataset:
 1. Two independent random streams are derived from the seed material: one for drawing synthetic
    samples, one for splitting. Changing `val_size` therefore never changes the synthetic points.
-2. The dataset loads its samples (`Source`).
+2. The dataset loads its samples (`Source`); with `classes`, only samples of those classes are kept (in
+   both the data and its own test split), relabelled 0..K-1 in the order the list gives.
 3. One permutation of the N samples from the split stream orders them; in that order come
    `n_test` test samples (only for sets without their own test split), then `n_val` validation samples,
    then the training samples, cut to `limit`. Each part keeps the samples' original order.
@@ -21,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from nnctl.data import normalize
+from nnctl.data.base import Source
 from nnctl.data.catalog import DATASETS
 from nnctl.data.loader import take_rows
 from nnctl.errors import ConfigError, InputError
@@ -39,6 +41,7 @@ class Splits:
     input_shape: one sample's shape, e.g. (784,) or (1, 28, 28).
     num_classes, class_names: None for regression targets.
     normalization: what was applied (see nnctl.data.normalize), JSON-able.
+    image_shape: (C, H, W) of one image before any flattening, or None when the data is not images.
     """
 
     train: tuple[np.ndarray, np.ndarray]
@@ -48,6 +51,7 @@ class Splits:
     num_classes: int | None
     class_names: list[str] | None
     normalization: dict
+    image_shape: tuple[int, int, int] | None = None
 
 
 def data_streams(seed: np.random.SeedSequence | np.random.Generator) -> tuple[np.random.Generator, np.random.Generator]:
@@ -87,6 +91,29 @@ def flatten(part: tuple[np.ndarray, np.ndarray] | None) -> tuple[np.ndarray, np.
     return None if part is None else (part[0].reshape(part[0].shape[0], -1), part[1])
 
 
+def keep_classes(source: Source, classes: list[int]) -> Source:
+    """Only the samples whose label is in `classes` (data and test split), relabelled to their position in
+    the list; class names follow. A label outside the data's classes is a ConfigError at data.classes."""
+    if source.num_classes is None:
+        raise ConfigError("data.classes", "this data has real-valued targets, not class labels")
+    missing = [c for c in classes if c >= source.num_classes]
+    if missing:
+        raise ConfigError("data.classes", f"class {missing[0]} does not exist: the labels are 0 to "
+                                          f"{source.num_classes - 1}")
+    relabel = np.full(source.num_classes, -1, dtype=np.int64)
+    relabel[classes] = np.arange(len(classes))
+
+    def subset(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        new = relabel[y]
+        rows = np.flatnonzero(new >= 0)
+        return take_rows(x, rows), new[rows]
+
+    names = source.class_names or [str(c) for c in range(source.num_classes)]
+    return Source(*subset(source.x, source.y), test=None if source.test is None else subset(*source.test),
+                  images=source.images, raw_divisor=source.raw_divisor, num_classes=len(classes),
+                  class_names=[names[c] for c in classes])
+
+
 def load_splits(cfg: dict, seed_seq: np.random.SeedSequence | np.random.Generator, base_dir: Path,
                 progress: bool = True) -> Splits:
     """Build the splits a validated `data:` config describes (see the module docstring for the steps).
@@ -97,6 +124,8 @@ def load_splits(cfg: dict, seed_seq: np.random.SeedSequence | np.random.Generato
     cls = DATASETS[cfg["dataset"]]
     draw_rng, split_rng = data_streams(seed_seq)
     source = cls(**{key: cfg[key] for key in cls.options}).load(draw_rng, Path(base_dir), progress)
+    if "classes" not in cls.options and cfg.get("classes") is not None:     # synthetic sets: a class count
+        source = keep_classes(source, cfg["classes"])
     n = source.x.shape[0]
     if n == 0:
         raise InputError(f"{cfg['dataset']}: the data has no samples")
@@ -126,6 +155,7 @@ def load_splits(cfg: dict, seed_seq: np.random.SeedSequence | np.random.Generato
     else:
         test = take(test_idx) if n_test else None
 
+    image_shape = tuple(int(s) for s in train[0].shape[1:]) if source.images else None
     description = normalize.fit(train[0], cfg["normalize"], source.images, source.raw_divisor)
     parts = [part for part in (train, val, test) if part is not None]
     for x, _ in parts:
@@ -133,4 +163,5 @@ def load_splits(cfg: dict, seed_seq: np.random.SeedSequence | np.random.Generato
     if source.images and cfg["flatten"]:
         train, val, test = flatten(train), flatten(val), flatten(test)
     return Splits(train=train, val=val, test=test, input_shape=tuple(train[0].shape[1:]),
-                  num_classes=source.num_classes, class_names=source.class_names, normalization=description)
+                  num_classes=source.num_classes, class_names=source.class_names, normalization=description,
+                  image_shape=image_shape)

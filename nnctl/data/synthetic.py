@@ -43,6 +43,9 @@ def grouped_labels(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 class SyntheticDataset(Dataset):
     """Turns the points a subclass draws into a Source of flat float32 features and int64 labels."""
 
+    def sample_shape(self, base_dir: Path) -> tuple[tuple[int, ...], bool]:
+        return (self.config.get("features", 2),), False
+
     def load(self, rng: np.random.Generator, base_dir: Path, progress: bool) -> Source:
         x, y = self.draw(rng)
         classes = int(y.max()) + 1

@@ -34,6 +34,9 @@ class Layer:
     options: dict[str, Option] = {}
     arity = "one"
     penalized: tuple[str, ...] = ()
+    # True for layers whose buffers follow the data in training (batch norm): frozen (trainable: false),
+    # such a layer runs as in evaluation even while the network trains, so none of its tensors change
+    evaluates_when_frozen = False
 
     def __init__(self, name: str, **config: Any):
         self.name = name

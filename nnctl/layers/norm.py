@@ -24,7 +24,8 @@ class BatchNorm(Layer):
         running_var  = momentum * running_var  + (1 - momentum) * var_B
 
     (`momentum` is the weight kept by the old value; 0.9 by default.) At evaluation `test_stats` says
-    which statistics normalize:
+    which statistics normalize (a frozen layer, `trainable: false`, normalizes that way in training too, and
+    its running statistics stay as they are):
 
     - running:   running_mean / running_var (buffers; start at 0 and 1).
     - batch:     the evaluated batch's own statistics (nothing is updated).
@@ -40,6 +41,7 @@ class BatchNorm(Layer):
     statistics the layer is affine and dx = dy * gamma / sqrt(var + eps).
     """
 
+    evaluates_when_frozen = True
     options = {
         "momentum": Option(Float(0, 1, high_open=True), 0.9, "weight of the old running value per update"),
         "eps": Option(Float(0, low_open=True), 1e-5, "added to the variance before the square root"),

@@ -28,7 +28,8 @@ NODE_OPTIONS = {
     "l1": Option(Float(0), None, "this layer's L1 penalty (overrides regularization.l1)"),
     "l2": Option(Float(0), None, "this layer's L2 penalty (overrides regularization.l2)"),
     "weights": Option(_weights, None, "fixed starting values for parameters, e.g. {W: [...]} (shapes must match)"),
-    "trainable": Option(Bool(), True, "false freezes the layer's parameters (never updated, still saved)"),
+    "trainable": Option(Bool(), True, "false freezes the layer: parameters never updated (still saved); a frozen "
+                                      "batchnorm also keeps its statistics and normalizes with them in training"),
 }
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 

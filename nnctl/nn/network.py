@@ -90,8 +90,9 @@ class Network:
         """Run the nodes on x: (N, *input_shape) and return {name: output} for the last node (or `until`,
         where the pass stops) and every node named in `keep` ("input" names x itself).
 
-        `rng` is handed to every layer (those that draw in training, such as dropout, use it). Outputs
-        nobody needs any more are freed as the pass goes.
+        `rng` is handed to every layer (those that draw in training, such as dropout, use it). A frozen
+        node whose layer `evaluates_when_frozen` (batch norm) runs in evaluation mode. Outputs nobody needs
+        any more are freed as the pass goes.
         """
         keep = set(keep)
         last = until or self.output_name
@@ -99,10 +100,11 @@ class Network:
         values = {INPUT: x}
         for i, node in enumerate(self.nodes):
             layer = node.layer
+            mode = training and (node.trainable or not layer.evaluates_when_frozen)
             if layer.arity == "many":
-                values[node.name] = layer.forward([values[n] for n in node.inputs], training, rng)
+                values[node.name] = layer.forward([values[n] for n in node.inputs], mode, rng)
             else:
-                values[node.name] = layer.forward(values[node.inputs[0]], training, rng)
+                values[node.name] = layer.forward(values[node.inputs[0]], mode, rng)
             if node.name == last:
                 break
             for name in node.inputs:

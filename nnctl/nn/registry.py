@@ -22,16 +22,20 @@ from nnctl.optim import optimizers, schedules
 class Registry(Mapping):
     """A named table of one kind of component ("layer", "loss", ...)."""
 
-    def __init__(self, kind: str, table: dict[str, Any]):
+    def __init__(self, kind: str, table: dict[str, Any], hints: dict[str, str] | None = None):
         self.kind = kind
         self.table = table
+        self.hints = hints or {}
 
     def lookup(self, name: object, path: str) -> Any:
-        """The entry registered as `name`, or a ConfigError at `path` with a did-you-mean."""
+        """The entry registered as `name`, or a ConfigError at `path` with a hint (a name that belongs
+        elsewhere) or a did-you-mean, else the list of names."""
         if not isinstance(name, str):
             raise ConfigError(path, f"expected a {self.kind} name, got {show(name)}")
         if name not in self.table:
-            raise ConfigError(path, f"unknown {self.kind} {name!r}{did_you_mean(name, self.table)}")
+            hint = self.hints.get(name) or did_you_mean(name, self.table) or \
+                f"; known {self.kind}s: {', '.join(self.table)}"
+            raise ConfigError(path, f"unknown {self.kind} {name!r}{hint}")
         return self.table[name]
 
     def names(self) -> list[str]:
@@ -72,6 +76,8 @@ LAYERS = Registry("layer", {
     "add": merge.Add,
 })
 
+SOFTMAX_HINT = ("; softmax belongs to the loss: end the model with a dense layer of one unit per class and "
+                "use loss: {type: softmax_cross_entropy}, which applies softmax itself")
 LOSSES = Registry("loss", {
     "softmax_cross_entropy": losses.SoftmaxCrossEntropy,
     "svm": losses.MulticlassHinge,
@@ -80,6 +86,15 @@ LOSSES = Registry("loss", {
     "l1": losses.MeanAbsoluteError,
     "huber": losses.Huber,
 })
+
+LAYERS.hints.update({"softmax": SOFTMAX_HINT, "log_softmax": SOFTMAX_HINT,
+                     **{name: f"; {name!r} is a loss, not a layer: use loss: {{type: {name}}}" for name in LOSSES}})
+LOSSES.hints.update({"softmax": " (did you mean 'softmax_cross_entropy'? It applies softmax and the "
+                                "cross-entropy in one step)",
+                     "cross_entropy": " (did you mean 'softmax_cross_entropy'?)",
+                     "relu": "; 'relu' is a layer, not a loss", "tanh": "; 'tanh' is a layer, not a loss",
+                     "sigmoid": " (did you mean 'sigmoid_bce'? It applies the sigmoid and the binary "
+                                "cross-entropy in one step)"})
 
 OPTIMIZERS = Registry("optimizer", {
     "sgd": optimizers.SGD,

@@ -16,8 +16,8 @@ from nnctl.nn.network import Network
 
 
 def nodes_to_recompute(network: Network) -> list:
-    """Nodes whose layer evaluates with recomputed population statistics, in order."""
-    return [n for n in network.nodes if getattr(n.layer, "needs_recompute", False)]
+    """Nodes whose layer evaluates with recomputed population statistics, in order (frozen ones keep theirs)."""
+    return [n for n in network.nodes if getattr(n.layer, "needs_recompute", False) and n.trainable]
 
 
 def recompute_batchnorm(network: Network, x: np.ndarray, batch_size: int) -> int:

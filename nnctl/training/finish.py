@@ -35,7 +35,8 @@ def finish(trainer: Trainer, status: str, message: str = "", evaluate: bool = Tr
               "parameters": trainer.network.parameter_count(), "seconds_per_epoch": seconds,
               "seconds_per_epoch_mean": sum(seconds) / len(seconds) if seconds else None,
               "total_seconds": float(sum(seconds)), "resumes": trainer.resumes,
-              "class_names": trainer.setup.splits.class_names, "versions": versions()}
+              "class_names": trainer.setup.splits.class_names, "init": trainer.weights_from,
+              "versions": versions()}
     if evaluate and restore_best(trainer):
         for split in ("train", "val", "test"):
             report[split] = trainer.evaluate_split(split)

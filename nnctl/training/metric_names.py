@@ -9,6 +9,7 @@ accuracy, `train_acc.NAME` and `val_acc.NAME`, NAME being the term's name.
 
 from __future__ import annotations
 
+from nnctl.config.spec import did_you_mean
 from nnctl.errors import ConfigError
 from nnctl.nn.objective import Objective
 from nnctl.training.prepare import Setup
@@ -86,6 +87,9 @@ def check_metric_names(config: dict, setup: Setup) -> None:
         raise ConfigError("train.augment", f"augmentation needs image-shaped inputs (C, H, W), got "
                                            f"{tuple(setup.splits.input_shape)}; set data.flatten: false")
     for path, metric in named:
+        if metric not in (None, "auto") and metric.partition(".")[0] not in PREFERENCE:
+            raise ConfigError(path, f"unknown metric {metric!r}{did_you_mean(metric, PREFERENCE)}; this run "
+                                    f"measures {', '.join(sorted(produced))}")
         if metric not in (None, "auto") and metric not in produced:
             raise ConfigError(path, f"this run has no {metric!r} ({missing_reason(metric, setup, produced)}); "
                                     f"use one of {', '.join(sorted(produced))}")

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from nnctl.data import Splits, load_splits
-from nnctl.errors import ConfigError
+from nnctl.config.load import errors_name
 from nnctl.nn.network import Network, build_network
 from nnctl.nn.objective import Objective, build_objective, check_fits_data
 
@@ -53,14 +53,11 @@ def prepare(config: dict, dtype: Any = np.float32, base_dir: Path | None = None,
             splits: Splits | None = None) -> Setup:
     """Load data and build the network and objective for a resolved config."""
     data_seq, rng = seed_streams(config["seed"])
-    try:
+    with errors_name(config):
         if splits is None:
             splits = load_splits(config["data"], data_seq, base_dir or config_dir(config), progress=progress)
         network = build_network(config["model"], splits.input_shape, rng, dtype,
                                 getattr(config, "node_paths", None))
         objective = build_objective(config["loss"], config["regularization"], network, splits.num_classes)
         check_fits_data(objective, network, splits, getattr(config, "node_paths", None))
-    except ConfigError as exc:
-        source = getattr(config, "source", "")
-        raise (exc.with_source(source) if source else exc) from None
     return Setup(config, splits, network, objective, rng)

@@ -27,6 +27,20 @@ def _num(value) -> str:
     return "—" if value is None else f"{value:.4f}"
 
 
+def weights_line(init: dict | None) -> str:
+    """Where a run's starting weights came from, in words."""
+    if not init:
+        return "drawn by each layer's initializer (no init.from)"
+    copied = ", ".join(new if new == old else f"{new} (from {old})" for new, old in init["copied"].items())
+    epoch = f" (epoch {init['epoch']})" if init.get("epoch") is not None else ""
+    text = f"copied from `{init['from']}`{epoch}, sha256 {init['sha256'][:16]}…: {copied}"
+    if init.get("frozen"):
+        text += f"; frozen: {', '.join(init['frozen'])}"
+    if init.get("not_copied"):
+        text += f"; initialized afresh: {', '.join(init['not_copied'])}"
+    return text
+
+
 def render_markdown(report: dict) -> str:
     lines = [f"# {report['name']}: {report['status']}", ""]
     lines += [f"- run: `{report['run_dir']}`",
@@ -35,6 +49,7 @@ def render_markdown(report: dict) -> str:
               f"- parameters: {report['parameters']:,}",
               f"- seconds per epoch: {_num(report['seconds_per_epoch_mean'])} "
               f"(total {report['total_seconds']:.1f} s)"]
+    lines.append(f"- starting weights: {weights_line(report.get('init'))}")
     if report.get("resumes"):
         lines.append(f"- resumed {report['resumes']} time{'s' if report['resumes'] > 1 else ''} (--resume)")
     lines.append("")

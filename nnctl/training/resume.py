@@ -85,7 +85,7 @@ def resume(target: str | Path, overrides: Sequence[str] = (), config_path: Path 
     for folder in (run_dir, run_dir / "checkpoints"):
         if folder.is_dir():
             remove_leftovers(folder)
-    trainer = build_trainer(config, progress)
+    trainer = build_trainer(config, progress, initialize=checkpoint is None)   # else its weights are the run's own
     trainer.run_dir = run_dir
     if checkpoint is not None:
         ckpt = load_checkpoint(checkpoint)

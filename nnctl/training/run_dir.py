@@ -130,3 +130,20 @@ def find_run(path: str | Path) -> Path:
         if runs:
             return runs[-1]
     raise InputError(f"{path}: not a run directory (no metrics.csv in it or in its subfolders)")
+
+
+def find_checkpoint(target: str | Path) -> Path:
+    """The checkpoint a path stands for: a checkpoint file itself, a run folder's checkpoints/best.npz, or
+    the best.npz of the newest run (by folder name, i.e. time stamp) in a folder of runs."""
+    target = Path(target)
+    if target.is_file():
+        return target
+    if target.is_dir():
+        best = target / "checkpoints" / "best.npz"
+        if best.is_file():
+            return best
+        runs = sorted(p.parent.parent for p in target.glob("*/checkpoints/best.npz"))
+        if runs:
+            return runs[-1] / "checkpoints" / "best.npz"
+        raise InputError(f"{target}: no checkpoints/best.npz in this folder or in a run folder inside it")
+    raise InputError(f"{target}: no such run folder or checkpoint file")

@@ -25,6 +25,7 @@ from nnctl.config.yamlio import dump_yaml
 from nnctl.errors import Interrupted, WorkError
 from nnctl.training.callbacks import Callback, CallbackList, StopRun
 from nnctl.training.finish import finish
+from nnctl.training.init_from import init_source, initialize_from
 from nnctl.training.loop import fit
 from nnctl.training.periodic import PeriodicCheckpoint
 from nnctl.training.prepare import config_dir, prepare
@@ -46,20 +47,28 @@ def to_stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def build_trainer(config: dict, progress: bool) -> Trainer:
-    """Load the data and build everything; config mistakes become one line naming the config file."""
+def build_trainer(config: dict, progress: bool, initialize: bool = True) -> Trainer:
+    """Load the data and build everything; config mistakes become one line naming the config file.
+
+    With `initialize` (a new run) the weights named by the config's `init` section are copied in; a resumed
+    run leaves that to its own checkpoint."""
     setup = prepare(config, progress=progress)
     with errors_name(config):
-        return Trainer(setup)
+        weights_from = initialize_from(setup.network, config) if initialize and config.get("init") else None
+        trainer = Trainer(setup)
+    trainer.weights_from = weights_from
+    return trainer
 
 
 def self_contained(config: dict) -> dict:
-    """The config as written into the run folder: a relative data.path made absolute (it was relative to
-    the config file, which the run folder's config.yaml is not next to)."""
+    """The config as written into the run folder: a relative data.path and init.from made absolute (they
+    were relative to the config file, which the run folder's config.yaml is not next to)."""
     out = dict(config)
     path = config["data"].get("path")
     if isinstance(path, str) and not Path(path).expanduser().is_absolute():
         out["data"] = {**config["data"], "path": str((config_dir(config) / Path(path).expanduser()).resolve())}
+    if config.get("init"):
+        out["init"] = {**config["init"], "from": str(init_source(config))}
     return out
 
 

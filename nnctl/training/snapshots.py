@@ -9,7 +9,9 @@ A snapshot holds, besides the network's parameters and buffers (as every checkpo
     generator states       the run generator's state now, and its state at the start of the current epoch
                            (which redraws that epoch's permutation)
     schedule state, both monitors (best checkpoint, early stopping), every metrics row so far, the number
-    of BLAS threads, the resolved config, the input normalization and class names.
+    of BLAS threads, the resolved config, the input normalization and class names, the network's input shape
+    (and the image shape before flattening, for image data), and where the starting weights came from
+    (`init`, see init_from.py).
 
 Every value goes through JSON, whose floats round-trip exactly.
 """
@@ -42,6 +44,9 @@ def snapshot_meta(trainer: Trainer) -> dict:
         "monitor": trainer.monitor, "best_epoch": trainer.best.best_epoch,
         "best": trainer.best.state(), "early": trainer.early.state() if trainer.early else None,
         "normalization": splits.normalization, "class_names": splits.class_names,
+        "input_shape": list(splits.input_shape),
+        "image_shape": None if splits.image_shape is None else list(splits.image_shape),
+        "init": trainer.weights_from,
         "blas_threads": blas_threads(), "resumes": trainer.resumes, "versions": versions(),
     }
 
@@ -87,4 +92,5 @@ def restore_snapshot(trainer: Trainer, ckpt: Checkpoint, source: str) -> None:
         raise InputError(f"{source}: damaged training state ({exc}); the run cannot be resumed from it") from None
     trainer.epoch, trainer.progress, trainer.history = epoch, saved_progress, history
     trainer.global_step = int(meta.get("global_step", 0))
+    trainer.weights_from = meta.get("init") if isinstance(meta.get("init"), dict) else None
     trainer.resumes = int(meta.get("resumes", 0)) + 1

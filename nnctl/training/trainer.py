@@ -79,6 +79,7 @@ class Trainer:
         self.history: list[dict] = []
         self.global_step = 0
         self.resumes = 0
+        self.weights_from: dict | None = None     # where the starting weights came from (init.from), or None
         self.run_dir: Path | None = None
         x = setup.splits.train[0]
         self.steps_per_epoch = math.ceil(len(x) / self.train_cfg["batch_size"])

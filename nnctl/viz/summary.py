@@ -2,8 +2,38 @@
 
 from __future__ import annotations
 
-from nnctl.nn.network import Network
+import math
+
+from nnctl.nn.network import Network, build_network
 from nnctl.viz.tables import align
+
+
+def input_shape_without_data(config: dict) -> tuple[int, ...] | None:
+    """One sample's shape as the network sees it (flattened when data.flatten is on), from the dataset's
+    own description, without reading the data; None when only loading the data tells."""
+    from nnctl.data.catalog import DATASETS
+    from nnctl.training.prepare import config_dir
+
+    cfg = config["data"]
+    cls = DATASETS[cfg["dataset"]]
+    described = cls(**{key: cfg[key] for key in cls.options}).sample_shape(config_dir(config))
+    if described is None:
+        return None
+    shape, images = described
+    return (int(math.prod(shape)),) if images and cfg["flatten"] else tuple(shape)
+
+
+def network_of(config: dict) -> Network:
+    """The config's network built as training would build it (same seed), loading data only when its
+    shape cannot be known otherwise."""
+    from nnctl.config.load import errors_name
+    from nnctl.training.prepare import prepare, seed_streams
+
+    shape = input_shape_without_data(config)
+    if shape is None:
+        return prepare(config, progress=False).network
+    with errors_name(config):
+        return build_network(config["model"], shape, seed_streams(config["seed"])[1], node_paths=config.node_paths)
 
 
 def summary_rows(network: Network) -> list[dict]:
@@ -51,8 +81,10 @@ def format_summary(network: Network) -> str:
         table.append(line)
     lines = align(table, rule=True)
     total_params = sum(r["params"] for r in rows)
+    frozen = sum(r["params"] for r, node in zip(rows, network.nodes) if not node.trainable)
     total_macs = sum(r["macs"] for r in rows)
     lines.append("")
-    lines.append(f"total: {total_params:,} parameters ({4 * total_params / 1e6:.2f} MB as float32), "
-                 f"{_count(total_macs)} multiply-adds per sample (forward)")
+    lines.append(f"total: {total_params:,} parameters ({total_params - frozen:,} trainable, {frozen:,} frozen; "
+                 f"{4 * total_params / 1e6:.2f} MB as float32), {_count(total_macs)} multiply-adds per sample "
+                 f"(forward)")
     return "\n".join(lines)

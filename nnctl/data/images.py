@@ -1,0 +1,51 @@
+"""Pictures (PNG, JPEG) as raw 8-bit sample arrays of a model's image shape.
+
+A picture is read with Pillow (which matplotlib already depends on), converted to grey (one channel, ITU-R
+601-2 luma; an alpha channel is dropped) or RGB (three channels), and resized to the model's height and
+width with Pillow's antialiasing bilinear filter when its size differs. Values stay 0-255, like the
+pixels of MNIST's IDX files: they become the network's input the same way training samples did (divided
+by the data's raw divisor, then normalized). 16-bit grey pictures are scaled to 0-255.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from nnctl.errors import InputError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+MAX_PIXELS = 1 << 26          # 64M pixels: larger pictures are refused before they are decoded
+
+
+def is_image_file(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_SUFFIXES
+
+
+def read_image(path: Path, shape: tuple[int, int, int]) -> np.ndarray:
+    """The picture at `path` as uint8 (C, H, W) for shape = (C, H, W) with C 1 (grey) or 3 (RGB)."""
+    from PIL import Image
+
+    channels, height, width = shape
+    if channels not in (1, 3):
+        raise InputError(f"{path}: this model takes images with {channels} channels; a picture gives 1 (grey) "
+                         f"or 3 (RGB)")
+    try:
+        with Image.open(path) as picture:
+            if picture.width * picture.height > MAX_PIXELS:
+                raise InputError(f"{path}: {picture.width}x{picture.height} pixels is more than the "
+                                 f"{MAX_PIXELS} nnctl reads")
+            if picture.mode in ("I;16", "I;16B", "I;16L", "I") and channels == 1:
+                values = np.asarray(picture, dtype=np.float64) * (255.0 / 65535.0)
+                picture = Image.fromarray(np.clip(np.rint(values), 0, 255).astype(np.uint8))
+            picture = picture.convert("L" if channels == 1 else "RGB")
+            if picture.size != (width, height):
+                picture = picture.resize((width, height), Image.Resampling.BILINEAR)
+            pixels = np.asarray(picture, dtype=np.uint8)
+    except InputError:
+        raise
+    except Exception as exc:    # any decoder failure on a stranger's file is one line, not a traceback
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"{path}: not a readable PNG or JPEG picture ({reason})") from None
+    return pixels[None] if channels == 1 else pixels.transpose(2, 0, 1)

@@ -1,0 +1,158 @@
+"""`init:` a new run that starts from another run's weights (fine-tuning).
+
+    init:
+      from: runs/pretrain/20261201-101500   # a run folder (its checkpoints/best.npz), a folder of runs (the
+                                            # newest), or a checkpoint file; relative to the config file
+      layers: [dense1, batchnorm1, dense2]  # or {new_name: old_name}; null: every node whose tensors match
+      freeze: [dense1, batchnorm1]          # trainable: false (`resolve` has already set it in the model)
+
+Parameters and buffers are copied node by node, by name. Every pair is checked before anything is copied
+(and before the run folder exists): a node the source does not have, a tensor one side lacks, or two shapes
+that differ is one ConfigError at `init.layers` naming the node, the tensor and both shapes. A new head
+(10 classes to 5) works by leaving it out.
+
+Only tensors are taken from the source checkpoint: the config, paths and data it mentions are never looked
+at. `--resume` does not come here when the run has a checkpoint of its own (its weights are that).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+
+from nnctl.errors import ConfigError, InputError
+from nnctl.nn.network import Network
+from nnctl.training.checkpoints import Checkpoint, load_checkpoint
+from nnctl.training.prepare import config_dir
+from nnctl.training.run_dir import find_checkpoint
+
+
+def shown(path: Path) -> str:
+    """A path as messages show it: relative to the working folder when it lies below it."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def init_source(config: dict) -> Path:
+    """init.from as an absolute path: relative paths are taken from the config file's folder."""
+    given = Path(config["init"]["from"]).expanduser()
+    return given if given.is_absolute() else (config_dir(config) / given).resolve()
+
+
+def source_checkpoint(target: Path) -> Path:
+    """The checkpoint init.from stands for (see run_dir.find_checkpoint), errors at the key init.from."""
+    try:
+        return find_checkpoint(target)
+    except InputError as exc:
+        raise ConfigError("init.from", str(exc).replace(str(target), shown(target), 1)) from None
+
+
+def tensors_by_node(ckpt: Checkpoint) -> dict[str, dict[str, np.ndarray]]:
+    """{node: {tensor: array}} from a checkpoint's parameters and buffers ("dense1.W" -> dense1, W)."""
+    nodes: dict[str, dict[str, np.ndarray]] = {}
+    for group in (ckpt.params, ckpt.buffers):
+        for key, array in group.items():
+            node, _, tensor = key.partition(".")
+            nodes.setdefault(node, {})[tensor] = array
+    return nodes
+
+
+def node_tensors(network: Network, name: str) -> dict[str, np.ndarray]:
+    layer = network.by_name[name].layer
+    return {**layer.params, **layer.buffers}
+
+
+def pair_label(new: str, old: str, tensor: str | None = None) -> str:
+    """'dense3.W', or 'head.W (from dense3.W)' when the node is renamed."""
+    suffix = f".{tensor}" if tensor else ""
+    return f"{new}{suffix}" if new == old else f"{new}{suffix} (from {old}{suffix})"
+
+
+def mismatch(new_tensors: dict[str, np.ndarray], old_tensors: dict[str, np.ndarray]) -> tuple[str, str] | None:
+    """(tensor, what differs) for the first tensor whose presence or shape differs, or None if all fit."""
+    for tensor in list(new_tensors) + [t for t in old_tensors if t not in new_tensors]:
+        here, there = new_tensors.get(tensor), old_tensors.get(tensor)
+        if here is None:
+            return tensor, f"missing in this model but shape {tuple(there.shape)} in"
+        if there is None:
+            return tensor, f"shape {tuple(here.shape)} in this model but missing in"
+        if here.shape != there.shape:
+            return tensor, f"shape {tuple(here.shape)} in this model but {tuple(there.shape)} in"
+    return None
+
+
+def plan_copy(network: Network, source: dict[str, dict[str, np.ndarray]], layers, where: str) -> list[tuple[str, str]]:
+    """The (new node, old node) pairs to copy. With `layers` given every pair must fit exactly (else a
+    ConfigError); with `layers` null, every node with tensors whose name and tensors match is taken."""
+    if layers is None:
+        return [(n.name, n.name) for n in network.nodes
+                if node_tensors(network, n.name) and n.name in source
+                and mismatch(node_tensors(network, n.name), source[n.name]) is None]
+    pairs = [(name, name) for name in layers] if isinstance(layers, list) else list(layers.items())
+    for new, old in pairs:
+        mine = node_tensors(network, new)
+        if not mine:
+            raise ConfigError("init.layers", f"{new}: this node has no parameters or buffers, nothing to copy")
+        if old not in source:
+            raise ConfigError("init.layers", f"{pair_label(new, old)}: no such node in {where} (its nodes with "
+                                             f"tensors: {', '.join(source) or 'none'})")
+        problem = mismatch(mine, source[old])
+        if problem is not None:
+            tensor, what = problem
+            raise ConfigError("init.layers", f"{pair_label(new, old, tensor)}: {what} {where}")
+    return pairs
+
+
+def check_values(source: dict[str, dict[str, np.ndarray]], pairs: list[tuple[str, str]], where: str) -> None:
+    """Only real, finite numbers are copied."""
+    for _, old in pairs:
+        for tensor, array in source[old].items():
+            if array.dtype.kind != "f":
+                raise ConfigError("init.from", f"{where}: tensor {old}.{tensor} holds {array.dtype} values, not "
+                                               f"floating-point numbers")
+            if not np.isfinite(array).all():
+                raise ConfigError("init.from", f"{where}: tensor {old}.{tensor} holds NaN or infinite values")
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def initialize_from(network: Network, config: dict) -> dict:
+    """Copy the tensors `config["init"]` selects into `network` (frozen nodes are already marked by the
+    config). Returns the record of where the weights came from, for the report and the checkpoints:
+    {"from": checkpoint, "sha256", "epoch", "copied": {new: old}, "frozen": [...], "not_copied": [...]}.
+    Raises ConfigError (key path init.*) before changing anything when something does not fit."""
+    init = config["init"]
+    path = source_checkpoint(init_source(config))
+    where = shown(path)
+    ckpt = load_checkpoint(path)
+    source = tensors_by_node(ckpt)
+    pairs = plan_copy(network, source, init["layers"], where)
+    if not pairs:
+        raise ConfigError("init.from", f"no node of this model matches a node of {where} by name and tensor "
+                                       f"shapes; name the nodes to copy in init.layers")
+    check_values(source, pairs, where)
+    copied = {new for new, _ in pairs}
+    for name in init["freeze"]:
+        if node_tensors(network, name) and name not in copied:
+            raise ConfigError("init.freeze", f"{name} is not copied from {where}, so freezing it would keep its "
+                                             f"random initial weights")
+    for new, old in pairs:
+        mine = node_tensors(network, new)
+        for tensor, array in source[old].items():
+            mine[tensor][...] = array
+    epoch = ckpt.meta.get("epoch")
+    return {"from": os.path.abspath(path), "sha256": sha256_of(path),
+            "epoch": epoch if isinstance(epoch, int) and not isinstance(epoch, bool) else None,
+            "copied": {new: old for new, old in pairs}, "frozen": list(init["freeze"]),
+            "not_copied": [n.name for n in network.nodes if node_tensors(network, n.name) and n.name not in copied]}
