@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 import struct
 from pathlib import Path
 
@@ -10,6 +11,27 @@ import numpy as np
 import pytest
 
 from nnctl.data import mnist
+
+REAL_FASHION = mnist.SYSTEM_DATA_DIR / "fashion-mnist"      # NNCTL_SYSTEM_DATA moves it (offline checks)
+
+
+def require_fashion() -> Path:
+    """The folder of the real Fashion-MNIST files (Debian's dataset-fashion-mnist). When they are absent the
+    calling test is skipped with the reason, except in CI (CI=true), which installs them: there it fails."""
+    names = [f"{stem}.gz" for stem in mnist.FILES.values()]
+    if all((REAL_FASHION / name).is_file() for name in names):
+        return REAL_FASHION
+    reason = (f"Fashion-MNIST is not installed in {REAL_FASHION} (apt-get install dataset-fashion-mnist, "
+              f"or run .ci/run as root)")
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI must have the data: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def fashion_folder() -> Path:
+    """The real Fashion-MNIST folder, or the test is skipped (failed in CI); see require_fashion."""
+    return require_fashion()
 
 
 def idx_bytes(array: np.ndarray) -> bytes:

@@ -10,9 +10,10 @@ import pytest
 
 from nnctl.data import load_splits, validate_data_config
 from nnctl.errors import ConfigError
+from tests.conftest import REAL_FASHION, require_fashion
 
 SEED = np.random.SeedSequence(0)
-FASHION = Path("/usr/share/datasets/fashion-mnist")
+FASHION = REAL_FASHION
 
 
 def load(tmp_path, raw):
@@ -71,10 +72,7 @@ def test_for_synthetic_sets_classes_stays_the_number_of_classes(tmp_path):
 
 
 def test_fashion_mnist_classes_5_to_9():
-    if not (FASHION / "train-labels-idx1-ubyte.gz").is_file():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Fashion-MNIST is not installed in {FASHION} (CI=true)")
-        pytest.skip(f"Fashion-MNIST is not installed in {FASHION}")
+    require_fashion()
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("HOME", "/nonexistent-home")
         patch.delenv("NNCTL_DATA", raising=False)

@@ -7,18 +7,18 @@ import pytest
 
 from nnctl.data import load_splits, mnist, validate_data_config
 from nnctl.data.mnist import files_in, search_dirs
-from nnctl.errors import InputError
-
-REAL_FASHION = Path("/usr/share/datasets/fashion-mnist")
+from nnctl.errors import ConfigError, InputError
+from tests.conftest import REAL_FASHION, require_fashion
 
 
 def mnist_cfg(**keys):
-    return validate_data_config({"dataset": "mnist", "val_size": 0, "normalize": "none", **keys})
+    """MNIST data config; the fake files of these tests are not the real MNIST, so verify is off unless
+    a test asks for it."""
+    return validate_data_config({"dataset": "mnist", "val_size": 0, "normalize": "none", "verify": False, **keys})
 
 
-def test_search_order(data_env, tmp_path):
-    assert search_dirs("mnist", tmp_path / "mine") == [
-        tmp_path / "mine",
+def test_search_order(data_env):
+    assert search_dirs("mnist") == [
         data_env["nnctl_data"] / "mnist",
         data_env["home"] / ".cache" / "nnctl" / "mnist",
         data_env["system"] / "mnist",
@@ -26,25 +26,63 @@ def test_search_order(data_env, tmp_path):
 
 
 def test_first_complete_folder_wins(data_env, fake_mnist, put_files, tmp_path):
-    folders = [tmp_path / "configs" / "mine", data_env["nnctl_data"] / "mnist",
-               data_env["home"] / ".cache" / "nnctl" / "mnist", data_env["system"] / "mnist"]
+    folders = [data_env["nnctl_data"] / "mnist", data_env["home"] / ".cache" / "nnctl" / "mnist",
+               data_env["system"] / "mnist"]
     for number, folder in enumerate(folders):  # the training labels tell the folders apart
         labels = gzip.compress(bytes([0, 0, 8, 1, 0, 0, 0, 6] + [number] * 6))
         put_files(folder, {**fake_mnist["files"], "train-labels-idx1-ubyte.gz": labels})
-    cfg = mnist_cfg(path="mine", download=False)
+    cfg = mnist_cfg(download=False)
     for number, folder in enumerate(folders):
-        splits = load_splits(cfg, np.random.SeedSequence(0), tmp_path / "configs", progress=False)
+        splits = load_splits(cfg, np.random.SeedSequence(0), tmp_path, progress=False)
         np.testing.assert_array_equal(splits.train[1], [number] * 6)
         (folder / "t10k-labels-idx1-ubyte.gz").unlink()  # now incomplete: the next folder is used
 
 
-def test_raw_files_are_preferred_and_mixing_is_fine(tmp_path, fake_mnist, put_files):
+def test_an_explicit_path_must_hold_the_files(data_env, fake_mnist, put_files, tmp_path):
+    put_files(data_env["system"] / "mnist", fake_mnist["files"])          # a complete copy elsewhere
+    mine = put_files(tmp_path / "configs" / "mine", dict(list(fake_mnist["files"].items())[:3]))
+    with pytest.raises(ConfigError) as info:
+        load_splits(mnist_cfg(path="mine"), np.random.SeedSequence(0), tmp_path / "configs", progress=False)
+    assert str(info.value) == (f"data.path: {mine} does not hold the mnist IDX files (missing "
+                               f"t10k-labels-idx1-ubyte, raw or .gz)")
+
+
+def test_gz_files_are_preferred_and_mixing_is_fine(tmp_path, fake_mnist, put_files):
     files = dict(fake_mnist["files"])
     files["train-images-idx3-ubyte"] = gzip.decompress(files["train-images-idx3-ubyte.gz"])
+    files["t10k-images-idx3-ubyte"] = gzip.decompress(files.pop("t10k-images-idx3-ubyte.gz"))
     put_files(tmp_path, files)
     found = files_in(tmp_path)
-    assert found["train_images"] == tmp_path / "train-images-idx3-ubyte"
-    assert found["test_images"] == tmp_path / "t10k-images-idx3-ubyte.gz"
+    assert found["train_images"] == tmp_path / "train-images-idx3-ubyte.gz"
+    assert found["test_images"] == tmp_path / "t10k-images-idx3-ubyte"
+
+
+def test_files_are_checked_against_the_known_digests(tmp_path, fake_mnist, put_files):
+    folder = put_files(tmp_path / "mine", fake_mnist["files"])
+    with pytest.raises(InputError) as info:
+        load_splits(mnist_cfg(path=str(folder), verify=True), np.random.SeedSequence(0), tmp_path, progress=False)
+    name = "train-images-idx3-ubyte.gz"
+    digest = hashlib.sha256(fake_mnist["files"][name]).hexdigest()
+    assert str(info.value) == (f"{folder / name}: SHA-256 {digest} matches no known copy of mnist's {name} "
+                               f"(damaged, or other data); replace it, or set data.verify: false to train on your "
+                               f"own IDX files")
+
+
+def test_fashion_files_under_dataset_mnist_are_named(tmp_path):
+    fashion_folder = require_fashion()
+    with pytest.raises(InputError) as info:
+        load_splits(mnist_cfg(path=str(fashion_folder), verify=True), np.random.SeedSequence(0), tmp_path,
+                    progress=False)
+    name = "train-images-idx3-ubyte.gz"
+    assert str(info.value) == (f"{fashion_folder / name}: this is fashion-mnist's {name}, not mnist's; use "
+                               f"dataset: fashion-mnist, or put mnist's files there")
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for gz in fashion_folder.glob("*.gz"):
+        (raw / gz.stem).write_bytes(gzip.decompress(gz.read_bytes()))
+    with pytest.raises(InputError, match=r"train-images-idx3-ubyte: this is fashion-mnist's "
+                                         r"train-images-idx3-ubyte, not mnist's"):
+        load_splits(mnist_cfg(path=str(raw), verify=True), np.random.SeedSequence(0), tmp_path, progress=False)
 
 
 def test_missing_files_without_download(data_env, tmp_path):
@@ -82,14 +120,17 @@ def test_mnist_pixels_scaled_and_standardized_per_channel(data_env, fake_mnist, 
 # ------------------------------------------------------------------------------ the real Fashion-MNIST
 
 def test_installed_fashion_files_have_accepted_hashes():
+    folder = require_fashion()
     expected = mnist.COLLECTIONS["fashion-mnist"].sha256
-    for name, accepted in expected.items():
-        assert hashlib.sha256((REAL_FASHION / name).read_bytes()).hexdigest() in accepted
+    for gz in sorted(folder.glob("*.gz")):
+        assert hashlib.sha256(gz.read_bytes()).hexdigest() in expected[gz.name]
+        assert hashlib.sha256(gzip.decompress(gz.read_bytes())).hexdigest() in expected[gz.stem]
 
 
 @pytest.fixture(scope="module")
 def fashion():
     """Fashion-MNIST from /usr/share/datasets, no validation split, no normalization (about 1 s)."""
+    require_fashion()
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("HOME", "/nonexistent-home")
         patch.delenv("NNCTL_DATA", raising=False)

@@ -22,6 +22,7 @@ from nnctl.layers.base import Layer
 from nnctl.nn.registry import LAYERS
 from nnctl.training.evaluation import setup_from_checkpoint
 from nnctl.training.runner import train
+from tests.conftest import REAL_FASHION, require_fashion
 
 
 
@@ -36,7 +37,7 @@ onnx = optional("onnx")
 onnxruntime = optional("onnxruntime")
 
 ROOT = Path(__file__).resolve().parent.parent
-FASHION = Path("/usr/share/datasets/fashion-mnist")
+FASHION = REAL_FASHION
 TOLERANCE = 1e-4
 
 
@@ -50,10 +51,7 @@ def run_onnx(path: Path, raw: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def need_fashion() -> None:
-    if not (FASHION / "t10k-images-idx3-ubyte.gz").is_file():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Fashion-MNIST is not installed in {FASHION} (CI=true)")
-        pytest.skip(f"Fashion-MNIST is not installed in {FASHION}")
+    require_fashion()
 
 
 @pytest.mark.slow

@@ -26,7 +26,7 @@ SIDE = 10
 CONFIG = """\
 name: tiny
 seed: 4
-data: {{dataset: mnist, path: data, download: false, val_size: 60, flatten: {flatten}}}
+data: {{dataset: mnist, path: data, download: false, verify: false, val_size: 60, flatten: {flatten}}}
 model:
 {layers}
 optimizer: {{type: adam, lr: 5.0e-3}}

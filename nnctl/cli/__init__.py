@@ -13,8 +13,21 @@ from nnctl.cli._options import debug_option, debug_requested
 from nnctl.errors import NnctlError
 
 
+def summary_line(command: click.Command) -> str:
+    """A command's first paragraph, whole (click would cut it at 45 characters)."""
+    text = command.short_help or (command.help or "")
+    return " ".join(text.split("\n\n")[0].split())
+
+
 class NnctlGroup(click.Group):
-    """Turns nnctl's own errors into one line on stderr and their exit code (traceback with --debug)."""
+    """Turns nnctl's own errors into one line on stderr and their exit code (traceback with --debug), and
+    lists its commands with their whole first paragraph."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, summary_line(self.get_command(ctx, name))) for name in self.list_commands(ctx)]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -40,7 +53,7 @@ class NnctlGroup(click.Group):
             ctx.exit(1)
 
 
-@click.group(cls=NnctlGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=NnctlGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @debug_option
 @click.version_option(package_name="nnctl")
 def cli() -> None:
@@ -49,9 +62,9 @@ def cli() -> None:
 
 def _register() -> None:
     from nnctl.cli import eval as eval_module
-    from nnctl.cli import embed, export, gradcheck, plot, predict, summary, train
+    from nnctl.cli import docs, embed, export, gradcheck, plot, predict, summary, train
 
-    for module in (train, eval_module, predict, export, embed, plot, summary, gradcheck):
+    for module in (train, eval_module, predict, export, embed, plot, summary, gradcheck, docs):
         cli.add_command(module.command)
 
 

@@ -17,8 +17,11 @@ from nnctl.cli._options import debug_option, split_option
               help="The .npz to write (default: RUN/embed_<node>_<split>.npz).")
 @debug_option
 def command(run: Path, node: str, split: str, out_file: Path | None) -> None:
-    """Write the outputs of node NAME of a run's best.npz (or a CHECKPOINT) on a split to a .npz file:
-    arrays codes (N, ...) and labels (N,), read with numpy.load."""
+    """Write one node's outputs on a split (an autoencoder's codes) with the labels, as a .npz file.
+
+    RUN is a run folder (its checkpoints/best.npz; a folder of runs: the newest) or a CHECKPOINT file; NAME
+    is a node of its network (see nnctl summary). The file holds arrays codes (N, ...) and labels (N,), read
+    with numpy.load."""
     from nnctl.training.embedding import embed
 
     written, codes = embed(run, node, split, out_file)

@@ -16,9 +16,12 @@ from nnctl.cli._options import corrupt_option, debug_option, split_option
 @corrupt_option
 @debug_option
 def command(checkpoint: Path, split: str, batch_size: int | None, corruption) -> None:
-    """Evaluate a run folder's best.npz (or a CHECKPOINT file): loss, accuracy and confusion matrix on a split
-    (with several loss terms, each term's loss and each head's accuracy; for autoencoders, the mean squared
-    error of the reconstructions to the clean inputs)."""
+    """Evaluate a run's best checkpoint on a split of its data: loss, accuracy, confusion matrix.
+
+    RUN is a run folder (its checkpoints/best.npz is used) or a CHECKPOINT file. The data comes from the
+    run's own config.yaml, rebuilt with the same seed, so the splits are the ones it trained on. With several
+    loss terms, each term's loss and each head's accuracy are shown too; for an autoencoder, the mean squared
+    error of its reconstructions to the clean inputs (--corrupt damages the inputs first)."""
     from nnctl.training.evaluation import evaluate_checkpoint
     from nnctl.viz.tables import confusion_text
 

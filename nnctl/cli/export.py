@@ -18,8 +18,10 @@ from nnctl.cli._options import debug_option
               help="Run the exported file with onnxruntime (when installed) and compare with nnctl's outputs.")
 @debug_option
 def command(checkpoint: Path, format_: str, out_file: Path | None, check: bool) -> None:
-    """Export a run folder's best.npz (a folder of runs: the newest; or a CHECKPOINT file) for other runtimes. The ONNX graph takes raw
-    samples: the run's input normalization is its first node. Needs pip install 'nnctl[onnx]'."""
+    """Export a run's best checkpoint as an ONNX model for other runtimes.
+
+    RUN is a run folder (its best.npz; a folder of runs: the newest) or a CHECKPOINT file. The ONNX graph
+    takes raw samples: the run's input normalization is its first node. Needs pip install 'nnctl[onnx]'."""
     from nnctl.deploy.onnx_export import export_onnx
 
     result = export_onnx(checkpoint, out_file, check)

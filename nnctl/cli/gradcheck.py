@@ -25,7 +25,10 @@ from nnctl.cli._options import debug_option, set_option
 @debug_option
 def command(config: Path, overrides: tuple[str, ...], samples: int, eps: float, layer: str | None,
             max_entries: int, reference: bool, as_json: bool) -> None:
-    """Check every layer's and the whole network's gradients numerically (float64). Exit 1 on failure."""
+    """Check every backward pass against finite differences, in float64.
+
+    Every layer on its own, every loss term and the whole objective of CONFIG's network are checked; the
+    command exits 1 when any gradient fails."""
     import json
 
     from nnctl.check.runner import format_gradcheck, run_gradcheck

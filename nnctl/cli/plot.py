@@ -43,9 +43,12 @@ CURVE_OPTIONS = ("--metric", "--per-step", "--label", "--log-y", "--smooth")
 def command(runs: tuple[Path, ...], metric: str | None, per_step: bool, label_keys: tuple[str, ...], title: str,
             log_y: bool, smooth: float | None, out_file: Path | None, filters: bool, image_index: str | None,
             codes_node: str | None, reconstructions: int | None, corruption, split: str) -> None:
-    """Overlay one metric of several RUNS (run folders, or folders of runs: the newest is taken), per epoch or
-    --per-step; or draw a picture of one run's network with --filters, --features, --codes or
-    --reconstructions. Pictures go into the run folder unless --out is given."""
+    """Draw one metric of several runs overlaid, or pictures of one network.
+
+    RUNS are run folders (or folders of runs: the newest is taken); their curves are drawn per epoch, or per
+    optimizer step with --per-step, and the legend names each run by the config keys in which the runs differ.
+    --filters, --features, --codes and --reconstructions draw pictures of one run's network (or of a
+    checkpoint's, or of a config's freshly built one). Pictures go into the run folder unless --out is given."""
     pictures = {"--filters": filters, "--features": image_index is not None, "--codes": codes_node is not None,
                 "--reconstructions": reconstructions is not None}
     chosen = [name for name, given in pictures.items() if given]

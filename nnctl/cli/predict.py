@@ -22,9 +22,11 @@ from nnctl.cli._options import debug_option, quiet_option
 @debug_option
 def command(checkpoint: Path, inputs: Path, out_file: Path | None, top_k: int, batch_size: int,
             quiet: bool) -> None:
-    """Predict with a run folder's best.npz (a folder of runs: the newest; or a CHECKPOINT file) on INPUTS:
-    an .npz (array x), a CSV file, an IDX file, a PNG/JPEG picture or a folder of them. Pictures become grey
-    (or RGB) and are resized to the model's input; every input is normalized as the run's training data was."""
+    """Predict classes (or outputs) for new samples with a run's best checkpoint, as CSV.
+
+    RUN is a run folder (its best.npz; a folder of runs: the newest) or a CHECKPOINT file. INPUTS: an .npz
+    (array x), a CSV file, an IDX file, a PNG/JPEG picture or a folder of them. Pictures become grey (or
+    RGB) and are resized to the model's input; every input is normalized as the run's training data was."""
     from nnctl.deploy.predict import predict
 
     count = predict(checkpoint, inputs, out_file, top_k, batch_size, progress=not quiet)

@@ -14,7 +14,7 @@ from nnctl.cli._options import debug_option, set_option
 @set_option
 @debug_option
 def command(config: Path, overrides: tuple[str, ...]) -> None:
-    """Print each layer's output shape, parameter count and multiply-adds, and the totals.
+    """Print the layer table of CONFIG's network: output shapes, parameters, multiply-adds.
 
     The data is not read when the dataset says what one sample looks like (MNIST, Fashion-MNIST, the
     synthetic sets, .npz files), so this works before any download."""

@@ -24,7 +24,10 @@ from nnctl.errors import InputError
 @debug_option
 def command(config: Path | None, overrides: tuple[str, ...], out: Path, resume_from: Path | None,
             print_config: bool, quiet: bool, overfit: int | None) -> None:
-    """Train the network described by CONFIG, or continue a stopped run with --resume RUN."""
+    """Train the network described by CONFIG (or continue a run with --resume RUN).
+
+    Everything goes into a new folder runs/<name>/<timestamp>/: config.yaml, metrics.csv, checkpoints,
+    curves and reports. Ctrl-C or SIGTERM saves the exact position; --resume continues it."""
     from nnctl.check.overfit import overfit_config, overfit_verdict
     from nnctl.config.load import load_config
     from nnctl.config.yamlio import dump_yaml

@@ -1,10 +1,9 @@
 """The config reference, generated from the option tables themselves so it can never drift from the code.
 
     python -m nnctl.config.docs                  # print it
-    python -m nnctl.config.docs README.md        # replace the section between the markers in README.md
+    python -m nnctl.config.docs docs/config.md   # write the reference file
 
-README.md embeds this text between `<!-- reference:start -->` and `<!-- reference:end -->`; a test checks
-that the two agree.
+docs/config.md holds this text; a test checks that the two agree. `nnctl docs [TOPIC]` prints it.
 """
 
 from __future__ import annotations
@@ -47,60 +46,105 @@ def catalogue(title: str, table: dict[str, type], extra_keys: str = "") -> list[
     return lines
 
 
-def reference_markdown() -> str:
+def reference_sections() -> dict[str, list[str]]:
+    """The reference as named sections (top, data, model, loss, regularization, optimizer, schedule, train,
+    init), each a list of markdown lines starting with its `###` heading."""
     from nnctl.config.sections import (EARLY_STOPPING_OPTIONS, INIT_OPTIONS, REGULARIZATION_OPTIONS, TOP_OPTIONS,
                                        TRAIN_OPTIONS)
     from nnctl.data import DATA_OPTIONS, DATASETS
     from nnctl.data.augment import AUGMENT_OPTIONS
     from nnctl.nn.model_config import NODE_OPTIONS
     from nnctl.nn.objective import TERM_OPTIONS
-    from nnctl.nn.registry import OPTIMIZERS
-    from nnctl.nn.registry import LAYERS, LOSSES
-    from nnctl.nn.registry import SCHEDULES
+    from nnctl.nn.registry import LAYERS, LOSSES, OPTIMIZERS, SCHEDULES
 
-    lines = ["### Top level", ""] + option_table(TOP_OPTIONS) + [""]
-    lines += ["### `data`", "", "Keys every dataset accepts:", ""] + option_table(DATA_OPTIONS) + [""]
+    data = ["### `data`", "", "Keys every dataset accepts:", ""] + option_table(DATA_OPTIONS) + [""]
     for name, cls in DATASETS.items():
-        lines += [f"#### `dataset: {name}`", "", _summary(cls), ""] + option_table(cls.options) + [""]
-    lines += catalogue("`model.layers`: layer types", LAYERS.table,
-                       "Every node also accepts `name`, `input` (one earlier node, or `input`), `inputs` (a list, "
-                       "for layers that combine several) and these:\n\n"
-                       + "\n".join(option_table(NODE_OPTIONS)))
-    lines += catalogue("`loss`: loss types", LOSSES.table,
-                       "A mapping, or a list of mappings for several weighted terms (default: `{type: softmax_cross_entropy}`). "
-                       "Every term also accepts:\n\n"
-                       + "\n".join(option_table(TERM_OPTIONS)))
-    lines += ["### `regularization`", ""] + option_table(REGULARIZATION_OPTIONS) + [""]
-    lines += catalogue("`optimizer`", OPTIMIZERS, "`type` is one of the names below (default `adam`). The schedule "
-                                                  "scales `lr`; weight decay applies to weights, not biases.")
-    lines += catalogue("`schedule`", SCHEDULES, "`type` is one of the names below (default `constant`). t counts "
-                                                "epochs from 0 and advances within an epoch step by step.")
-    lines += ["### `train`", ""] + option_table(TRAIN_OPTIONS) + [""]
-    lines += ["#### `train.early_stopping`", "", "`null` (off), `true` (defaults) or a mapping:", ""]
-    lines += option_table(EARLY_STOPPING_OPTIONS) + [""]
-    lines += ["#### `train.augment`", "", "`null` (off) or a mapping; image-shaped data only (`data.flatten: false`):",
+        data += [f"#### `dataset: {name}`", "", _summary(cls), ""] + option_table(cls.options) + [""]
+    train = ["### `train`", ""] + option_table(TRAIN_OPTIONS) + [""]
+    train += ["#### `train.early_stopping`", "", "`null` (off), `true` (defaults) or a mapping:", ""]
+    train += option_table(EARLY_STOPPING_OPTIONS) + [""]
+    train += ["#### `train.augment`", "", "`null` (off) or a mapping; image-shaped data only (`data.flatten: false`):",
               ""] + option_table(AUGMENT_OPTIONS) + [""]
-    lines += ["### `init`", "", "`null` (weights drawn by each layer's initializer) or a mapping: start a new run from "
-              "another run's weights (see docs/finetune.md):", ""] + option_table(INIT_OPTIONS)
+    return {
+        "top": ["### Top level", ""] + option_table(TOP_OPTIONS) + [""],
+        "data": data,
+        "model": catalogue("`model.layers`: layer types", LAYERS.table,
+                           "Every node also accepts `name`, `input` (one earlier node, or `input`), `inputs` (a list, "
+                           "for layers that combine several) and these:\n\n"
+                           + "\n".join(option_table(NODE_OPTIONS))),
+        "loss": catalogue("`loss`: loss types", LOSSES.table,
+                          "A mapping, or a list of mappings for several weighted terms (default: "
+                          "`{type: softmax_cross_entropy}`). Every term also accepts:\n\n"
+                          + "\n".join(option_table(TERM_OPTIONS))),
+        "regularization": ["### `regularization`", ""] + option_table(REGULARIZATION_OPTIONS) + [""],
+        "optimizer": catalogue("`optimizer`", OPTIMIZERS, "`type` is one of the names below (default `adam`). The "
+                               "schedule scales `lr`; weight decay applies to weights, not biases."),
+        "schedule": catalogue("`schedule`", SCHEDULES, "`type` is one of the names below (default `constant`). t "
+                              "counts epochs from 0 and advances within an epoch step by step."),
+        "train": train,
+        "init": ["### `init`", "", "`null` (weights drawn by each layer's initializer) or a mapping: start a new run "
+                 "from another run's weights (see docs/finetune.md):", ""] + option_table(INIT_OPTIONS) + [""],
+    }
+
+
+def reference_markdown() -> str:
+    """The whole config reference, every section in order."""
+    lines = [line for section in reference_sections().values() for line in section]
     return "\n".join(lines).rstrip() + "\n"
 
 
-START, END = "<!-- reference:start -->\n", "<!-- reference:end -->"
+def _entries(lines: list[str]) -> dict[str, list[str]]:
+    """The `####` entries of one section by name (`dense`, `adam`, `mnist`, `early_stopping`, ...)."""
+    entries: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in lines:
+        if line.startswith("#### "):
+            name = line[5:].strip("`").split(": ")[-1].split(".")[-1]
+            current = entries.setdefault(name, [])
+        if current is not None:
+            current.append(line)
+    return entries
 
 
-def update_readme(path: str) -> None:
-    """Replace the text between the reference markers of the file at `path` with the generated reference."""
-    from pathlib import Path
+def reference_topic(topic: str) -> str:
+    """One section (`optimizer`) or one entry (`conv2d`, `adam`, `fashion-mnist`) of the reference as text.
+    Raises KeyError with the accepted names when the topic is unknown."""
+    sections = reference_sections()
+    if topic in sections:
+        return "\n".join(sections[topic]).rstrip() + "\n"
+    for lines in sections.values():
+        entry = _entries(lines).get(topic)
+        if entry is not None:
+            return "\n".join(entry).rstrip() + "\n"
+    raise KeyError(topic)
 
-    text = Path(path).read_text(encoding="utf-8")
-    begin, end = text.index(START) + len(START), text.index(END)
-    Path(path).write_text(text[:begin] + reference_markdown() + text[end:], encoding="utf-8")
+
+def topic_names() -> tuple[list[str], list[str]]:
+    """(section names, entry names) that `reference_topic` accepts."""
+    sections = reference_sections()
+    return list(sections), [name for lines in sections.values() for name in _entries(lines)]
+
+
+HEADER = """# Config reference
+
+Every key a config file accepts, with its default and meaning. Generated from the option tables in the code
+(`python -m nnctl.config.docs docs/config.md`; a test checks the two agree). On the command line,
+`nnctl docs` prints it, `nnctl docs optimizer` one section, `nnctl docs conv2d` one entry.
+
+"""
+
+
+def write_reference(path: str) -> None:
+    """Write the whole reference file (header and every section) to `path`."""
+    from nnctl.atomic import write_text_atomic
+
+    write_text_atomic(path, HEADER + reference_markdown())
 
 
 if __name__ == "__main__":
     import sys
 
     if len(sys.argv) > 1:
-        update_readme(sys.argv[1])
+        write_reference(sys.argv[1])
     else:
         print(reference_markdown(), end="")

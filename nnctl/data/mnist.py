@@ -1,18 +1,21 @@
 """MNIST and Fashion-MNIST: four IDX files each, found on disk or downloaded once.
 
-Lookup order for a set called NAME (the first folder holding all four files wins; each file may be
-raw, `train-images-idx3-ubyte`, or gzip-compressed, `train-images-idx3-ubyte.gz`):
-    1. the config's `path` (relative to the config file's folder)
-    2. $NNCTL_DATA/NAME
-    3. ~/.cache/nnctl/NAME
-    4. /usr/share/datasets/NAME          (Debian's `dataset-fashion-mnist` installs here)
+Where the files are looked for (each file may be gzip-compressed, `train-images-idx3-ubyte.gz`, or raw,
+`train-images-idx3-ubyte`; .gz wins when both are there): the config's `path` (relative to the config
+file's folder), which must then hold all four; else, the first of these folders that holds all four:
+    1. $NNCTL_DATA/NAME
+    2. ~/.cache/nnctl/NAME
+    3. /usr/share/datasets/NAME          (Debian's `dataset-fashion-mnist` installs here)
 When none has them and `download` is true, the missing .gz files are fetched into $NNCTL_DATA/NAME
 (or ~/.cache/nnctl/NAME) from the mirrors below, each checked against its known SHA-256 digests.
-Pixels are uint8 in [0, 255] and are divided by 255 on conversion to float32.
+Every file found is checked against the known SHA-256 digests (`verify: false` for one's own IDX files),
+so another set's files or a damaged copy never train without a word. Pixels are uint8 in [0, 255] and are
+divided by 255 on conversion to float32.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +25,7 @@ import numpy as np
 from nnctl.data.base import Dataset, Source
 from nnctl.data.download import download, mirror_list
 from nnctl.data.idx import read_idx
-from nnctl.errors import InputError
+from nnctl.errors import ConfigError, InputError
 from nnctl.config.spec import Bool, Optional, Option, Str
 
 FILES = {
@@ -31,7 +34,7 @@ FILES = {
     "test_images": "t10k-images-idx3-ubyte",
     "test_labels": "t10k-labels-idx1-ubyte",
 }
-SYSTEM_DATA_DIR = Path("/usr/share/datasets")
+SYSTEM_DATA_DIR = Path(os.environ.get("NNCTL_SYSTEM_DATA", "/usr/share/datasets"))   # Debian's dataset-* packages
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,7 @@ class IdxCollection:
 
     name: str
     mirrors: tuple[str, ...]
-    sha256: dict[str, frozenset[str]]  # "train-images-idx3-ubyte.gz" -> accepted digests
+    sha256: dict[str, frozenset[str]]  # "train-images-idx3-ubyte.gz" -> accepted digests (raw files too, if known)
     class_names: tuple[str, ...]
 
 
@@ -81,6 +84,15 @@ COLLECTIONS = {
             "t10k-labels-idx1-ubyte.gz": frozenset({
                 "8d3605d196f4be44669e46906da9733c8131fef761fdbfec72c424d5222f1a05",
                 "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5"}),
+            # the uncompressed files (contents of Debian's .gz copies)
+            "train-images-idx3-ubyte": frozenset({
+                "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888"}),
+            "train-labels-idx1-ubyte": frozenset({
+                "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9"}),
+            "t10k-images-idx3-ubyte": frozenset({
+                "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b"}),
+            "t10k-labels-idx1-ubyte": frozenset({
+                "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"}),
         },
         class_names=("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                      "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
@@ -94,9 +106,9 @@ def download_dir(name: str) -> Path:
     return Path(root) / name if root else Path.home() / ".cache" / "nnctl" / name
 
 
-def search_dirs(name: str, configured: Path | None) -> list[Path]:
-    """The folders looked in, in order (see the module docstring)."""
-    dirs = [configured] if configured is not None else []
+def search_dirs(name: str) -> list[Path]:
+    """The folders looked in when data.path is not given, in order (see the module docstring)."""
+    dirs = []
     if os.environ.get("NNCTL_DATA"):
         dirs.append(Path(os.environ["NNCTL_DATA"]) / name)
     dirs += [Path.home() / ".cache" / "nnctl" / name, SYSTEM_DATA_DIR / name]
@@ -104,10 +116,11 @@ def search_dirs(name: str, configured: Path | None) -> list[Path]:
 
 
 def files_in(folder: Path) -> dict[str, Path] | None:
-    """The four files in `folder` (raw preferred over .gz), or None if any is missing."""
+    """The four files in `folder` (.gz preferred over raw: its upstream digest is known), or None if any
+    is missing."""
     found = {}
     for key, stem in FILES.items():
-        for candidate in (folder / stem, folder / f"{stem}.gz"):
+        for candidate in (folder / f"{stem}.gz", folder / stem):
             if candidate.is_file():
                 found[key] = candidate
                 break
@@ -116,10 +129,46 @@ def files_in(folder: Path) -> dict[str, Path] | None:
     return found
 
 
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify(collection: IdxCollection, paths: dict[str, Path]) -> None:
+    """Each file's SHA-256 against the known copies: another set's files (Fashion-MNIST under `dataset:
+    mnist`) and damaged or foreign files are one InputError. Raw files of a set whose raw digests are not
+    known here (MNIST's) are only checked not to be another set's."""
+    for path in paths.values():
+        digest = sha256_of(path)
+        known = collection.sha256.get(path.name)
+        if known is not None and digest in known:
+            continue
+        owner = next((c.name for c in COLLECTIONS.values() if digest in c.sha256.get(path.name, ())), None)
+        if owner is not None:
+            raise InputError(f"{path}: this is {owner}'s {path.name}, not {collection.name}'s; use dataset: "
+                             f"{owner}, or put {collection.name}'s files there")
+        if known is not None:
+            raise InputError(f"{path}: SHA-256 {digest} matches no known copy of {collection.name}'s "
+                             f"{path.name} (damaged, or other data); replace it, or set data.verify: false to "
+                             f"train on your own IDX files")
+
+
 def locate(collection: IdxCollection, configured: Path | None, allow_download: bool,
            progress: bool) -> dict[str, Path]:
-    """Paths of the four files, downloading the missing ones if allowed."""
-    dirs = search_dirs(collection.name, configured)
+    """Paths of the four files, downloading the missing ones if allowed. A configured folder (data.path)
+    must hold them: nothing else is searched then."""
+    if configured is not None:
+        found = files_in(configured)
+        if found is None:
+            missing = [stem for stem in FILES.values()
+                       if not (configured / stem).is_file() and not (configured / f"{stem}.gz").is_file()]
+            raise ConfigError("data.path", f"{configured} does not hold the {collection.name} IDX files "
+                                           f"(missing {', '.join(missing)}, raw or .gz)")
+        return found
+    dirs = search_dirs(collection.name)
     for folder in dirs:
         if (found := files_in(folder)) is not None:
             return found
@@ -159,8 +208,10 @@ class IdxDataset(Dataset):
 
     collection = "mnist"
     options = {
-        "path": Option(Optional(Str()), None, "folder holding the four IDX files (searched first)"),
+        "path": Option(Optional(Str()), None, "folder holding the four IDX files (then the only place looked in)"),
         "download": Option(Bool(), True, "fetch missing files from the mirrors"),
+        "verify": Option(Bool(), True, "check each file's SHA-256 against the known copies (false for your own "
+                                       "IDX files)"),
     }
 
     def sample_shape(self, base_dir: Path) -> tuple[tuple[int, ...], bool]:
@@ -170,6 +221,8 @@ class IdxDataset(Dataset):
         collection = COLLECTIONS[self.collection]
         configured = Path(base_dir) / Path(self.config["path"]).expanduser() if self.config["path"] else None
         paths = locate(collection, configured, self.config["download"], progress)
+        if self.config["verify"]:
+            verify(collection, paths)
         classes = len(collection.class_names)
         x, y = read_pair(paths["train_images"], paths["train_labels"], classes)
         x_test, y_test = read_pair(paths["test_images"], paths["test_labels"], classes)

@@ -39,7 +39,8 @@ def finish(trainer: Trainer, status: str, message: str = "", evaluate: bool = Tr
               "versions": versions()}
     if evaluate and restore_best(trainer):
         for split in ("train", "val", "test"):
-            report[split] = trainer.evaluate_split(split)
+            report[split] = trainer.evaluate_split(split, f"final evaluation: {split}" if trainer.show_progress
+                                                   else None)
     if trainer.history:
         plot_curves(trainer.history, trainer.run_dir / "curves.png", title=trainer.config["name"],
                     best_epoch=trainer.best.best_epoch, monitor=trainer.monitor)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+from tqdm import tqdm
 
 from nnctl.nn.network import Network
 from nnctl.nn.objective import Objective, predictions
@@ -29,7 +30,7 @@ Corrupter = Callable[[np.ndarray], np.ndarray]
 
 def evaluate(network: Network, objective: Objective, x: np.ndarray, y: np.ndarray, batch_size: int,
              num_classes: int | None, rng: np.random.Generator | None = None,
-             corrupt: Corrupter | None = None) -> dict:
+             corrupt: Corrupter | None = None, bar: str | None = None) -> dict:
     """Loss (data loss averaged over samples, plus the weight penalty) of `network` on (x, y) in eval mode,
     in batches of `batch_size`. Besides "loss" and "samples" the result holds:
 
@@ -41,7 +42,8 @@ def evaluate(network: Network, objective: Objective, x: np.ndarray, y: np.ndarra
                                                   sigmoid_bce) to the clean input
 
     `rng` goes to the layers (noise at evaluation); `corrupt` damages each input batch before the network
-    sees it, while reconstructions are still compared with the clean input.
+    sees it, while reconstructions are still compared with the clean input. With `bar`, a progress bar of
+    that title on stderr.
     """
     terms, heads = objective.terms, objective.heads
     term_sums = np.zeros(len(terms))
@@ -49,7 +51,8 @@ def evaluate(network: Network, objective: Objective, x: np.ndarray, y: np.ndarra
     primary_preds = []
     rebuilds = [i for i, term in enumerate(terms) if term.target == "input"]
     squared_error = total_loss = 0.0
-    for start in range(0, len(x), batch_size):
+    starts = range(0, len(x), batch_size)
+    for start in starts if bar is None else tqdm(starts, desc=bar, unit="batch", leave=False, dynamic_ncols=True):
         xb, yb = x[start:start + batch_size], y[start:start + batch_size]
         seen = xb if corrupt is None else corrupt(xb)
         total_loss += objective.forward(network, seen, yb, training=False, rng=rng, clean=xb) * len(xb)

@@ -1,26 +1,51 @@
-"""What a person watching a run sees: a tqdm bar per epoch with the running loss and accuracy."""
+"""What a person watching a run sees.
+
+On a terminal: a tqdm bar per epoch with the running loss and accuracy, updated every step (tqdm decides
+when to redraw). Elsewhere (stderr piped into a file or a CI log): one plain line per epoch, no bar
+frames."""
 
 from __future__ import annotations
+
+import os
+import sys
+from typing import TextIO
 
 from tqdm import tqdm
 
 from nnctl.training.callbacks import Callback, StepInfo
 
+SHOWN = ("train_loss", "train_acc", "val_loss", "val_acc")
+
+
+def has_width(stream: TextIO) -> bool:
+    """True for a terminal that says how wide it is (a pseudo-terminal that reports 0 columns, as some CI
+    runners give, gets the plain lines: a bar needs a width)."""
+    try:
+        return stream.isatty() and os.get_terminal_size(stream.fileno()).columns > 0
+    except (AttributeError, OSError, ValueError):
+        return False
+
 
 class ProgressBar(Callback):
-    """One bar per epoch on stderr: steps done, running train loss (and accuracy); at the epoch's end
-    the bar shows the epoch's row (train and validation metrics) and is closed."""
+    """One bar per epoch on a terminal; at the epoch's end the bar shows the epoch's row (train and
+    validation metrics) and is closed. Not on a terminal: a line per epoch instead."""
 
-    def __init__(self):
+    def __init__(self, stream: TextIO = sys.stderr):
+        self.stream = stream
         self.bar: tqdm | None = None
+        self.terminal = has_width(stream)
 
     def on_epoch_start(self, trainer) -> None:
+        if not self.terminal:
+            return
         epochs = trainer.train_cfg["epochs"]
-        self.bar = tqdm(total=trainer.steps_per_epoch, initial=trainer.progress.step,
+        self.bar = tqdm(total=trainer.steps_per_epoch, initial=trainer.progress.step, file=self.stream,
                         desc=f"epoch {trainer.epoch + 1}/{epochs}", unit="batch", leave=True,
                         dynamic_ncols=True, mininterval=0.25)
 
     def on_step_end(self, trainer, step: StepInfo) -> None:
+        if self.bar is None:
+            return
         p = trainer.progress
         shown = {"loss": f"{p.loss_sum / p.seen:.4f}"}
         if step.correct is not None:
@@ -29,9 +54,14 @@ class ProgressBar(Callback):
         self.bar.update()
 
     def on_epoch_end(self, trainer, row: dict) -> None:
-        shown = {k: f"{row[k]:.4f}" for k in ("train_loss", "train_acc", "val_loss", "val_acc") if row[k] is not None}
-        self.bar.set_postfix(shown, refresh=True)
-        self.close()
+        shown = {k: f"{row[k]:.4f}" for k in SHOWN if row.get(k) is not None}
+        if self.bar is not None:
+            self.bar.set_postfix(shown, refresh=True)
+            self.close()
+            return
+        numbers = "  ".join(f"{k} {v}" for k, v in shown.items())
+        print(f"epoch {row['epoch']}/{trainer.train_cfg['epochs']}  {numbers}  {row['seconds']:.1f} s",
+              file=self.stream, flush=True)
 
     def on_fit_end(self, trainer, status: str) -> None:
         self.close()

@@ -27,7 +27,8 @@ from nnctl.threads import blas_threads
 from nnctl.training.callbacks import Callback
 from nnctl.training.checkpoints import load_checkpoint
 from nnctl.training.run_dir import MetricsLog
-from nnctl.training.runner import TrainResult, build_trainer, execute, self_contained, to_stderr, watchers
+from nnctl.training.runner import (TrainResult, build_trainer, execute, position, self_contained, to_stderr,
+                                   watchers)
 from nnctl.training.snapshots import restore_snapshot
 
 CHANGEABLE = ("train.epochs", "train.early_stopping.patience")
@@ -97,10 +98,13 @@ def resume(target: str | Path, overrides: Sequence[str] = (), config_path: Path 
                    f"(set OPENBLAS_NUM_THREADS={saved_threads} for identical numbers)")
     report = finished_report(run_dir)
     if report is not None and trainer.finished():
-        notify(f"nothing to resume: {run_dir} already {report['status']} after {trainer.epoch} epochs "
+        epochs = f"{trainer.epoch} epoch{'' if trainer.epoch == 1 else 's'}"
+        notify(f"nothing to resume: {run_dir} already {report['status']} after {epochs} "
                f"(raise train.epochs with --set to train longer)")
         return TrainResult(run_dir, report)
     if config != load_config(run_dir / "config.yaml"):
         write_text_atomic(run_dir / "config.yaml", dump_yaml(self_contained(config)), "config")
     trainer.log = MetricsLog(run_dir / "metrics.csv", trainer.history, trainer.columns)
+    if progress:
+        notify(f"resuming {run_dir} at {position(trainer)}")
     return TrainResult(run_dir, execute(trainer, watchers(trainer, progress, callbacks)))

@@ -84,6 +84,8 @@ def train(config: dict, out: str | Path = "runs", progress: bool = True, callbac
         trainer.run_dir = claim(Path(run_dir))
         write_text_atomic(trainer.run_dir / "config.yaml", config_text, "config")
     trainer.log = MetricsLog(trainer.run_dir / "metrics.csv", columns=trainer.columns)
+    if progress:
+        to_stderr(f"run folder: {trainer.run_dir}")
     return TrainResult(trainer.run_dir, execute(trainer, watchers(trainer, progress, callbacks)))
 
 
@@ -99,6 +101,7 @@ def claim(run_dir: Path) -> Path:
 def watchers(trainer: Trainer, progress: bool, extra: Sequence[Callback]) -> CallbackList:
     """The callbacks of a run: the progress bar, steps.csv, periodic checkpoints (after steps.csv, so a
     checkpoint's rows are on disk before it), then the caller's own."""
+    trainer.show_progress = progress and sys.stderr.isatty()
     chosen: list[Callback] = [ProgressBar()] if progress else []
     chosen.append(StepLog(trainer.train_cfg["steps_every"]))
     if trainer.train_cfg["checkpoint_every"] is not None:

@@ -81,6 +81,7 @@ class Trainer:
         self.resumes = 0
         self.weights_from: dict | None = None     # where the starting weights came from (init.from), or None
         self.run_dir: Path | None = None
+        self.show_progress = False            # bars for long evaluations too (set by the runner)
         x = setup.splits.train[0]
         self.steps_per_epoch = math.ceil(len(x) / self.train_cfg["batch_size"])
         self.order: np.ndarray | None = None
@@ -188,10 +189,11 @@ class Trainer:
         return self.epoch >= self.train_cfg["epochs"] or self.stop_early()
 
     # -------------------------------------------------------------------------------------- evaluation
-    def evaluate_split(self, split: str) -> dict | None:
-        """Loss, accuracy and confusion matrix on a split in evaluation mode; None when the split is empty."""
+    def evaluate_split(self, split: str, bar: str | None = None) -> dict | None:
+        """Loss, accuracy and confusion matrix on a split in evaluation mode (with a progress bar titled
+        `bar`, if given); None when the split is empty."""
         data = getattr(self.setup.splits, split)
         if data is None or len(data[0]) == 0:
             return None
         return evaluate(self.network, self.objective, data[0], data[1], self.train_cfg["eval_batch_size"],
-                        self.setup.splits.num_classes, evaluation_generator(self.config["seed"]))
+                        self.setup.splits.num_classes, evaluation_generator(self.config["seed"]), bar=bar)
