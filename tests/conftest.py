@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import signal
 import struct
 from pathlib import Path
 
@@ -11,6 +12,16 @@ import numpy as np
 import pytest
 
 from nnctl.data import mnist
+
+@pytest.fixture(autouse=True)
+def interruptible():
+    """Ctrl-C behaves as in a terminal in every test (and in the processes tests start), however pytest was
+    started: a background job of a script starts with SIGINT ignored, and nnctl keeps an ignored SIGINT
+    ignored."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
 
 REAL_FASHION = mnist.SYSTEM_DATA_DIR / "fashion-mnist"      # NNCTL_SYSTEM_DATA moves it (offline checks)
 

@@ -139,3 +139,27 @@ def test_regression_runs_monitor_the_loss(tmp_path):
     setup = prepare(config, progress=False)
     assert produced_metrics(setup) == {"train_loss", "val_loss"}
     assert monitored_metric(config, setup) == "val_loss"
+
+
+def test_a_run_started_with_ctrl_c_ignored_keeps_ignoring_it(tmp_path):
+    """`nnctl train ... &` in a script (or nohup) starts with SIGINT ignored; the run must not take it over."""
+    import signal
+    import subprocess
+    import sys
+
+    config = tmp_path / "loop.yaml"
+    config.write_text(BASE.format(optimizer="{type: adam, lr: 1.0e-2}", train="{epochs: 2, batch_size: 32}"))
+    script = ("import os, signal, sys\n"
+              "from nnctl.config.load import load_config\n"
+              "from nnctl.training.callbacks import Callback\n"
+              "from nnctl.training.runner import train\n"
+              "class CtrlC(Callback):\n"
+              "    def on_step_end(self, trainer, step):\n"
+              "        if step.step == 1:\n"
+              "            os.kill(os.getpid(), signal.SIGINT)\n"
+              "result = train(load_config(sys.argv[1]), sys.argv[2], progress=False, callbacks=[CtrlC()])\n"
+              "print(result.report['status'], signal.getsignal(signal.SIGINT) is signal.SIG_IGN)\n")
+    done = subprocess.run([sys.executable, "-c", script, str(config), str(tmp_path / "runs")], capture_output=True,
+                          text=True, timeout=120, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "completed True\n"

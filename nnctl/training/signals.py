@@ -5,7 +5,8 @@ after every epoch, saves a checkpoint at that exact position and ends the run wi
 signal's number (130 for Ctrl-C, 143 for SIGTERM). A second Ctrl-C raises KeyboardInterrupt at once, for
 a person who does not want to wait: the last checkpoint on disk is then the one kept.
 Handlers can only be installed from the main thread; elsewhere (a run inside a worker thread) signals
-keep their usual behaviour.
+keep their usual behaviour. A signal the process was started ignoring (`nohup`, a background job of a
+script) stays ignored, as Unix programs do.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ class StopSignals:
     def __enter__(self) -> "StopSignals":
         if threading.current_thread() is threading.main_thread():
             for signum in STOP_SIGNALS:
+                if signal.getsignal(signum) is signal.SIG_IGN:   # started ignoring it (nohup, `cmd &`): keep so
+                    continue
                 self.previous[signum] = signal.signal(signum, self.handle)
         return self
 
