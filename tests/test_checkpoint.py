@@ -120,7 +120,7 @@ def test_pickled_objects_are_refused(tmp_path):
     path = tmp_path / "pickled.npz"
     np.savez(path, meta=np.frombuffer(json.dumps({"format": FORMAT}).encode(), dtype=np.uint8),
              **{"param/x": np.array([{"evil": 1}], dtype=object)})
-    rejects(path, f"{path}: holds pickled objects, which nnctl never loads; nothing was loaded")
+    rejects(path, f"{path}: entry 'param/x' holds Python objects (pickle), which nnctl never loads; nothing was loaded")
 
 
 def test_unexpected_entry(tmp_path):

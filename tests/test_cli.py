@@ -46,8 +46,8 @@ def train_once(config, out):
 def test_train_writes_the_whole_run_directory(tmp_path, config):
     result, run = train_once(config, tmp_path / "runs")
     assert sorted(p.name for p in run.iterdir()) == [
-        "checkpoints", "config.yaml", "confusion.png", "curves.png", "metrics.csv", "report.json", "report.md",
-        "steps.csv"]
+        "checkpoints", "config.yaml", "confusion.png", "curves.png", "health.csv", "health.png",
+        "health_histograms.csv", "metrics.csv", "report.json", "report.md", "steps.csv"]
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["best.npz", "last.npz"]
     with open(run / "metrics.csv") as handle:
         rows = list(csv.DictReader(handle))

@@ -79,11 +79,15 @@ def test_gradcheck_single_layer_and_unknown_layer(tmp_path):
                           "dense2\n")
 
 
+def overfit_12(tmp_path, epochs: int, lr: str):
+    """`nnctl train NET --overfit 12` with `epochs` and learning rate `lr`."""
+    return CliRunner().invoke(cli, ["train", str(write(tmp_path)), "--overfit", "12", "--quiet", "--out",
+                                    str(tmp_path / "runs"), "--set", f"train.epochs={epochs}",
+                                    "--set", f"optimizer.lr={lr}"])
+
+
 def test_overfit_reaches_100_percent_on_a_few_samples(tmp_path):
-    config = write(tmp_path)
-    result = CliRunner().invoke(cli, ["train", str(config), "--overfit", "12", "--quiet", "--out",
-                                      str(tmp_path / "runs"), "--set", "train.epochs=150",
-                                      "--set", "optimizer.lr=0.01"])
+    result = overfit_12(tmp_path, 150, "0.01")
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[-1] == ("overfit check: training accuracy 100.00% on 12 samples (12/12): "
                                               "reached 100%")
@@ -113,3 +117,10 @@ def test_recomputed_batchnorm_statistics_are_saved_and_used_by_eval(tmp_path):
     evaluated = CliRunner().invoke(cli, ["eval", str(run / "checkpoints" / "best.npz")])
     assert evaluated.exit_code == 0
     assert json.loads((run / "eval_best_test.json").read_text())["acc"] == report["test"]["acc"]
+
+
+def test_overfit_exits_1_when_training_accuracy_stays_below_100_percent(tmp_path):
+    result = overfit_12(tmp_path, 1, "1.0e-6")
+    assert result.exit_code == 1, result.output
+    assert result.stdout.splitlines()[-1] == ("overfit check: training accuracy 41.67% on 12 samples (5/12): "
+                                              "did NOT reach 100%")

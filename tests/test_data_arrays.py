@@ -57,8 +57,8 @@ def test_npz_missing_y(tmp_path):
 def test_npz_object_arrays_are_refused(tmp_path):
     np.savez(tmp_path / "d.npz", x=np.zeros((2, 2)), y=np.array([{"a": 1}, None], dtype=object))
     assert error(tmp_path, {"dataset": "npz", "path": "d.npz"}) == (
-        f"{tmp_path / 'd.npz'}: array 'y' holds Python objects, which nnctl does not unpickle; "
-        "save plain numeric arrays")
+        f"{tmp_path / 'd.npz'}: entry 'y' holds Python objects (pickle), which nnctl never loads; "
+        "nothing was loaded")
 
 
 def test_npz_not_a_zip(tmp_path):

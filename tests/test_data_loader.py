@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from nnctl.data import iterate_batches
-from nnctl.data.loader import take_rows
+from nnctl.data.loader import RowGatherer, take_rows
 
 X = np.arange(40, dtype=np.float32).reshape(10, 4)
 Y = np.arange(10)
@@ -61,3 +61,22 @@ def test_bad_batch_size(bad):
 def test_mismatched_lengths():
     with pytest.raises(ValueError, match="x has 10 samples but y has 9"):
         next(iterate_batches(X, Y[:9], 2))
+
+
+def test_gathering_into_reused_work_arrays():
+    images = np.arange(5 * 2 * 3 * 3, dtype=np.float32).reshape(5, 2, 3, 3)
+    labels = np.arange(5) * 10
+    gather = RowGatherer()
+    first = gather("x", images, np.array([4, 0, 2]))
+    np.testing.assert_array_equal(first, images[[4, 0, 2]])
+    again = gather("x", images, np.array([1, 3, 3]))
+    assert again is first                                       # the same work array, rewritten
+    np.testing.assert_array_equal(again, images[[1, 3, 3]])
+    np.testing.assert_array_equal(gather("y", labels, np.array([2, 1])), [20, 10])
+    tail = gather("x", images, np.array([0]))                   # a shorter batch gets its own array
+    assert tail.shape == (1, 2, 3, 3) and tail is not first
+    np.testing.assert_array_equal(tail, images[:1])
+    strided = images[:, :, ::2, :]
+    out = np.empty((2, 2, 2, 3), np.float32)
+    assert take_rows(strided, np.array([3, 1]), out) is out
+    np.testing.assert_array_equal(out, strided[[3, 1]])

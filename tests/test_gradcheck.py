@@ -1,5 +1,5 @@
-"""The gradient checker itself: relative error, centered differences, verdicts, sampling, restoring state,
-layers with several inputs, losses and whole networks (with penalties)."""
+"""The gradient checker itself: relative error, differences at two steps, the noise-aware verdict, kinks,
+sampling, restoring state, layers with several inputs, losses and whole networks (with penalties)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from nnctl.check import gradcheck
-from nnctl.check.gradcheck import CheckRow, check_layer, check_loss, check_network, numeric_gradient, relative_error
+from nnctl.check.differences import Differences, differences, numeric_gradient
+from nnctl.check.gradcheck import CheckRow, Probe, check_layer, check_loss, check_network, judge, relative_error
 from nnctl.layers import dense
 from nnctl.layers.base import Layer
 from nnctl.nn.losses import MeanSquaredError
@@ -45,16 +45,102 @@ def test_relative_error_measures_tiny_entries_against_a_share_of_the_largest():
     assert relative_error(np.array([1e-17]), np.array([0.0])) == 1.0
 
 
-def test_noise_floor_is_rounding_over_step_over_the_pass_limit():
-    assert gradcheck.noise_floor(2.0, 1e-6) == pytest.approx(np.finfo(float).eps * 2.0 / 1e-6 / 1e-7, rel=1e-12)
+# --------------------------------------------------------------------------------- two step sizes
+
+def test_differences_of_a_cubic_spread_by_the_truncation_error():
+    a = np.array([0.5, -2.0])
+    c = 3.0
+    d = differences(lambda: float(np.sum(c * a ** 3)), a, 1e-3, [0, 1])
+    np.testing.assert_array_equal(a, [0.5, -2.0])                         # restored exactly
+    np.testing.assert_allclose(d.gradient, 3 * c * a ** 2 + c * 1e-6, rtol=1e-9)   # f' + h^2 f'''/6
+    np.testing.assert_allclose(d.wide, 3 * c * a ** 2 + 4 * c * 1e-6, rtol=1e-9)
+    np.testing.assert_allclose(d.spread, 3 * c * 1e-6, rtol=1e-6)         # |D(h) - D(2h)| = h^2 f'''/2
+    assert (d.slope_jump < 1e-6).all()                                      # smooth: fourth difference ~ 0
 
 
-@pytest.mark.parametrize("error, kinks, expected", [
-    (0.0, False, "pass"), (1e-7, False, "pass"), (1.1e-7, False, "fail"), (1.1e-7, True, "warn"),
-    (1e-4, True, "warn"), (1.1e-4, True, "fail"), (float("nan"), True, "fail"), (float("inf"), False, "fail"),
-])
-def test_verdict(error, kinks, expected):
-    assert gradcheck.verdict(error, kinks) == expected
+def test_a_kink_at_the_point_shows_as_a_slope_jump_not_as_spread():
+    a = np.array([0.0])
+    d = differences(lambda: float(3.0 * abs(a[0])), a, 1e-6, [0])          # derivative jumps from -3 to 3
+    assert d.gradient[0] == d.wide[0] == 0.0 and d.spread[0] == 0.0         # both steps equally wrong
+    assert d.slope_jump[0] == pytest.approx(6.0, rel=1e-9)
+
+
+def test_differences_divide_by_the_step_actually_taken():
+    a = np.array([3.0e8])                  # 3e8 + 1e-6 rounds: the step taken is not 1e-6
+    d = differences(lambda: float(2.0 * a[0]), a, 1e-6, [0])
+    assert d.steps[2, 0] != 1e-6
+    assert d.gradient[0] == 2.0 and d.wide[0] == 2.0
+
+
+# ------------------------------------------------------------------------------------------ verdict
+
+def made(gradient, wide, jump=None, h=1e-6) -> Differences:
+    """Differences with the given D(h), D(2h) and slope jump per entry (f(x) = 0)."""
+    g, w = np.asarray(gradient, dtype=float), np.asarray(wide, dtype=float)
+    j = np.zeros_like(g) if jump is None else np.asarray(jump, dtype=float)
+    values = np.stack([-2 * h * w + j * h, -h * g, h * g, 2 * h * w + j * h])
+    steps = np.array([-2 * h, -h, h, 2 * h])[:, None] * np.ones_like(g)
+    return Differences(h, 0.0, values, steps)
+
+
+def verdicts(analytic, diffs, kinks=False):
+    analytic = np.asarray(analytic, dtype=float)
+    (row,) = judge([Probe("layer", "x", analytic.shape, analytic.size, analytic, diffs)], kinks)
+    return row.verdict, row.on_kinks
+
+
+def test_an_error_within_ten_times_the_noise_passes_and_beyond_it_fails():
+    n = np.ones(20)
+    noisy = made(n, n + 1e-6)                                # D(h) and D(2h) disagree by 1e-6 everywhere
+    assert verdicts(n + 9e-6, noisy) == ("pass", 0)
+    assert verdicts(n + 1.1e-5, noisy) == ("fail", 0)
+    quiet = made(n, n)                                       # no noise: only the 1e-7 relative limit remains
+    assert verdicts(n + 1.9e-7, quiet) == ("pass", 0)       # 1.9e-7 / (2 + 1.9e-7) < 1e-7
+    assert verdicts(n + 2.1e-7, quiet) == ("fail", 0)
+
+
+def test_an_entry_whose_own_noise_is_small_by_chance_is_covered_by_its_tensor():
+    n = np.ones(20)
+    wide = n + 1e-6
+    wide[3] = n[3]                                           # this entry's two steps happen to agree
+    analytic = n.copy()
+    analytic[3] += 5e-6
+    assert verdicts(analytic, made(n, wide)) == ("pass", 0)
+
+
+def test_a_one_entry_tensor_is_covered_by_the_noise_of_its_group():
+    big = Probe("layer", "x", (50,), 50, np.ones(50), made(np.ones(50), np.ones(50) + 1e-6))
+    lone = Probe("layer", "b", (1,), 1, np.array([0.5 + 5e-6]), made([0.5], [0.5]))
+    assert [r.verdict for r in judge([big, lone], kinks=False)] == ["pass", "pass"]
+    assert judge([lone], kinks=False)[0].verdict == "fail"
+
+
+def test_entries_at_a_kink_pass_within_their_one_sided_slopes():
+    n = np.ones(10)
+    jump = np.zeros(10)
+    jump[2] = 1.0                       # the slope jumps by 1 within 2h: one-sided slopes from 0.5 to 1.5
+    analytic = n.copy()
+    analytic[2] = 1.5                                        # one side's derivative, 0.5 away from D(h)
+    assert verdicts(analytic, made(n, n, jump), kinks=True) == ("pass", 1)
+    assert verdicts(analytic, made(n, n, jump), kinks=False) == ("warn", 1)      # a kink nothing declares
+    analytic[2] = 1.8                   # within the jump of D(h), but outside what either side allows
+    assert verdicts(analytic, made(n, n, jump), kinks=True) == ("fail", 0)
+    analytic[2] = 3.0                                        # an error larger than the jump is not a kink's
+    assert verdicts(analytic, made(n, n, jump), kinks=True) == ("fail", 0)
+
+
+def test_one_sided_slopes_at_a_kink_bracket_both_derivatives():
+    a = np.array([0.0])
+    d = differences(lambda: float(max(a[0], 0.0)), a, 1e-6, [0])
+    low, high = d.one_sided
+    assert (low[0], high[0]) == (0.0, 1.0)
+
+
+def test_a_non_finite_or_missing_analytic_gradient_fails():
+    n = np.ones(3)
+    assert verdicts([1.0, np.nan, 1.0], made(n, n)) == ("fail", 0)
+    (row,) = judge([Probe("layer", "W", (3,), 3, None, None)], kinks=False)
+    assert (row.verdict, row.max_rel_error) == ("fail", math.inf)
 
 
 # ----------------------------------------------------------------------------------- numeric gradient
@@ -219,9 +305,8 @@ def test_check_network_with_kinks_passes_away_from_them():
     assert all(r.verdict == "pass" for r in rows), rows
 
 
-@pytest.mark.parametrize("activation, regularization, expected", [
-    ("relu", {}, "warn"), ("tanh", {}, "fail"), ("tanh", {"l1": 0.01}, "warn")])
-def test_small_errors_warn_only_where_something_kinks(monkeypatch, activation, regularization, expected):
+@pytest.mark.parametrize("activation, regularization", [("relu", {}), ("tanh", {}), ("tanh", {"l1": 0.01})])
+def test_an_error_of_1e5_fails_where_something_kinks_too(monkeypatch, activation, regularization):
     right = dense.Dense.backward
 
     def slightly_off(self, dy, need_input_grad=True):
@@ -235,7 +320,21 @@ def test_small_errors_warn_only_where_something_kinks(monkeypatch, activation, r
     rng = np.random.default_rng(14)
     rows = check_network(network, objective, rng.standard_normal((3, 6)), rng.standard_normal((3, 2)), rng)
     assert [(r.where, r.tensor, r.verdict) for r in rows] == [
-        ("dense1", "W", expected), ("dense1", "b", "pass"), ("dense2", "W", expected), ("dense2", "b", "pass")]
+        ("dense1", "W", "fail"), ("dense1", "b", "pass"), ("dense2", "W", "fail"), ("dense2", "b", "pass")]
+
+
+def test_ties_in_a_max_pass_one_sidedly_and_a_wrong_gradient_there_still_fails(monkeypatch):
+    from nnctl.layers.pool import MaxPool2D
+
+    rng = np.random.default_rng(15)
+    x = np.maximum(rng.standard_normal((2, 2, 4, 4)) - 1.0, 0.0)    # ReLU outputs: many windows tie at 0
+    layer = build("maxpool2d", (2, 4, 4), kernel=2)
+    (row,) = check_layer(layer, x, rng, max_entries=10_000)
+    assert (row.verdict, row.checked) == ("pass", 64) and row.on_kinks >= 10, row
+    right = MaxPool2D.backward
+    monkeypatch.setattr(MaxPool2D, "backward", lambda self, dy, need_input_grad=True: right(self, dy) * 1.001)
+    (row,) = check_layer(build("maxpool2d", (2, 4, 4), kernel=2), x, np.random.default_rng(15), max_entries=10_000)
+    assert row.verdict == "fail"
 
 
 FROZEN_BN = [{"type": "dense", "units": 5}, {"type": "batchnorm", "trainable": False}, {"type": "tanh"},

@@ -1,7 +1,8 @@
 """kill -9 at random moments: a real `nnctl train` process is SIGKILLed 12 times, in turn at a random moment
 of its start-up, at a random moment of its training, and in the middle of one of its checkpoint writes;
-`--resume` continues it each time, and the run ends bit-identical to one that was never interrupted. After
-every kill, every .npz on disk loads and nothing else is half-written."""
+`--resume` continues it each time, and the run ends bit-identical to one that was never interrupted
+(checkpoints, metrics and health records). After every kill, every .npz on disk loads and nothing else is
+half-written."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ train: {epochs: 60, batch_size: 32, checkpoint_every: 1}
 """
 KILLS = 12
 RUN_FILES = {"config.yaml", "metrics.csv", "steps.csv", "checkpoints", "curves.png", "confusion.png", "report.json",
-             "report.md"}
+             "report.md", "health.csv", "health_histograms.csv", "health.png"}
 
 
 def nnctl(*args: str) -> list[str]:
@@ -152,3 +153,5 @@ def test_sigkill_at_random_moments_then_resume_ends_bit_identical(tmp_path):
     assert steps[0] == ["step", "epoch", "loss", "lr"]
     assert [int(row[0]) for row in steps[1:]] == list(range(1, len(steps)))
     assert float(steps[-1][1]) == 60
+    for name in ("health.csv", "health_histograms.csv"):      # health records survive the kills exactly too
+        assert (run / name).read_text() == (reference / name).read_text(), name

@@ -131,6 +131,8 @@ def assert_same_run(a, b):
     assert metrics_without_seconds(a) == metrics_without_seconds(b)
     assert step_rows(a) == step_rows(b)
     assert [int(row[0]) for row in step_rows(a)[1:]] == list(range(1, len(step_rows(a))))
+    for name in ("health.csv", "health_histograms.csv"):       # health records continue exactly too
+        assert (a / name).read_text() == (b / name).read_text(), name
     reports = [json.loads((run / "report.json").read_text()) for run in (a, b)]
     for key in ("status", "epochs_run", "best_epoch", "best_value", "test", "val", "train"):
         assert reports[0][key] == reports[1][key], key

@@ -121,8 +121,9 @@ def test_an_unexpected_failure_writes_the_report_and_exits_1(tmp_path, monkeypat
     monkeypatch.setattr(Adam, "step", broken)
     result, run = train_loop(tmp_path)
     assert result.exit_code == 1
-    assert result.stderr == (f"training failed at epoch 1: RuntimeError: disk on fire (report in {run}; run with "
-                             f"--debug for the traceback)\n")
+    assert result.stderr == (f"training failed before its first step: RuntimeError: disk on fire; kept no "
+                             f"checkpoint (none was written yet) and the report in {run}; run with --debug for the "
+                             f"traceback\n")
     assert json.loads((run / "report.json").read_text())["status"] == "failed"
 
 

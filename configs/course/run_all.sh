@@ -7,7 +7,7 @@ here=$(dirname "$0")
 out=${OUT:-runs}
 plots="$out/course-plots"
 mkdir -p "$plots"
-for config in bn_off bn_on dropout_off dropout_on init_small init_good init_large modern_mlp softmax svm \
+for config in bn_off bn_on dropout_off dropout_on init_small init_good init_large init_lr_high modern_mlp softmax svm \
     sgd_steps momentum_steps pca_vs_autoencoder; do
   nnctl train "$here/$config.yaml" --out "$out" --quiet
 done
@@ -20,6 +20,9 @@ nnctl plot "$out/course-dropout_off" "$out/course-dropout_on" --metric train_acc
 nnctl plot "$out/course-dropout_off" "$out/course-dropout_on" --metric val_acc --out "$plots/dropout_val_acc.png"
 nnctl plot "$out/course-init_small" "$out/course-init_good" "$out/course-init_large" --metric train_loss --log-y \
   --out "$plots/init_scale_train_loss.png"
+for config in init_small init_good init_large init_lr_high; do     # the findings: vanishing, none, saturated, lr
+  nnctl health "$out/course-$config"
+done
 nnctl plot "$out/course-overfit_3layer-overfit50" "$out/course-overfit_5layer-overfit50" --metric train_acc \
   --out "$plots/overfit_50_samples.png"
 nnctl plot "$out/course-bn_on" "$out/course-modern_mlp" --metric val_acc --out "$plots/modern_mlp_val_acc.png"

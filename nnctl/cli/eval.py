@@ -13,19 +13,24 @@ from nnctl.cli._options import corrupt_option, debug_option, split_option
 @click.argument("checkpoint", metavar="RUN|CHECKPOINT", type=click.Path(path_type=Path))
 @split_option
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Samples per forward pass.")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default=None, metavar="CONFIG",
+              help="Take the data (and seed) from CONFIG, and the network from the checkpoint alone; needed "
+                   "for a checkpoint outside a run folder (a checkpoint's own paths are never followed).")
 @corrupt_option
 @debug_option
-def command(checkpoint: Path, split: str, batch_size: int | None, corruption) -> None:
+def command(checkpoint: Path, split: str, batch_size: int | None, config_path: Path | None, corruption) -> None:
     """Evaluate a run's best checkpoint on a split of its data: loss, accuracy, confusion matrix.
 
     RUN is a run folder (its checkpoints/best.npz is used) or a CHECKPOINT file. The data comes from the
-    run's own config.yaml, rebuilt with the same seed, so the splits are the ones it trained on. With several
-    loss terms, each term's loss and each head's accuracy are shown too; for an autoencoder, the mean squared
+    run's own config.yaml, rebuilt with the same seed, so the splits are the ones it trained on; or from
+    --config CONFIG (a checkpoint's own paths are never followed, see docs/trust.md). With several loss
+    terms, each term's loss and each head's accuracy are shown too; for an autoencoder, the mean squared
     error of its reconstructions to the clean inputs (--corrupt damages the inputs first)."""
-    from nnctl.training.evaluation import evaluate_checkpoint
+    from nnctl.training.evaluation import evaluate_checkpoint, save_evaluation
     from nnctl.viz.tables import confusion_text
 
-    result, written = evaluate_checkpoint(checkpoint, split, batch_size, progress=False, corruption=corruption)
+    result, out = evaluate_checkpoint(checkpoint, split, batch_size, progress=False, config_path=config_path,
+                                      corruption=corruption)
     damaged = f" (inputs corrupted: {result['corruption']})" if result.get("corruption") else ""
     click.echo(f"{split}: {result['samples']} samples, loss {result['loss']:.6f}{damaged}")
     if result.get("term_loss"):
@@ -38,4 +43,4 @@ def command(checkpoint: Path, split: str, batch_size: int | None, corruption) ->
         click.echo(f"accuracy {100 * result['acc']:.2f}% ({result['correct']}/{result['samples']})")
     if "confusion" in result:
         click.echo(confusion_text(result["confusion"], result.get("class_names")))
-    click.echo(f"wrote {written}")
+    click.echo(f"wrote {save_evaluation(result, out)}")

@@ -10,12 +10,13 @@ from nnctl.cli._options import debug_option, set_option
 
 
 @click.command("gradcheck")
-@click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("config", type=click.Path(path_type=Path))
 @set_option
 @click.option("--samples", type=click.IntRange(min=1), default=8, show_default=True,
               help="Training samples in the checked batch.")
-@click.option("--eps", type=click.FloatRange(min=0, min_open=True), default=1e-6, show_default=True,
-              help="Step of the centered differences.")
+@click.option("--eps", type=click.FloatRange(min=0, max=0.1, min_open=True), default=1e-6, show_default=True,
+              help="Step h of the centered differences (each entry is also differenced with 2h to measure the "
+                   "noise).")
 @click.option("--layer", default=None, help="Check only this node (by name).")
 @click.option("--max-entries", type=click.IntRange(min=1), default=200, show_default=True,
               help="Entries checked per tensor; larger tensors are sampled.")
@@ -27,7 +28,8 @@ def command(config: Path, overrides: tuple[str, ...], samples: int, eps: float, 
             max_entries: int, reference: bool, as_json: bool) -> None:
     """Check every backward pass against finite differences, in float64.
 
-    Every layer on its own, every loss term and the whole objective of CONFIG's network are checked; the
+    Every layer on its own, every loss term and the whole objective of CONFIG's network are checked, each
+    gradient judged against the measured rounding noise of its finite differences (docs/gradcheck.md); the
     command exits 1 when any gradient fails."""
     import json
 

@@ -39,10 +39,14 @@ CURVE_OPTIONS = ("--metric", "--per-step", "--label", "--log-y", "--smooth")
               help="Draw N images of the --split: input / corrupted input / reconstruction.")
 @corrupt_option
 @split_option
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default=None, metavar="CONFIG",
+              help="With --features, --codes or --reconstructions: take the images from CONFIG's data "
+                   "(needed for a checkpoint outside a run folder).")
 @debug_option
 def command(runs: tuple[Path, ...], metric: str | None, per_step: bool, label_keys: tuple[str, ...], title: str,
             log_y: bool, smooth: float | None, out_file: Path | None, filters: bool, image_index: str | None,
-            codes_node: str | None, reconstructions: int | None, corruption, split: str) -> None:
+            codes_node: str | None, reconstructions: int | None, corruption, split: str,
+            config_path: Path | None) -> None:
     """Draw one metric of several runs overlaid, or pictures of one network.
 
     RUNS are run folders (or folders of runs: the newest is taken); their curves are drawn per epoch, or per
@@ -57,6 +61,9 @@ def command(runs: tuple[Path, ...], metric: str | None, per_step: bool, label_ke
     if not chosen:
         from nnctl.viz.overlay import plot_runs
 
+        if config_path is not None:
+            raise InputError("--config goes with --features, --codes or --reconstructions (the data of a picture)")
+
         written = plot_runs(runs, metric, out_file, log_y, label_keys, title, per_step, smooth)
         click.echo(f"wrote {written}")
         return
@@ -68,4 +75,5 @@ def command(runs: tuple[Path, ...], metric: str | None, per_step: bool, label_ke
     from nnctl.viz.pictures import draw_picture
 
     click.echo(draw_picture(runs[0], chosen[0], out_file, split, title, image_index=image_index,
-                            node=codes_node, count=reconstructions, corruption=corruption))
+                            node=codes_node, count=reconstructions, corruption=corruption,
+                            config_path=config_path))

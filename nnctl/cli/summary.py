@@ -10,7 +10,7 @@ from nnctl.cli._options import debug_option, set_option
 
 
 @click.command("summary")
-@click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("config", type=click.Path(path_type=Path))
 @set_option
 @debug_option
 def command(config: Path, overrides: tuple[str, ...]) -> None:

@@ -11,7 +11,7 @@ from nnctl.errors import InputError
 
 
 @click.command("train")
-@click.argument("config", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("config", required=False, type=click.Path(path_type=Path))
 @set_option
 @out_option
 @click.option("--resume", "resume_from", type=click.Path(path_type=Path), default=None, metavar="RUN",
@@ -20,15 +20,16 @@ from nnctl.errors import InputError
 @click.option("--print-config", is_flag=True, help="Print the resolved config and exit.")
 @quiet_option
 @click.option("--overfit", type=click.IntRange(min=1), default=None, metavar="N",
-              help="Sanity check: train on N samples without regularization; report whether it reaches 100%.")
+              help="Sanity check: train on N samples without regularization; exit 1 unless the training "
+                   "accuracy reaches 100%.")
 @debug_option
 def command(config: Path | None, overrides: tuple[str, ...], out: Path, resume_from: Path | None,
             print_config: bool, quiet: bool, overfit: int | None) -> None:
     """Train the network described by CONFIG (or continue a run with --resume RUN).
 
     Everything goes into a new folder runs/<name>/<timestamp>/: config.yaml, metrics.csv, checkpoints,
-    curves and reports. Ctrl-C or SIGTERM saves the exact position; --resume continues it."""
-    from nnctl.check.overfit import overfit_config, overfit_verdict
+    curves, health records and reports. Ctrl-C or SIGTERM saves the exact position; --resume continues it."""
+    from nnctl.check.overfit import overfit_config, overfit_reached, overfit_verdict
     from nnctl.config.load import load_config
     from nnctl.config.yamlio import dump_yaml
     from nnctl.training.resume import resume
@@ -53,6 +54,8 @@ def command(config: Path | None, overrides: tuple[str, ...], out: Path, resume_f
     click.echo(final_line(result.report))
     if overfit is not None:
         click.echo(overfit_verdict(result.report))
+        if overfit_reached(result.report) is False:
+            raise SystemExit(1)
 
 
 def final_line(report: dict) -> str:

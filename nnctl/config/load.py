@@ -10,24 +10,19 @@ import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
-from nnctl.config.overrides import apply_overrides, blamed_item, override_paths
+from nnctl.config.overrides import apply_overrides, blamed_item, override_paths, shorten
 from nnctl.config.sections import ResolvedConfig, resolve
 from nnctl.config.spec import show
-from nnctl.config.yamlio import parse_yaml
+from nnctl.config.yamlio import check_plain, parse_yaml
 from nnctl.errors import ConfigError, InputError
+from nnctl.limits import MAX_CONFIG_BYTES, show_bytes
 
 
 def load_config(path: str | Path, overrides: list[str] = ()) -> ResolvedConfig:
     """Read, override and resolve the config at `path`. Raises ConfigError/InputError naming the file."""
     path = Path(path)
     source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{source}: no such config file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{source}: cannot read config ({exc})") from None
-    raw = parse_yaml(text, source)
+    raw = parse_yaml(read_config_text(path), source)
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -35,6 +30,7 @@ def load_config(path: str | Path, overrides: list[str] = ()) -> ResolvedConfig:
     if isinstance(raw.get("model"), list):      # a plain list is a chain: same key paths as model.layers
         raw = {**raw, "model": {"layers": raw["model"]}}
     raw = apply_overrides(raw, overrides)
+    check_plain(raw, source)
     if raw.get("name") is None:
         raw["name"] = path.stem
     blame = override_paths(list(overrides))
@@ -44,6 +40,26 @@ def load_config(path: str | Path, overrides: list[str] = ()) -> ResolvedConfig:
     return config
 
 
+def read_config_text(path: Path) -> str:
+    """The text of a config file, read no further than MAX_CONFIG_BYTES + 1 bytes (so an endless stream
+    such as /dev/zero or a pipe is refused instead of read forever)."""
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, not a config file")
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_CONFIG_BYTES + 1)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such config file") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read config ({exc.strerror or exc})") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise InputError(f"{path}: more than {show_bytes(MAX_CONFIG_BYTES)} of YAML, the limit for a config "
+                         f"file; nothing was read further")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: cannot read config (not UTF-8 text: byte {exc.start} is "
+                         f"0x{data[exc.start]:02x})") from None
 
 
 @contextlib.contextmanager
@@ -61,5 +77,5 @@ def errors_name(source: str | Path | dict, overrides: dict[str, str] | None = No
     except ConfigError as exc:
         item = blamed_item(exc.path, overrides or {}) if exc.source is None else None
         if item is not None:
-            raise InputError(f"--set {item!r}: {exc.path}: {exc.message}") from None
+            raise InputError(f"--set {shorten(item)!r}: {exc.path}: {exc.message}") from None
         raise (exc.with_source(name) if name else exc) from None

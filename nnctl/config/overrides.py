@@ -8,7 +8,8 @@ from typing import Any
 
 from nnctl.config.spec import join_path, show
 from nnctl.config.yamlio import parse_value
-from nnctl.errors import InputError
+from nnctl.errors import ConfigError, InputError
+from nnctl.limits import MAX_DEPTH
 
 _SEGMENT = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
@@ -59,6 +60,13 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
         parts = split_key_path(key_path.strip())
         if not sep or not parts or not isinstance(parts[0], str):
             raise InputError(f"--set {item!r}: expected KEY.PATH=VALUE, e.g. optimizer.lr=3e-4")
+        if len(parts) > MAX_DEPTH:
+            raise InputError(f"--set {shorten(item)!r}: a key path of {len(parts)} parts, more than the limit "
+                             f"of {MAX_DEPTH}")
+        try:
+            value = parse_value(text)
+        except ConfigError as exc:
+            raise InputError(f"--set {shorten(item)!r}: {exc.message}") from None
         node: Any = raw
         where = ""
         for key, following in zip(parts, parts[1:] + [None]):
@@ -67,7 +75,7 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
                 if not isinstance(node, list) or key >= len(node):
                     raise InputError(f"--set {item!r}: {where} has no item [{key}]")
                 if last:
-                    node[key] = parse_value(text)
+                    node[key] = value
                 else:
                     node = node[key]
             else:
@@ -79,8 +87,13 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
                                      f"{where}.layers[0], {where}.layers[1], ... (--print-config shows the "
                                      f"expanded list)")
                 if last:
-                    node[key] = parse_value(text)
+                    node[key] = value
                 else:
                     node = node.setdefault(key, {} if isinstance(following, str) else [])
             where = join_path(where, key)
     return raw
+
+
+def shorten(text: str, keep: int = 60) -> str:
+    """`text`, or its first `keep` characters and '...' (a --set value may be a whole megabyte)."""
+    return text if len(text) <= keep else text[:keep] + "..."

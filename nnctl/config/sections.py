@@ -46,6 +46,17 @@ def Every():
     return check
 
 
+def HealthEvery():
+    """A positive number of steps, or "auto"."""
+
+    def check(value: Any) -> int | str:
+        if value == "auto" or (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+            return value
+        raise Mismatch("a positive number of steps or 'auto'")
+
+    return check
+
+
 def interval(value: int | str) -> tuple[int | None, float | None]:
     """(steps, seconds) from a checked `checkpoint_every` value: one of them set, the other None."""
     if isinstance(value, int):
@@ -80,7 +91,8 @@ def MetricName():
 TRAIN_OPTIONS = {
     "epochs": Option(Int(1), 10, "passes over the training set"),
     "batch_size": Option(Int(1), 128, "samples per gradient step"),
-    "eval_batch_size": Option(Int(1), 256, "samples per forward pass when evaluating"),
+    "eval_batch_size": Option(Int(1), 512, "samples per forward pass when evaluating (forward only, so "
+                                           "larger batches than in training pay)"),
     "shuffle": Option(Bool(), True, "reshuffle the training set every epoch (seeded)"),
     "monitor": Option(MetricName(), "auto",
                       "metric that picks best.npz; auto = val_acc (val_loss for regression), "
@@ -92,9 +104,15 @@ TRAIN_OPTIONS = {
     "steps_every": Option(Optional(Int(1)), None,
                           "write every k-th step's training loss and learning rate to steps.csv (default: "
                           "every step, or every k-th so that an epoch writes at most 1,000 rows)"),
+    "divergence_ratio": Option(Optional(Float(1, low_open=True)), 1000.0,
+                               "the run stops as diverged when a batch loss exceeds this many times the first "
+                               "batch's loss (taken as at least 1); null: only when it is NaN or infinite"),
     "checkpoint_every": Option(Optional(Every()), None,
                                "also write checkpoints/last.npz inside epochs: every N steps (an integer) or "
                                "after a duration such as 30s, 10min or 2h"),
+    "health_every": Option(Optional(HealthEvery()), "auto",
+                           "record per-layer health (health.csv, health.png, findings in report.md) at each "
+                           "epoch's first step and every N steps after it; auto = 4 times per epoch; null = off"),
 }
 
 EARLY_STOPPING_OPTIONS = {

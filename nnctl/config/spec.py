@@ -59,7 +59,7 @@ def show(value: Any) -> str:
     if value is False:
         return "false"
     if isinstance(value, str):
-        return repr(value)
+        return repr(value) if len(value) <= 60 else repr(value[:60]) + f"... ({len(value)} characters)"
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, list):

@@ -22,11 +22,14 @@ from typing import Any
 
 import numpy as np
 
+from nnctl.config.spec import Choice, IntOrFraction, Mismatch, Optional, Option, Str
 from nnctl.data.base import Dataset, Source
 from nnctl.errors import ConfigError, InputError
-from nnctl.config.spec import Choice, IntOrFraction, Mismatch, Optional, Option, Str
+from nnctl.limits import MAX_CLASSES, exceeds_budget, show_bytes
+from nnctl.npzfile import inspect_npz, read_entries
 
 TASKS = ("auto", "classification", "regression")
+CSV_EXPANSION = 64          # bytes of Python objects per byte of CSV text, at most (short cells cost most)
 NPZ_ARRAYS = ("x", "y", "x_test", "y_test", "class_names")
 
 
@@ -35,11 +38,27 @@ def resolve(base_dir: Path, name: str) -> Path:
     return Path(base_dir) / Path(name).expanduser()
 
 
+def check_csv_size(path: Path) -> None:
+    """InputError unless the CSV file at `path`, as Python objects (CSV_EXPANSION times its bytes), fits
+    in the memory available; checked before reading it (OSError when it cannot be looked at)."""
+    size = path.stat().st_size
+    budget = exceeds_budget(CSV_EXPANSION * size)
+    if budget is not None:
+        raise InputError(f"{path}: a CSV file of {show_bytes(size)} needs about {show_bytes(CSV_EXPANSION * size)} "
+                         f"of memory to read, more than the {show_bytes(budget)} available; save the data with "
+                         f"numpy.savez instead")
+
+
 def labels_summary(y: np.ndarray, names: list[str] | None, where: str) -> tuple[int, list[str]]:
-    """(num_classes, class_names) for int64 labels y, checked against given names."""
+    """(num_classes, class_names) for int64 labels y, checked against given names; at most MAX_CLASSES
+    classes (checked before any list of names is made)."""
     if y.size and int(y.min()) < 0:
         raise InputError(f"{where}: class labels must be >= 0, found {int(y.min())}")
     highest = int(y.max()) if y.size else -1
+    if highest >= MAX_CLASSES or (names is not None and len(names) > MAX_CLASSES):
+        found = f"label {highest}" if highest >= MAX_CLASSES else f"{len(names)} class names"
+        raise InputError(f"{where}: {found}, more than the limit of {MAX_CLASSES} classes (labels 0 to "
+                         f"{MAX_CLASSES - 1})")
     if names is not None:
         if highest >= len(names):
             raise InputError(f"{where}: label {highest} has no entry in class_names ({len(names)} names)")
@@ -66,25 +85,18 @@ def array_targets(y: np.ndarray, task: str, where: str) -> np.ndarray:
 
 
 def read_npz(path: Path) -> dict[str, np.ndarray]:
-    """All arrays of an .npz file, refusing pickled objects and unknown array names."""
+    """All arrays of an .npz file, in bounded memory (nnctl.npzfile: sizes checked before reading),
+    refusing pickled objects and unknown array names."""
     if not path.is_file():
         raise InputError(f"{path}: file not found")
     if not zipfile.is_zipfile(path):
         raise InputError(f"{path}: not an .npz archive (expected a file written by numpy.savez)")
-    arrays = {}
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            for name in archive.files:
-                if name not in NPZ_ARRAYS:
-                    raise InputError(f"{path}: unexpected array {name!r} (expected {', '.join(NPZ_ARRAYS)})")
-                try:
-                    arrays[name] = archive[name]
-                except ValueError:
-                    raise InputError(f"{path}: array {name!r} holds Python objects, which nnctl does not "
-                                     f"unpickle; save plain numeric arrays") from None
-    except (OSError, zipfile.BadZipFile, EOFError) as exc:
-        raise InputError(f"{path}: damaged .npz archive ({exc})") from None
-    return arrays
+    entries = inspect_npz(path, kinds="biufU")
+    for name in entries:
+        if name not in NPZ_ARRAYS:
+            shown = name if len(name) <= 80 else name[:80] + "..."
+            raise InputError(f"{path}: unexpected array {shown!r} (expected {', '.join(NPZ_ARRAYS)})")
+    return read_entries(path, list(entries.values()))
 
 
 class Npz(Dataset):
@@ -98,15 +110,14 @@ class Npz(Dataset):
     }
 
     def sample_shape(self, base_dir: Path) -> tuple[tuple[int, ...], bool] | None:
-        """From the header of x.npy inside the archive: nothing else is read."""
+        """From the header of x.npy inside the archive (nnctl.npzfile: declarations only, no array data)."""
         try:
-            with zipfile.ZipFile(resolve(base_dir, self.config["path"])) as archive, archive.open("x.npy") as x:
-                version = np.lib.format.read_magic(x)
-                read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
-                    np.lib.format.read_array_header_2_0
-                shape = read_header(x)[0]                                  # (shape, fortran order, dtype)
-        except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+            entry = inspect_npz(resolve(base_dir, self.config["path"]), kinds="biufU").get("x")
+        except InputError:
             return None                                                    # loading says what is wrong
+        if entry is None:
+            return None
+        shape = entry.shape
         if len(shape) == 3:
             return (1, *shape[1:]), True
         return tuple(shape[1:]), len(shape) == 4
@@ -141,6 +152,9 @@ class Npz(Dataset):
                              f"found {x.dtype} of shape {x.shape}")
         if y.ndim == 0 or y.shape[0] != x.shape[0]:
             raise InputError(f"{path}: {y_name} has shape {y.shape}, expected {x.shape[0]} rows like {x_name}")
+        if 0 in x.shape[1:] or 0 in y.shape[1:]:
+            empty = x_name if 0 in x.shape[1:] else y_name
+            raise InputError(f"{path}: {empty} has shape {arrays[empty].shape}: its samples hold no values")
         if x.dtype.kind == "f" and not np.isfinite(x).all():
             raise InputError(f"{path}: {x_name} holds {int((~np.isfinite(x)).sum())} nan or inf values")
         if x.ndim == 3:
@@ -262,9 +276,11 @@ class Csv(Dataset):
         return source
 
     def read_rows(self, path: Path) -> tuple[list[list[str]], list[int]]:
-        """Non-empty rows with surrounding spaces stripped, and their line numbers."""
+        """Non-empty rows with surrounding spaces stripped, and their line numbers. The file's size is checked
+        first: its cells as Python strings take up to CSV_EXPANSION times the bytes of the text."""
         rows, lines = [], []
         try:
+            check_csv_size(path)
             with open(path, newline="", encoding="utf-8-sig") as handle:
                 reader = csv.reader(handle, delimiter=self.config["delimiter"])
                 for cells in reader:

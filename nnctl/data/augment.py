@@ -13,12 +13,27 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from nnctl.config.spec import Bool, Int, Option
+from nnctl.config.spec import Bool, Int, Option, join_path
+from nnctl.errors import ConfigError
 
 AUGMENT_OPTIONS = {
     "flip": Option(Bool(), False, "mirror each training image left-right with probability 1/2"),
     "shift": Option(Int(0), 0, "translate each training image by up to this many pixels along each axis"),
 }
+
+
+def check_augment(augment: dict | None, input_shape: tuple[int, ...], path: str) -> None:
+    """Augmentation needs image-shaped inputs (C, H, W), and a shift smaller than the images (a larger one
+    shows nothing of the image and would pad each batch by the shift). ConfigError at the key to change."""
+    if not augment or not (augment["flip"] or augment["shift"]):
+        return
+    if len(input_shape) != 3:
+        raise ConfigError(path, f"augmentation needs image-shaped inputs (C, H, W), got {tuple(input_shape)}; "
+                                f"set data.flatten: false")
+    _, height, width = input_shape
+    if augment["shift"] >= min(height, width):
+        raise ConfigError(join_path(path, "shift"), f"expected at most {min(height, width) - 1} for "
+                                                    f"{height}x{width} images, got {augment['shift']}")
 
 
 def augment_batch(x: np.ndarray, rng: np.random.Generator, flip: bool = False, shift: int = 0) -> np.ndarray:

@@ -2,8 +2,10 @@
 
 The bytes go to a hidden temporary file in the target folder while being hashed; only when the length
 and the hash are right is it renamed to its final name (an atomic step on one file system). Any failure
-removes the temporary file and moves on to the next mirror. The environment variable `NNCTL_MIRRORS`
-(comma-separated base URLs) replaces the built-in mirror list, for offline copies and tests.
+removes the temporary file and moves on to the next mirror. Bounded: a size cap (from the file's
+expected size) stops an oversized body as soon as it is announced or exceeded, and one overall deadline
+covers all mirrors. The environment variable `NNCTL_MIRRORS` (comma-separated base URLs) replaces the
+built-in mirror list, for offline copies and tests.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import hashlib
 import http.client
 import os
 import tempfile
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Collection, Sequence
@@ -19,9 +22,11 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from nnctl.atomic import WriteFailed, describe_os_error
 from nnctl.errors import WorkError
 
-TIMEOUT_SECONDS = 30
+TIMEOUT_SECONDS = 30                 # the longest a connection may stay silent
+DEFAULT_DEADLINE_SECONDS = 600.0     # all mirrors together, for one file
 CHUNK_BYTES = 1 << 16
 
 
@@ -37,27 +42,37 @@ def mirror_list(default: Sequence[str]) -> list[str]:
 
 
 def download(filename: str, mirrors: Sequence[str], target_dir: Path, sha256: Collection[str],
-             progress: bool = True, advice: str | None = None) -> Path:
+             progress: bool = True, advice: str | None = None, max_bytes: int | None = None,
+             deadline: float = DEFAULT_DEADLINE_SECONDS) -> Path:
     """Fetch `filename` from the first mirror that delivers it with one of the accepted SHA-256 digests.
 
-    Returns the final path `target_dir / filename`. When every mirror fails, raises WorkError listing
-    each failure and ending with `advice` (what the person can do instead); no file, not even a partial
-    one, is left behind, nor a folder that this call created.
+    Returns the final path `target_dir / filename`. At most `max_bytes` are read from any mirror (a larger
+    announced or delivered body fails that mirror at once), and all mirrors together get `deadline`
+    seconds. When every mirror fails, raises WorkError listing each failure and ending with `advice` (what
+    the person can do instead). On any failure or interrupt (Ctrl-C, SIGTERM as nnctl's CLI raises it) no
+    file is left behind, not even a partial one, nor a folder that this call created. A failure to write
+    (disk full, read-only) is a WriteFailed naming the file, without trying the other mirrors.
     """
     target = Path(target_dir) / filename
     created = [folder for folder in (target.parent, *target.parent.parents) if not folder.exists()]
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
+        remove_empty(created)
         raise WorkError(f"{target.parent}: cannot create the download folder ({exc.strerror or exc})") from None
+    ends_at = time.monotonic() + deadline
     failures = []
-    for base in mirrors:
-        url = base + filename
-        try:
-            fetch_checked(url, target, sha256, progress)
-            return target
-        except FetchFailed as exc:
-            failures.append(f"{url}: {exc}")
+    try:
+        for base in mirrors:
+            url = base + filename
+            try:
+                fetch_checked(url, target, sha256, progress, max_bytes, ends_at)
+                return target
+            except FetchFailed as exc:
+                failures.append(f"{url}: {exc}")
+    except BaseException:
+        remove_empty(created)
+        raise
     advice = advice or f"place the file in {target.parent} yourself or set NNCTL_MIRRORS to a working mirror"
     remove_empty(created)
     raise WorkError(f"could not download {filename} ({'; '.join(failures) or 'no mirrors given'}); {advice}")
@@ -72,39 +87,74 @@ def remove_empty(folders: Sequence[Path]) -> None:
             return
 
 
-def fetch_checked(url: str, target: Path, sha256: Collection[str], progress: bool) -> None:
+def fetch_checked(url: str, target: Path, sha256: Collection[str], progress: bool, max_bytes: int | None,
+                  ends_at: float) -> None:
     """Stream `url` into a temporary file beside `target`, check length and hash, then rename.
 
-    Raises FetchFailed (and leaves nothing behind) on any network error, short transfer or wrong hash.
+    Raises FetchFailed (and leaves nothing behind) on any network error, short or oversized transfer,
+    passed deadline or wrong hash; WriteFailed when the temporary file cannot be written.
     """
-    handle, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    if time.monotonic() >= ends_at:
+        raise FetchFailed("not tried: the download's deadline had passed")
+    try:
+        handle, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    except OSError as exc:
+        raise WriteFailed(f"{target}: cannot write the download ({describe_os_error(exc)})") from None
     temp = Path(temp_name)
     try:
         with os.fdopen(handle, "wb") as out:
-            digest, received, announced = stream(url, out, target.name, progress)
+            digest, received, announced = stream(url, Sink(out, target), target.name, progress, max_bytes, ends_at)
         if announced is not None and received != announced:
             raise FetchFailed(f"transfer cut short after {received} of {announced} bytes")
         if digest not in sha256:
             raise FetchFailed(f"checksum mismatch (SHA-256 {digest})")
-        os.replace(temp, target)
+        try:
+            os.replace(temp, target)
+        except OSError as exc:
+            raise WriteFailed(f"{target}: cannot write the download ({describe_os_error(exc)})") from None
+    except OSError as exc:                  # closing the temporary file flushes it: a full disk shows here
+        raise WriteFailed(f"{target}: cannot write the download ({describe_os_error(exc)})") from None
     finally:
         temp.unlink(missing_ok=True)
 
 
-def stream(url: str, out, label: str, progress: bool) -> tuple[str, int, int | None]:
-    """Copy the body of `url` into the open file `out`; return (sha256 hex, bytes received, Content-Length)."""
+class Sink:
+    """The temporary file a download streams into; a failed write is a WriteFailed naming the target."""
+
+    def __init__(self, out, target: Path):
+        self.out, self.target = out, target
+
+    def write(self, chunk: bytes) -> None:
+        try:
+            self.out.write(chunk)
+        except OSError as exc:
+            raise WriteFailed(f"{self.target}: cannot write the download ({describe_os_error(exc)})") from None
+
+
+def stream(url: str, out: Sink, label: str, progress: bool, max_bytes: int | None,
+           ends_at: float) -> tuple[str, int, int | None]:
+    """Copy the body of `url` into `out`; return (sha256 hex, bytes received, Content-Length). Stops with
+    FetchFailed once more than `max_bytes` are announced or received, or at the monotonic time `ends_at`
+    (checked whenever bytes arrive; a silent server is cut off by the socket timeout)."""
     hasher = hashlib.sha256()
     received = 0
     try:
-        with urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS) as response:
+        timeout = max(0.1, min(TIMEOUT_SECONDS, ends_at - time.monotonic()))
+        with urllib.request.urlopen(url, timeout=timeout) as response:
             length = response.headers.get("Content-Length")
             announced = int(length) if length and length.isdigit() else None
+            if max_bytes is not None and announced is not None and announced > max_bytes:
+                raise FetchFailed(f"the server announces {announced} bytes, more than the {max_bytes} expected")
             with tqdm(total=announced, unit="B", unit_scale=True, unit_divisor=1024, desc=label,
                       disable=not progress, leave=False) as bar:
-                while chunk := response.read(CHUNK_BYTES):
+                while chunk := response.read1(CHUNK_BYTES):
+                    received += len(chunk)
+                    if max_bytes is not None and received > max_bytes:
+                        raise FetchFailed(f"more than the {max_bytes} bytes expected; stopped reading")
+                    if time.monotonic() > ends_at:
+                        raise FetchFailed("not complete within the download's deadline")
                     hasher.update(chunk)
                     out.write(chunk)
-                    received += len(chunk)
                     bar.update(len(chunk))
     except urllib.error.HTTPError as exc:
         raise FetchFailed(f"HTTP {exc.code} {exc.reason}") from None

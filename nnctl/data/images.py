@@ -9,14 +9,17 @@ by the data's raw divisor, then normalized). 16-bit grey pictures are scaled to 
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from nnctl.errors import InputError
+from nnctl.limits import exceeds_budget, show_bytes
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 MAX_PIXELS = 1 << 26          # 64M pixels: larger pictures are refused before they are decoded
+DECODE_BYTES_PER_PIXEL = 24   # decoded RGBA, its conversion, and for 16-bit grey two float64 copies
 
 
 def is_image_file(path: Path) -> bool:
@@ -32,10 +35,19 @@ def read_image(path: Path, shape: tuple[int, int, int]) -> np.ndarray:
         raise InputError(f"{path}: this model takes images with {channels} channels; a picture gives 1 (grey) "
                          f"or 3 (RGB)")
     try:
-        with Image.open(path) as picture:
-            if picture.width * picture.height > MAX_PIXELS:
+        with warnings.catch_warnings():       # Pillow warns of large sizes; nnctl's own limit below says it
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            picture = Image.open(path)
+        with picture:
+            pixels = picture.width * picture.height           # from the header: nothing decoded yet
+            if pixels > MAX_PIXELS:
                 raise InputError(f"{path}: {picture.width}x{picture.height} pixels is more than the "
                                  f"{MAX_PIXELS} nnctl reads")
+            budget = exceeds_budget(DECODE_BYTES_PER_PIXEL * pixels)
+            if budget is not None:
+                raise InputError(f"{path}: {picture.width}x{picture.height} pixels need about "
+                                 f"{show_bytes(DECODE_BYTES_PER_PIXEL * pixels)} of memory to decode, more than "
+                                 f"the {show_bytes(budget)} available")
             if picture.mode in ("I;16", "I;16B", "I;16L", "I") and channels == 1:
                 values = np.asarray(picture, dtype=np.float64) * (255.0 / 65535.0)
                 picture = Image.fromarray(np.clip(np.rint(values), 0, 255).astype(np.uint8))
@@ -45,6 +57,8 @@ def read_image(path: Path, shape: tuple[int, int, int]) -> np.ndarray:
             pixels = np.asarray(picture, dtype=np.uint8)
     except InputError:
         raise
+    except Image.DecompressionBombError:          # Pillow's own check, on what the header declares
+        raise InputError(f"{path}: declares more pixels than the {MAX_PIXELS} nnctl reads") from None
     except Exception as exc:    # any decoder failure on a stranger's file is one line, not a traceback
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(f"{path}: not a readable PNG or JPEG picture ({reason})") from None

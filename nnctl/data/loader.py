@@ -7,12 +7,32 @@ from collections.abc import Iterator
 import numpy as np
 
 
-def take_rows(a: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """a[rows] (a new array) for a: (N, ...); gathers through a 2-D view when a is C-contiguous, which
-    NumPy does several times faster than fancy indexing on 3-D and 4-D arrays."""
-    if a.ndim > 2 and a.flags.c_contiguous:
-        return a.reshape(a.shape[0], -1)[rows].reshape(len(rows), *a.shape[1:])
-    return a[rows]
+def take_rows(a: np.ndarray, rows: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """a[rows] for a: (N, ...), written into `out` (shape (len(rows), ...), C-contiguous, a's dtype) when
+    given, else a new array. Gathers through 2-D views when a is C-contiguous, which NumPy does several
+    times faster than fancy indexing on 3-D and 4-D arrays. `rows` must be valid indices into a."""
+    flat = a.reshape(a.shape[0], -1) if a.ndim > 2 and a.flags.c_contiguous else None
+    if out is None:
+        return a[rows] if flat is None else flat[rows].reshape(len(rows), *a.shape[1:])
+    if flat is None:
+        return np.take(a, rows, axis=0, out=out, mode="clip")      # "clip": no bounds check, no buffering
+    np.take(flat, rows, axis=0, out=out.reshape(len(rows), -1), mode="clip")
+    return out
+
+
+class RowGatherer:
+    """take_rows into work arrays reused from call to call: one per name, reallocated only when the
+    shape or dtype changes. A result is valid until the next call with the same name."""
+
+    def __init__(self):
+        self.buffers: dict[str, np.ndarray] = {}
+
+    def __call__(self, name: str, a: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        shape = (len(rows),) + a.shape[1:]
+        out = self.buffers.get(name)
+        if out is None or out.shape != shape or out.dtype != a.dtype:
+            out = self.buffers[name] = np.empty(shape, a.dtype)
+        return take_rows(a, rows, out)
 
 
 def iterate_batches(x: np.ndarray, y: np.ndarray, batch_size: int, rng: np.random.Generator | None = None,

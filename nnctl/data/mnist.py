@@ -44,7 +44,16 @@ class IdxCollection:
     name: str
     mirrors: tuple[str, ...]
     sha256: dict[str, frozenset[str]]  # "train-images-idx3-ubyte.gz" -> accepted digests (raw files too, if known)
+    sizes: dict[str, int]              # "train-images-idx3-ubyte.gz" -> bytes of the largest accepted copy
     class_names: tuple[str, ...]
+
+    def size_cap(self, filename: str) -> int:
+        """The most bytes read from a mirror for `filename`: its expected size plus 1%."""
+        return self.sizes[filename] + self.sizes[filename] // 100 + 4096
+
+    def deadline(self, filename: str) -> float:
+        """Seconds all mirrors together get for `filename`: a minute plus the expected size at 20 KiB/s."""
+        return 60.0 + self.sizes[filename] / (20 * 1024)
 
 
 COLLECTIONS = {
@@ -63,6 +72,8 @@ COLLECTIONS = {
             "t10k-labels-idx1-ubyte.gz": frozenset({
                 "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6"}),
         },
+        sizes={"train-images-idx3-ubyte.gz": 9912422, "train-labels-idx1-ubyte.gz": 28881,
+               "t10k-images-idx3-ubyte.gz": 1648877, "t10k-labels-idx1-ubyte.gz": 4542},
         class_names=tuple(str(digit) for digit in range(10)),
     ),
     # Two digests per file: Debian's copies (recompressed without the file name in the gzip header)
@@ -94,6 +105,9 @@ COLLECTIONS = {
             "t10k-labels-idx1-ubyte": frozenset({
                 "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"}),
         },
+        # the upstream copies (Debian's are 23 or 24 bytes smaller: no file name in the gzip header)
+        sizes={"train-images-idx3-ubyte.gz": 26421880, "train-labels-idx1-ubyte.gz": 29515,
+               "t10k-images-idx3-ubyte.gz": 4422102, "t10k-labels-idx1-ubyte.gz": 5148},
         class_names=("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                      "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
     ),
@@ -182,7 +196,8 @@ def locate(collection: IdxCollection, configured: Path | None, allow_download: b
     for stem in FILES.values():
         if not (target / stem).is_file() and not (target / f"{stem}.gz").is_file():
             filename = f"{stem}.gz"
-            download(filename, mirrors, target, collection.sha256[filename], progress, advice)
+            download(filename, mirrors, target, collection.sha256[filename], progress, advice,
+                     collection.size_cap(filename), collection.deadline(filename))
     return files_in(target)
 
 

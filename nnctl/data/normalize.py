@@ -83,3 +83,39 @@ def apply(x: np.ndarray, description: dict, images: bool) -> None:
     v = grouped(x, images)
     v -= np.asarray(description[shift_key], dtype=x.dtype)[:, None]
     v /= np.asarray(description[scale_key], dtype=x.dtype)[:, None]
+
+
+def check_description(description, where: str, groups_for: dict[str, int] | None = None) -> dict:
+    """A description read from a file nnctl did not write itself (a checkpoint): the form `fit` returns,
+    every number finite, scales positive, G values per list. `groups_for` maps "feature"/"channel" to the
+    G the inputs have, where known (missing or None: not checked). Raises InputError at `where` (e.g.
+    "FILE: normalization")."""
+    from nnctl.errors import InputError
+
+    def bad(problem: str) -> InputError:
+        return InputError(f"{where}: {problem}; nothing was loaded")
+
+    if not isinstance(description, dict) or description.get("method") not in METHODS:
+        raise bad(f"expected a mapping with method {', '.join(METHODS)}")
+    per, divisor = description.get("per"), description.get("raw_divisor")
+    if per not in ("feature", "channel"):
+        raise bad("expected per: feature or channel")
+    if isinstance(divisor, bool) or not isinstance(divisor, (int, float)) or not 0 < divisor < float("inf"):
+        raise bad("expected a positive finite raw_divisor")
+    keys = {"standard": ("mean", "std"), "minmax": ("min", "range"), "none": ()}[description["method"]]
+    out = {"method": description["method"], "per": per, "raw_divisor": float(divisor)}
+    for key in keys:
+        values = description.get(key)
+        if not isinstance(values, list) or not values or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) for v in values):
+            raise bad(f"expected {key} to be a non-empty list of finite numbers")
+        if key in ("std", "range") and min(values) <= 0:
+            raise bad(f"expected positive {key} values")
+        out[key] = [float(v) for v in values]
+    lengths = {len(out[key]) for key in keys}
+    if len(lengths) > 1:
+        raise bad(f"{' and '.join(keys)} differ in length")
+    expected = (groups_for or {}).get(per)
+    if expected is not None and lengths and lengths != {expected}:
+        raise bad(f"{lengths.pop()} values (one per {per}), but the inputs have {expected} {per}s")
+    return out

@@ -26,10 +26,12 @@ from nnctl.data.base import Source
 from nnctl.data.catalog import DATASETS
 from nnctl.data.loader import take_rows
 from nnctl.errors import ConfigError, InputError
+from nnctl.limits import exceeds_budget, show_bytes
 
 DEFAULT_TEST_SIZE = 0.2
 STREAM_TAG = 0x64617461  # "data": keeps these streams apart from any child the trainer spawns
 DRAW_STREAM, SPLIT_STREAM = 0, 1
+FLOAT_COPIES = 2            # the float32 splits, plus one gathered copy on the way
 
 
 @dataclass
@@ -91,6 +93,19 @@ def flatten(part: tuple[np.ndarray, np.ndarray] | None) -> tuple[np.ndarray, np.
     return None if part is None else (part[0].reshape(part[0].shape[0], -1), part[1])
 
 
+def given_normalization(description: dict, source, name: str) -> dict:
+    """`description` checked against this data: per channel for images and per feature otherwise, the same
+    raw divisor, one statistic per group."""
+    where = f"{name}: the network's input normalization"
+    per = "channel" if source.images else "feature"
+    groups = {per: source.x.shape[1] if source.images else int(np.prod(source.x.shape[1:]))}
+    if description["per"] != per or description["raw_divisor"] != source.raw_divisor:
+        raise InputError(f"{where} (per {description['per']}, raw values / {description['raw_divisor']:g}) does "
+                         f"not fit this data (per {per}, raw values / {source.raw_divisor:g})")
+    groups[description["per"]] = groups[per]
+    return normalize.check_description(description, where, groups)
+
+
 def keep_classes(source: Source, classes: list[int]) -> Source:
     """Only the samples whose label is in `classes` (data and test split), relabelled to their position in
     the list; class names follow. A label outside the data's classes is a ConfigError at data.classes."""
@@ -115,11 +130,13 @@ def keep_classes(source: Source, classes: list[int]) -> Source:
 
 
 def load_splits(cfg: dict, seed_seq: np.random.SeedSequence | np.random.Generator, base_dir: Path,
-                progress: bool = True) -> Splits:
+                progress: bool = True, normalization: dict | None = None) -> Splits:
     """Build the splits a validated `data:` config describes (see the module docstring for the steps).
 
     The same config and seed give identical arrays. A split request that the data cannot satisfy
-    raises ConfigError at `data.val_size` / `data.test_size`.
+    raises ConfigError at `data.val_size` / `data.test_size`. With `normalization` (a description a
+    network was trained with, e.g. from a checkpoint) that one is applied instead of one fitted here;
+    it must fit this data (InputError otherwise).
     """
     cls = DATASETS[cfg["dataset"]]
     draw_rng, split_rng = data_streams(seed_seq)
@@ -129,6 +146,11 @@ def load_splits(cfg: dict, seed_seq: np.random.SeedSequence | np.random.Generato
     n = source.x.shape[0]
     if n == 0:
         raise InputError(f"{cfg['dataset']}: the data has no samples")
+    needed = FLOAT_COPIES * 4 * source.x.size
+    budget = exceeds_budget(needed)
+    if budget is not None:
+        raise InputError(f"{cfg['dataset']}: {n} samples of shape {source.x.shape[1:]} need about "
+                         f"{show_bytes(needed)} of memory as float32, more than the {show_bytes(budget)} available")
 
     n_test = 0
     if source.test is None:
@@ -156,7 +178,10 @@ def load_splits(cfg: dict, seed_seq: np.random.SeedSequence | np.random.Generato
         test = take(test_idx) if n_test else None
 
     image_shape = tuple(int(s) for s in train[0].shape[1:]) if source.images else None
-    description = normalize.fit(train[0], cfg["normalize"], source.images, source.raw_divisor)
+    if normalization is None:
+        description = normalize.fit(train[0], cfg["normalize"], source.images, source.raw_divisor)
+    else:
+        description = given_normalization(normalization, source, cfg["dataset"])
     parts = [part for part in (train, val, test) if part is not None]
     for x, _ in parts:
         normalize.apply(x, description, source.images)

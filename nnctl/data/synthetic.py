@@ -20,8 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from nnctl.data.base import Dataset, Source
-from nnctl.errors import ConfigError
 from nnctl.config.spec import Float, Int, IntOrFraction, Option
+from nnctl.errors import ConfigError
+from nnctl.limits import MAX_CLASSES, exceeds_budget, show_bytes
 
 TEST_SIZE = Option(IntOrFraction(), 0.2, "test samples taken first (count or fraction of all samples)")
 
@@ -55,12 +56,26 @@ class SyntheticDataset(Dataset):
         """x: (N, features) float64, y: (N,) int64 grouped by class."""
         raise NotImplementedError
 
+    @classmethod
+    def check_config(cls, config: dict, path: str) -> None:
+        """The points must fit in memory: about 24 bytes per feature and 32 more per point, for the float64
+        draw, its float32 copy, the splits and the labels (checked before anything is drawn)."""
+        samples, features = config["samples"], config.get("features", 2)
+        needed = samples * (24 * features + 32)
+        budget = exceeds_budget(needed)
+        if budget is not None:
+            key = "features" if features > samples else "samples"
+            raise ConfigError(f"{path}.{key}", f"{samples} points of {features} features need about "
+                                                 f"{show_bytes(needed)} of memory, more than the "
+                                                 f"{show_bytes(budget)} available")
+
 
 class ClassCountMixin:
     """Checks that every class gets at least one point."""
 
     @classmethod
     def check_config(cls, config: dict, path: str) -> None:
+        super().check_config(config, path)
         if config["samples"] < config["classes"]:
             raise ConfigError(f"{path}.samples", f"expected at least one sample per class (>= {config['classes']}), "
                                                  f"got {config['samples']}")
@@ -71,7 +86,7 @@ class Spiral(ClassCountMixin, SyntheticDataset):
 
     options = {
         "samples": Option(Int(1), 300, "total number of points"),
-        "classes": Option(Int(2), 3, "number of arms"),
+        "classes": Option(Int(2, MAX_CLASSES), 3, "number of arms"),
         "noise": Option(Float(0), 0.2, "std of the angle noise, radians"),
         "test_size": TEST_SIZE,
     }
@@ -89,7 +104,7 @@ class Blobs(ClassCountMixin, SyntheticDataset):
 
     options = {
         "samples": Option(Int(1), 300, "total number of points"),
-        "classes": Option(Int(2), 3, "number of blobs"),
+        "classes": Option(Int(2, MAX_CLASSES), 3, "number of blobs"),
         "features": Option(Int(1), 2, "dimensions of each point"),
         "noise": Option(Float(0), 1.0, "std of each blob"),
         "spread": Option(Float(0, low_open=True), 5.0, "centres are uniform in [-spread, spread]^features"),

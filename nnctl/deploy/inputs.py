@@ -14,17 +14,17 @@ from __future__ import annotations
 
 import csv
 import math
-import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from nnctl.data.arrays import is_number
+from nnctl.data.arrays import check_csv_size, is_number
 from nnctl.data.idx import GZIP_MAGIC, read_idx
 from nnctl.data.images import IMAGE_SUFFIXES, is_image_file, read_image
 from nnctl.deploy.saved_model import SavedModel
 from nnctl.errors import InputError
+from nnctl.npzfile import inspect_npz, read_entries
 
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 
@@ -96,46 +96,24 @@ def conform(array: np.ndarray, model: SavedModel, source: str) -> np.ndarray:
     return array
 
 
-def available_memory() -> int | None:
-    """Bytes of memory available now (Linux's MemAvailable), or None where that cannot be read."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as handle:
-            for line in handle:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
-
-
 def read_npz_x(path: Path) -> np.ndarray:
-    """Array `x` of an .npz file; its declared size is checked against the free memory before reading."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            sizes = {info.filename: info.file_size for info in archive.infolist()}
-        if "x.npy" not in sizes:
-            raise InputError(f"{path}: no array 'x' in this .npz (found: {', '.join(n.removesuffix('.npy') for n in sizes) or 'none'})")
-        free = available_memory()
-        if free is not None and sizes["x.npy"] > free // 2:
-            raise InputError(f"{path}: array 'x' holds {sizes['x.npy']} bytes, more than half the free memory; "
-                             f"split it into smaller files")
-        with np.load(path, allow_pickle=False) as archive:
-            return archive["x"]
-    except InputError:
-        raise
-    except ValueError:
-        raise InputError(f"{path}: array 'x' holds Python objects, which nnctl never unpickles") from None
-    except (OSError, zipfile.BadZipFile, EOFError, KeyError) as exc:
-        raise InputError(f"{path}: not a readable .npz archive ({exc})") from None
+    """Array `x` of an .npz file, read in bounded memory (nnctl.npzfile: every declared size checked against
+    the file and the memory available before reading, no pickle)."""
+    entries = inspect_npz(path)
+    if "x" not in entries:
+        raise InputError(f"{path}: no array 'x' in this .npz (found: {', '.join(entries) or 'none'})")
+    return read_entries(path, [entries["x"]])["x"]
 
 
 def read_csv_samples(path: Path, model: SavedModel) -> np.ndarray:
     """Rows of a CSV file as float32 (N, F), F = the model's input size. Rows of F + 1 fields lose the label
-    column the model was trained with (its training data's label_column, else the last)."""
+    column the model was trained with (its training data's label_column, else the last). The file's size is
+    checked against the memory available before it is read."""
     width = math.prod(model.input_shape)
     options = model.csv_options
     rows, label = [], None
     try:
+        check_csv_size(path)
         with open(path, newline="", encoding="utf-8-sig") as handle:
             reader = csv.reader(handle, delimiter=options["delimiter"])
             header: list[str] | None = None

@@ -28,6 +28,8 @@ from tqdm import tqdm
 from nnctl.atomic import atomic_file
 from nnctl.deploy.inputs import open_samples
 from nnctl.deploy.saved_model import SavedModel, load_saved_model, to_network_input
+from nnctl.errors import InputError
+from nnctl.limits import exceeds_budget, show_bytes
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:
@@ -111,6 +113,13 @@ def predict(target: str | Path, inputs: str | Path, out: Path | None = None, top
     samples = open_samples(Path(inputs), model)
     table = Table(model, top_k)
     node, n = model.output_node, len(samples)
+    given, batch_size = batch_size, max(1, min(batch_size, n))
+    needed = model.network.memory_needed(batch_size)
+    budget = exceeds_budget(needed)
+    if budget is not None:
+        raise InputError(f"--batch-size {given}: a batch of {batch_size} samples needs about "
+                         f"{show_bytes(needed)} of memory in this network, more than the {show_bytes(budget)} "
+                         f"available; give a smaller --batch-size")
     bar = tqdm(total=n, unit="sample", desc="predict", disable=not progress or n <= batch_size,
                dynamic_ncols=True, mininterval=0.25, file=sys.stderr)
     with bar, csv_output(out) as stream:

@@ -7,6 +7,8 @@ From the checkpoint's metadata only these are taken, each checked as if a strang
     image_shape     (C, H, W) of an image before flattening, or null when the data is not images
     normalization   what turns a raw sample into the network's input (nnctl.data.normalize)
     class_names     one name per class
+    config.data     only, when the run trained on a CSV file, how its rows were read (label column,
+                    delimiter, header), to read CSV INPUTS the same way
 No path, dataset or other setting in it is followed. Checkpoints written before input_shape was stored
 get it from the first dense layer's weights, or (28x28 grey images) from the MNIST-family dataset name.
 """
@@ -20,14 +22,14 @@ from typing import Any
 
 import numpy as np
 
+from nnctl.config.load import errors_name
 from nnctl.data import normalize
-from nnctl.errors import ConfigError, InputError
-from nnctl.nn.model_config import resolve_model_config
+from nnctl.errors import InputError
 from nnctl.nn.network import Network, build_network
-from nnctl.nn.objective import resolve_loss_config
 from nnctl.nn.registry import LOSSES
-from nnctl.training.checkpoints import load_checkpoint
+from nnctl.training.checkpoints import expected_shapes, open_checkpoint, read_checkpoint
 from nnctl.training.run_dir import find_checkpoint
+from nnctl.training.trusted import stored_class_names, stored_sections
 
 MAX_SAMPLE_VALUES = 1 << 24          # values in one input sample (16M: far beyond any image nnctl trains on)
 MNIST_FAMILY = ("mnist", "fashion-mnist")
@@ -82,15 +84,15 @@ def shape_entry(value: Any, path: Path, key: str, rank: tuple[int, ...]) -> tupl
     return tuple(value)
 
 
-def old_shapes(meta: dict, params: dict[str, np.ndarray], model: dict, path: Path) -> tuple[tuple, tuple | None]:
+def old_shapes(meta: dict, params: dict[str, tuple[int, ...]], model: dict, path: Path) -> tuple[tuple, tuple | None]:
     """(input shape, image shape) of a checkpoint written before they were stored: a first dense layer's
     input width (square grey or RGB images when the normalization was per channel), else 28x28 grey
-    images for a convolutional net trained on the MNIST family."""
+    images for a convolutional net trained on the MNIST family. `params`: the stored parameters' shapes."""
     first = model["layers"][0]
-    weights = params.get(f"{first['name']}.W")
+    weights = params.get(f"{first['name']}.W")           # a shape
     normalization = meta.get("normalization") if isinstance(meta.get("normalization"), dict) else {}
-    if first["type"] == "dense" and "input" not in first and weights is not None and weights.ndim == 2:
-        width = int(weights.shape[0])
+    if first["type"] == "dense" and "input" not in first and weights is not None and len(weights) == 2:
+        width = int(weights[0])
         channels = len(normalization.get("mean") or normalization.get("min") or [1])
         side = math.isqrt(width // channels) if width % channels == 0 else 0
         square = normalization.get("per") == "channel" and side * side * channels == width
@@ -147,53 +149,44 @@ def csv_options(data: Any) -> dict:
 
 def load_saved_model(target: str | Path) -> SavedModel:
     """The network of a run folder's best.npz (or of a checkpoint file), ready for evaluation-mode passes.
-    Anything missing or damaged is one InputError naming the file."""
+    Read as nnctl.training.trusted reads any checkpoint: the archive checked before any array is read, the
+    stored model and loss resolved like a config from a stranger, the network built within the memory
+    budget, and only then the arrays of exactly its names and shapes (finite float32/float64). Anything
+    missing or damaged is one InputError naming the file."""
     path = find_checkpoint(target)
-    ckpt = load_checkpoint(path)
-    meta = ckpt.meta
-    stored = meta.get("config")
-    if not isinstance(stored, dict) or "model" not in stored:
-        raise invalid(path, "its metadata holds no model description")
-    try:
-        model, _ = resolve_model_config(stored["model"], "model")
-        terms = resolve_loss_config(stored.get("loss", {"type": "softmax_cross_entropy"}), "loss")
-    except ConfigError as exc:
-        raise invalid(path, f"the model stored in it is not valid ({exc})") from None
+    entries, meta = open_checkpoint(path)
+    source = f"{path} (stored config)"
+    sections = stored_sections(meta, source)
+    model = sections["model"]
     input_shape = shape_entry(meta.get("input_shape"), path, "input_shape", (1, 2, 3))
     if input_shape is None:
-        input_shape, image_shape = old_shapes(meta, ckpt.params, model, path)
+        held = {name.partition("/")[2]: entry.shape for name, entry in entries.items() if name.startswith("param/")}
+        input_shape, image_shape = old_shapes(meta, held, model, path)
     else:
         image_shape = shape_entry(meta.get("image_shape"), path, "image_shape", (3,))
     if image_shape is not None and math.prod(image_shape) != math.prod(input_shape):
         raise invalid(path, f"its image_shape {image_shape} does not fit its input_shape {input_shape}")
     normalization = checked_normalization(meta.get("normalization"), input_shape, image_shape, path)
-    try:
-        network = build_network(model, input_shape, np.random.default_rng(0))
-    except ConfigError as exc:
-        raise invalid(path, f"the model stored in it does not fit input shape {input_shape} ({exc})") from None
-    except MemoryError:
-        raise invalid(path, "the model stored in it is too large to build in this machine's memory") from None
+    with errors_name(source):
+        network = build_network(model, input_shape, np.random.default_rng(0), node_paths=sections["paths"])
+    ckpt = read_checkpoint(path, entries, meta, expected_shapes(network.params(), network.buffers()),
+                           groups=("param", "buffer"))
     network.load_arrays(ckpt.params, ckpt.buffers, str(path))
-    for key, array in {**ckpt.params, **ckpt.buffers}.items():
-        if not np.isfinite(array).all():
-            raise invalid(path, f"tensor {key} holds NaN or infinite values")
-    primary = terms[0]
+    primary = sections["loss"][0]
     output_node = primary["input"] or network.output_name
     if output_node not in network.by_name:
         raise invalid(path, f"its loss reads node {output_node!r}, which the model does not have")
     task = "reconstruction" if primary["target"] == "input" else LOSSES.table[primary["type"]].task
-    names = meta.get("class_names")
+    names = stored_class_names(meta, path)
     if names is not None:
-        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-            raise invalid(path, "its class_names are not a list of names")
-        names = list(names)
         outputs = network.by_name[output_node].layer.out_shape
         wanted = 2 if task == "binary" and tuple(outputs) == (1,) else outputs[0]
         if task in ("classification", "binary") and len(names) != wanted:
             raise invalid(path, f"it names {len(names)} classes, but its network gives {wanted}")
     version = (meta.get("versions") or {}).get("nnctl") if isinstance(meta.get("versions"), dict) else None
     return SavedModel(path, network, input_shape, image_shape, normalization, names, primary["type"], task,
-                      output_node, version if isinstance(version, str) else None, csv_options(stored.get("data")))
+                      output_node, version if isinstance(version, str) and len(version) <= 40 else None,
+                      csv_options(meta["config"].get("data")))
 
 
 def to_network_input(raw: np.ndarray, model: SavedModel) -> np.ndarray:

@@ -100,6 +100,9 @@ class PReLU(Layer):
         "init": Option(Float(), 0.25, "starting value of alpha"),
     }
 
+    def param_shapes(self, in_shape: Shape) -> dict[str, Shape]:
+        return {"alpha": (1 if self.config["shared"] else in_shape[0],)}
+
     def create_params(self, rng: np.random.Generator) -> None:
         shared = self.config["shared"]
         size = 1 if shared else self.in_shape[0]

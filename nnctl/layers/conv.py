@@ -72,6 +72,7 @@ class Conv2D(Layer):
         "weight_scale": Option(Float(0, low_open=True), 1e-2, "std for init: normal"),
     }
     penalized = ("W",)
+    size_key = "filters"
 
     def window(self, in_shape: Shape) -> Window:
         """The geometry for inputs of `in_shape` (C, H, W); ValueError if it does not fit."""
@@ -84,6 +85,14 @@ class Conv2D(Layer):
     def output_shape(self, in_shape: Shape) -> Shape:
         w = self.window(in_shape)
         return self.config["filters"], w.out_height, w.out_width
+
+    def param_shapes(self, in_shape: Shape) -> dict[str, Shape]:
+        g, f = self.window(in_shape), self.config["filters"]
+        return {"W": (f, g.channels, *g.kernel), **({"b": (f,)} if self.config["bias"] else {})}
+
+    def work_per_sample(self, in_shape: Shape, out_shape: Shape) -> int:
+        g = self.window(in_shape)
+        return g.channels * g.taps * g.out_height * g.out_width        # the im2col columns
 
     def build(self, in_shape: Shape, rng: np.random.Generator, dtype: Any = np.float32) -> Shape:
         self.geometry = g = self.window(in_shape)
@@ -144,9 +153,11 @@ class Conv2D(Layer):
         over_batch(to_fnhw, n, dy.size)
         dy_t = dy_t.reshape(f, -1)
         if "b" in self.params:
-            self.grads["b"] = dy_t.sum(axis=1)
+            dy_t.sum(axis=1, out=self.grad_buffer("b"))
         # dW.T = columns (K, N*P) @ dy.T: OpenBLAS runs this orientation faster than dy @ columns.T
-        self.grads["W"] = np.ascontiguousarray((columns @ dy_t.T).T).reshape(w.shape)
+        dw_t = self.scratch.get("dw_t", (columns.shape[0], f), dy.dtype)
+        np.matmul(columns, dy_t.T, out=dw_t)
+        np.copyto(self.grad_buffer("W").reshape(f, -1), dw_t.T)
         if not need_input_grad:
             return None
         # a contiguous W.T (K, F) copy is tiny, and OpenBLAS runs the product ~5% faster with it
@@ -160,9 +171,9 @@ class Conv2D(Layer):
         per_sample_dw = self.scratch.get("dw", (n, f, columns.shape[0]), dy.dtype)       # (N, F, K [+ 1])
         per_sample_product(dy, self.by_sample(columns).transpose(0, 2, 1), per_sample_dw)
         dw_b = per_sample_dw.sum(axis=0)
-        self.grads["W"] = np.ascontiguousarray(dw_b[:, :taps]).reshape(w.shape)
+        np.copyto(self.grad_buffer("W").reshape(f, taps), dw_b[:, :taps])
         if "b" in self.params:                              # the row of ones gives sum_n,p dy
-            self.grads["b"] = np.ascontiguousarray(dw_b[:, taps])
+            np.copyto(self.grad_buffer("b"), dw_b[:, taps])
         if not need_input_grad:
             return None
         dcolumns = columns[:taps]

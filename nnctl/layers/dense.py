@@ -25,11 +25,16 @@ class Dense(Layer):
         "bias": Option(Bool(), True, "learn a bias vector"),
     }
     penalized = ("W",)
+    size_key = "units"
 
     def output_shape(self, in_shape: Shape) -> Shape:
         if len(in_shape) != 1:
             raise ValueError(f"dense expects flat inputs, got shape {tuple(in_shape)}; add a flatten layer first")
         return (self.config["units"],)
+
+    def param_shapes(self, in_shape: Shape) -> dict[str, Shape]:
+        m = self.config["units"]
+        return {"W": (in_shape[0], m), **({"b": (m,)} if self.config["bias"] else {})}
 
     def create_params(self, rng: np.random.Generator) -> None:
         d, m = self.in_shape[0], self.config["units"]
@@ -40,15 +45,15 @@ class Dense(Layer):
 
     def forward(self, x: np.ndarray, training: bool, rng: np.random.Generator | None = None) -> np.ndarray:
         self.x = x
-        y = x @ self.params["W"]
+        y = np.matmul(x, self.params["W"])
         if "b" in self.params:
             y += self.params["b"]
         return y
 
     def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray:
-        self.grads["W"] = self.x.T @ dy
+        np.matmul(self.x.T, dy, out=self.grad_buffer("W"))
         if "b" in self.params:
-            self.grads["b"] = dy.sum(axis=0)
+            dy.sum(axis=0, out=self.grad_buffer("b"))
         self.x = None
         return dy @ self.params["W"].T if need_input_grad else None
 

@@ -20,7 +20,9 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from nnctl.layers.base import BuildError
 from nnctl.layers.workers import over_batch
+from nnctl.limits import MAX_KERNEL_TAPS
 
 
 def pair(value: int | tuple[int, int] | list[int]) -> tuple[int, int]:
@@ -56,7 +58,9 @@ class Window:
     """Where a (kh, kw) window with stride, padding and dilation lands on a (C, H, W) input.
 
     Output size per axis: (size + 2*pad - extent) // stride + 1 with extent = dilation*(kernel - 1) + 1.
-    Raises ValueError when the input is not (C, H, W) or the window does not fit in the padded input.
+    Raises ValueError when the input is not (C, H, W) or the window does not fit in the padded input, and
+    BuildError for more than MAX_KERNEL_TAPS taps or padding wider than the input itself (the extra
+    output rows and columns would see nothing but padding).
     """
 
     def __init__(self, in_shape: tuple[int, ...], kernel, stride=1, padding=0, dilation=1):
@@ -68,6 +72,12 @@ class Window:
         (kh, kw), (dh, dw), (ph, pw) = self.kernel, self.dilation, self.padding
         self.padded_height, self.padded_width = self.height + 2 * ph, self.width + 2 * pw
         self.extent = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
+        if kh * kw > MAX_KERNEL_TAPS:
+            raise BuildError(f"kernel {kh}x{kw} has {kh * kw} taps, more than the limit of {MAX_KERNEL_TAPS}",
+                             key="kernel")
+        if ph > self.height or pw > self.width:
+            raise BuildError(f"padding {ph}x{pw} is wider than the {self.height}x{self.width} input it pads",
+                             key="padding")
         if self.extent[0] > self.padded_height or self.extent[1] > self.padded_width:
             spans = "" if self.extent == self.kernel else f" (spanning {self.extent[0]}x{self.extent[1]} dilated)"
             raise ValueError(f"kernel {kh}x{kw}{spans} is larger than the padded input "

@@ -54,6 +54,9 @@ class BatchNorm(Layer):
             raise ValueError("batchnorm expects inputs with at least one feature axis")
         return tuple(in_shape)
 
+    def param_shapes(self, in_shape: Shape) -> dict[str, Shape]:
+        return {"gamma": (in_shape[0],), "beta": (in_shape[0],)}
+
     def create_params(self, rng: np.random.Generator) -> None:
         channels = self.in_shape[0]
         self.axes = (0,) + tuple(range(2, len(self.in_shape) + 1))          # all but the channel axis
@@ -174,6 +177,9 @@ class LayerNorm(Layer):
     """
 
     options = {"eps": Option(Float(0, low_open=True), 1e-5, "added to the variance before the square root")}
+
+    def param_shapes(self, in_shape: Shape) -> dict[str, Shape]:
+        return {"gain": tuple(in_shape), "bias": tuple(in_shape)}
 
     def create_params(self, rng: np.random.Generator) -> None:
         self.params["gain"] = np.ones(self.in_shape, dtype=self.dtype)

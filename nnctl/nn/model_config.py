@@ -3,6 +3,10 @@
 In YAML a plain list of layers is a chain; a node may instead name its input (`input: stem`) or inputs
 (`inputs: [left, right]` for concat/add). `repeat: N` blocks expand a sub-list N times. Nodes without a
 `name` are named by type and count: dense1, relu1, dense2, ...
+
+Bounded: the expanded list is counted before anything is expanded, and more than MAX_LAYERS nodes (or
+MAX_VALUES config values, for repeated `weights:`) is an error at the repeat (or list) that goes over.
+`weights:` values must be finite numbers within float32's range, in rectangular nested lists.
 """
 
 from __future__ import annotations
@@ -13,8 +17,10 @@ from typing import Any
 from nnctl.config.spec import (Bool, Float, Int, Mismatch, Option, did_you_mean, join_path, require_mapping, show,
                                validate)
 from nnctl.errors import ConfigError
+from nnctl.limits import MAX_LAYERS, MAX_VALUES
 
 INPUT = "input"   # the name under which nodes refer to the network's input
+FLOAT32_MAX = 3.4028234663852886e38
 
 
 def _weights(value: Any) -> dict:
@@ -34,20 +40,81 @@ NODE_OPTIONS = {
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
 
+def check_weight_values(value: Any, path: str) -> tuple[int, ...]:
+    """The shape of a `weights:` entry (a number or rectangular nested lists of numbers), each number
+    finite and within float32's range; anything else is a ConfigError at the offending item."""
+    if isinstance(value, list):
+        shapes = [check_weight_values(item, join_path(path, i)) for i, item in enumerate(value)]
+        for i, shape in enumerate(shapes[1:], start=1):
+            if shape != shapes[0]:
+                raise ConfigError(join_path(path, i), f"expected {_shape_words(shapes[0])} like "
+                                                      f"{path.rsplit('.', 1)[-1]}[0], got {_shape_words(shape)}")
+        return (len(value), *(shapes[0] if shapes else ()))
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not abs(value) <= FLOAT32_MAX:
+        raise ConfigError(path, f"expected a finite number within float32's range (|v| <= 3.4e+38), "
+                                f"got {show(value)}")
+    return ()
+
+
+def _shape_words(shape: tuple[int, ...]) -> str:
+    return "a number" if not shape else f"a list of shape {shape}"
+
+
 # ------------------------------------------------------------------------------------------ config side
 
-def expand_layers(raw: Any, path: str) -> list[tuple[str, dict]]:
-    """Flatten a YAML layer list, expanding `{repeat: N, layers: [...]}` blocks. Returns (path, node) pairs."""
+def _block(item: dict, where: str) -> dict:
+    return validate({"repeat": Option(Int(1)), "layers": Option(lambda v: v)}, item, where)
+
+
+def _values_in(value: Any, counted: dict[int, int]) -> int:
+    """Config values in `value` (each list, mapping and scalar counts one), each list or mapping once."""
+    if not isinstance(value, (list, dict)):
+        return 1
+    if id(value) not in counted:
+        items = value.values() if isinstance(value, dict) else value
+        counted[id(value)] = 1 + sum(_values_in(item, counted) for item in items)
+    return counted[id(value)]
+
+
+def count_layers(raw: Any, path: str, counted: dict[int, int] | None = None) -> tuple[int, int]:
+    """(nodes, config values) the layer list `raw` expands to, computed without expanding it; a ConfigError
+    at the repeat block (or the list) where either goes over MAX_LAYERS or MAX_VALUES."""
     if not isinstance(raw, list) or not raw:
         raise ConfigError(path, f"expected a non-empty list of layers, got {show(raw)}")
-    out: list[tuple[str, dict]] = []
+    counted = {} if counted is None else counted
+    nodes = values = 0
     for i, item in enumerate(raw):
         where = join_path(path, i)
         item = require_mapping(item, where)
         if "repeat" in item:
-            block = validate({"repeat": Option(Int(1)), "layers": Option(lambda v: v)}, item, where)
+            block = _block(item, where)
+            inner_nodes, inner_values = count_layers(block["layers"], join_path(where, "layers"), counted)
+            nodes += block["repeat"] * inner_nodes
+            values += block["repeat"] * inner_values
+            blame = join_path(where, "repeat")
+        else:
+            nodes += 1
+            values += _values_in(item, counted)
+            blame = path
+        if nodes > MAX_LAYERS:
+            raise ConfigError(blame, f"expands to more than {MAX_LAYERS} layers, the limit")
+        if values > MAX_VALUES:
+            raise ConfigError(blame, f"expands to more than {MAX_VALUES} config values, the limit")
+    return nodes, values
+
+
+def expand_layers(raw: Any, path: str) -> list[tuple[str, dict]]:
+    """Flatten a YAML layer list, expanding `{repeat: N, layers: [...]}` blocks (after `count_layers` has
+    checked the size). Returns (path, node) pairs."""
+    count_layers(raw, path)
+    out: list[tuple[str, dict]] = []
+    for i, item in enumerate(raw):
+        where = join_path(path, i)
+        if "repeat" in item:
+            block = _block(item, where)
+            inner = expand_layers(block["layers"], join_path(where, "layers"))
             for _ in range(block["repeat"]):
-                out.extend(expand_layers(block["layers"], join_path(where, "layers")))
+                out.extend(inner)
         else:
             out.append((where, item))
     return out
@@ -88,6 +155,8 @@ def resolve_model_config(raw: Any, path: str) -> tuple[dict, dict[str, str]]:
             raise ConfigError(join_path(where, "name"), f"duplicate node name {name!r} (first at {paths[name]})")
         options = validate({**layer_cls.options, **NODE_OPTIONS}, node, where,
                            ignore=("type", "name", "input", "inputs"))
+        for key, values in (options["weights"] or {}).items():
+            check_weight_values(values, join_path(join_path(where, "weights"), key))
         resolved = {"name": name, "type": node["type"]}
         resolved.update({k: v for k, v in options.items() if k not in NODE_OPTIONS})
         resolved.update({k: options[k] for k in NODE_OPTIONS

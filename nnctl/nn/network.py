@@ -3,10 +3,19 @@
 Parameters are seen by optimizers as one flat dict {"dense1.W": array, ...} holding the layers' own
 arrays, so in-place updates reach the layers directly. Buffers (batch-norm running statistics) are a
 second flat dict, saved with the parameters but never trained.
+
+The trainable parameters live in one contiguous buffer (`flat_params`), their gradients in another
+(`flat_grads`), and each layer's params and grads are views into them (nnctl.nn.flat), so an optimizer
+updates the whole network with a few ufunc calls over one array.
+
+Building is bounded: before each layer allocates anything, the memory of the network so far is
+estimated from shapes (parameters x PARAM_COPIES for their gradients and optimizer state, plus one
+batch's activations x ACTIVATION_COPIES and scratch) and compared with nnctl.limits.memory_budget().
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +25,12 @@ import numpy as np
 from nnctl.config.spec import join_path
 from nnctl.errors import ConfigError, InputError
 from nnctl.layers.base import Layer, Shape
+from nnctl.limits import memory_budget, show_bytes
+from nnctl.nn.flat import pack
 from nnctl.nn.model_config import INPUT
+
+PARAM_COPIES = 4         # the parameters, their gradients, and up to two optimizer slots (Adam's m and v)
+ACTIVATION_COPIES = 3    # a node's output kept for backward, its gradient, and one temporary of that size
 
 
 @dataclass
@@ -43,25 +57,63 @@ class Network:
         return self.nodes[-1].name
 
     def build(self, input_shape: Shape, rng: np.random.Generator, dtype: Any = np.float32,
-              node_paths: dict[str, str] | None = None) -> None:
-        """Create every layer's parameters, in order, from `rng`. Shape problems become ConfigErrors."""
+              node_paths: dict[str, str] | None = None, batch_size: int = 1) -> None:
+        """Create every layer's parameters, in order, from `rng`. Shape problems, and a network whose
+        parameters and `batch_size` samples' activations would not fit in memory, become ConfigErrors
+        (raised before that layer allocates anything)."""
         self.dtype = np.dtype(dtype)
         self.input_shape = tuple(input_shape)
         shapes = {INPUT: self.input_shape}
+        budget = memory_budget()
+        needed = batch_size * math.prod(self.input_shape) * self.dtype.itemsize
         for node in self.nodes:
             in_shapes = [shapes[i] for i in node.inputs]
+            in_shape = in_shapes if node.layer.arity == "many" else in_shapes[0]
             try:
-                shapes[node.name] = node.layer.build(in_shapes if node.layer.arity == "many" else in_shapes[0],
-                                                     rng, self.dtype)
+                needed += self.layer_bytes(node.layer, in_shape, batch_size)
+                if needed > budget:
+                    key = node.layer.size_key
+                    raise ConfigError(self.where(node, node_paths, key),
+                                      f"the network up to this layer needs about {show_bytes(needed)} of memory "
+                                      f"(parameters with gradients and optimizer state, and the activations of "
+                                      f"a batch of {batch_size}), more than the {show_bytes(budget)} available")
+                shapes[node.name] = node.layer.build(in_shape, rng, self.dtype)
             except ValueError as exc:
-                raise ConfigError(self.where(node, node_paths), str(exc)) from None
+                where = self.where(node, node_paths, getattr(exc, "key", None))
+                raise ConfigError(where, str(exc)) from None
             if node.weights:
                 self.set_weights(node, node_paths)
         self.output_shape = shapes[self.output_name]
+        self.pack_trainable()
         self._last_use = {}
         for i, node in enumerate(self.nodes):
             for name in node.inputs:
                 self._last_use[name] = i
+
+    def pack_trainable(self) -> None:
+        """Move the trainable parameters into one flat buffer and give them a flat gradient buffer of the
+        same layout (node order, then each layer's key order: the order of `trainable_params()`)."""
+        trainable = [n for n in self.nodes if n.trainable]
+        self.flat_params, params = pack(self.trainable_params(), self.dtype)
+        self.flat_grads, grads = pack(params, self.dtype, copy=False)
+        for node in trainable:
+            for key in node.layer.params:
+                node.layer.params[key] = params[f"{node.name}.{key}"]
+                node.layer.grads[key] = grads[f"{node.name}.{key}"]
+        self._grad_views = grads
+
+    def layer_bytes(self, layer: Layer, in_shape: Any, batch_size: int) -> int:
+        """Estimated bytes one layer adds: its parameters x PARAM_COPIES, and per sample of the batch its
+        output x ACTIVATION_COPIES plus its scratch. Shapes only: nothing is allocated."""
+        out_shape = layer.output_shape(in_shape)
+        params = sum(math.prod(shape) for shape in layer.param_shapes(in_shape).values())
+        per_sample = ACTIVATION_COPIES * math.prod(out_shape) + layer.work_per_sample(in_shape, out_shape)
+        return (PARAM_COPIES * params + batch_size * per_sample) * self.dtype.itemsize
+
+    def memory_needed(self, batch_size: int) -> int:
+        """The estimate `build` checked, for the built network and batches of `batch_size`: bytes."""
+        return batch_size * math.prod(self.input_shape) * self.dtype.itemsize + sum(
+            self.layer_bytes(node.layer, node.layer.in_shape, batch_size) for node in self.nodes)
 
     @staticmethod
     def where(node: Node, node_paths: dict[str, str] | None, key: str | None = None) -> str:
@@ -125,7 +177,7 @@ class Network:
             if dy is not None and not node.trainable and feeds_on_input and not need_input_grad:
                 continue            # frozen and first: neither its weight nor its input gradient is needed
             if dy is None:
-                node.layer.grads = node.layer.zero_like_params()
+                self.zero_grads(node)
                 continue
             dxs = node.layer.backward(dy, need_input_grad=need_input_grad or not feeds_on_input)
             if node.layer.arity == "one":
@@ -140,9 +192,32 @@ class Network:
     def params(self) -> dict[str, np.ndarray]:
         return {f"{n.name}.{k}": v for n in self.nodes for k, v in n.layer.params.items()}
 
+    @staticmethod
+    def zero_grads(node: Node) -> None:
+        """Zero gradients for a layer that no gradient reaches (in place where the layer has them)."""
+        layer = node.layer
+        for key, param in layer.params.items():
+            grad = layer.grads.get(key)
+            if grad is not None and grad.shape == param.shape and grad.dtype == param.dtype:
+                grad.fill(0)
+            else:
+                layer.grads[key] = np.zeros_like(param)
+
     def grads(self) -> dict[str, np.ndarray]:
-        """Gradients of the trainable parameters (frozen layers left out)."""
-        return {f"{n.name}.{k}": v for n in self.nodes if n.trainable for k, v in n.layer.grads.items()}
+        """Gradients of the trainable parameters (frozen layers left out), as views of `flat_grads`: a layer
+        that stored a gradient in an array of its own has it copied into its view here."""
+        views = {}
+        for node in self.nodes:
+            if not node.trainable:
+                continue
+            for key, grad in node.layer.grads.items():
+                name = f"{node.name}.{key}"
+                view = self._grad_views.get(name)
+                if view is not None and grad is not view:
+                    np.copyto(view, grad)
+                    node.layer.grads[key] = grad = view
+                views[name] = grad
+        return views
 
     def trainable_params(self) -> dict[str, np.ndarray]:
         return {f"{n.name}.{k}": v for n in self.nodes if n.trainable for k, v in n.layer.params.items()}
@@ -181,8 +256,9 @@ class Network:
 
 
 def build_network(model_cfg: dict, input_shape: Shape, rng: np.random.Generator, dtype: Any = np.float32,
-                  node_paths: dict[str, str] | None = None) -> Network:
-    """Instantiate and build the resolved `model` section for inputs of `input_shape` (no batch axis)."""
+                  node_paths: dict[str, str] | None = None, batch_size: int = 1) -> Network:
+    """Instantiate and build the resolved `model` section for inputs of `input_shape` (no batch axis),
+    checking first that it fits in memory with batches of `batch_size` (see Network.build)."""
     from nnctl.nn.registry import LAYERS
 
     nodes: list[Node] = []
@@ -201,5 +277,5 @@ def build_network(model_cfg: dict, input_shape: Shape, rng: np.random.Generator,
                           spec.get("weights"), spec.get("trainable", True)))
         previous = spec["name"]
     network = Network(nodes)
-    network.build(input_shape, rng, dtype, node_paths)
+    network.build(input_shape, rng, dtype, node_paths, batch_size)
     return network

@@ -20,7 +20,7 @@ one-hot rows, or a single-logit binary net): its accuracy is measured.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -236,6 +236,14 @@ def build_objective(loss_cfg: list[dict], regularization: dict, network: Network
                 if k in n.layer.params:
                     penalties[f"{n.name}.{k}"] = (l1, l2)
     return Objective(terms, penalties)
+
+
+def with_heads_for(objective: Objective, network: Network, num_classes: int | None) -> Objective:
+    """The same terms and penalties with heads decided for `num_classes`: for an objective built before
+    its data was known (a checkpoint read as data, nnctl.training.trusted)."""
+    terms = [replace(term, head=is_head(term.loss, term.target, network.by_name[term.node].layer.out_shape,
+                                        num_classes)) for term in objective.terms]
+    return Objective(terms, objective.penalties)
 
 
 def check_fits_data(objective: Objective, network: Network, splits, node_paths: dict[str, str] | None) -> None:

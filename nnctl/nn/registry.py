@@ -34,7 +34,7 @@ class Registry(Mapping):
             raise ConfigError(path, f"expected a {self.kind} name, got {show(name)}")
         if name not in self.table:
             hint = self.hints.get(name) or did_you_mean(name, self.table) or \
-                f"; known {self.kind}s: {', '.join(self.table)}"
+                f"; known {self.kind}{'es' if self.kind.endswith('s') else 's'}: {', '.join(self.table)}"
             raise ConfigError(path, f"unknown {self.kind} {name!r}{hint}")
         return self.table[name]
 

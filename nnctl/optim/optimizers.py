@@ -13,7 +13,11 @@ Every step follows the same three stages, with g the caller's gradient (never mo
 3. the update rule of the class (formulas in each docstring).
 
 Speed: all arithmetic is in-place NumPy ufuncs with `out=` on preallocated buffers, in the dtype of the
-parameters (float32 state for float32 params); Python scalars never upcast (NEP 50). The clipping
+parameters (float32 state for float32 params); Python scalars never upcast (NEP 50). When the parameters
+tile one flat buffer (a Network's `flat_params`, see nnctl.nn.flat) and the gradients one too, the state
+and scratch arrays are flat as well and the rule runs once over the whole buffer, in chunks split over
+the worker threads (nnctl.layers.workers); otherwise it runs key by key. The arithmetic per element is
+the same either way, so both give identical numbers. The clipping
 factor is never applied as a pass of its own: each rule receives it as `scale` and folds it into the
 scalar factors it multiplies by anyway (scale * g enters the rule wherever g does). Only L2 decay keys
 need a buffer: it holds g + (wd / scale) * p, which the rule's `scale` turns into scale * g + wd * p.
@@ -28,6 +32,8 @@ import numpy as np
 
 from nnctl.errors import InputError
 from nnctl.config.spec import Float, Option, Optional, validate
+from nnctl.layers.workers import over_batch
+from nnctl.nn.flat import pack, span
 
 STEP_KEY = "t"
 MOMENTUM = Option(Float(0, 1, high_open=True), 0.9, "mu, the fraction of the velocity kept per step")
@@ -52,6 +58,8 @@ class Optimizer:
     Subclasses set `slots` (names of per-parameter state arrays) and implement `update`.
     """
 
+    passes = 4        # whole-buffer passes per step, roughly (how much work decides the thread split)
+
     options: dict[str, Option] = common_options(1e-2)
     slots: tuple[str, ...] = ()
     decoupled_decay = False
@@ -66,12 +74,22 @@ class Optimizer:
         self.weight_decay = self.config["weight_decay"]
         self.clip_norm = self.config["clip_norm"]
         self.t = 0
-        self.state = {slot: {k: np.zeros_like(p) for k, p in params.items()} for slot in self.slots}
-        self.scratch = {k: np.empty_like(p) for k, p in params.items()}
+        self.flat = span(params.values())
+        self.state, self.flat_state = {}, {}
+        if self.flat is None:
+            self.state = {slot: {k: np.zeros_like(p) for k, p in params.items()} for slot in self.slots}
+            self.scratch = {k: np.empty_like(p) for k, p in params.items()}
+        else:                    # flat state and scratch laid out like the parameters, with per-key views
+            for slot in self.slots:
+                self.flat_state[slot], self.state[slot] = pack(params, self.flat.dtype, copy=False)
+            self.flat_scratch, self.scratch = pack(params, self.flat.dtype, copy=False)
         decaying = self.decay_keys if self.weight_decay > 0 else set()
         self.l2_keys = set() if self.decoupled_decay else decaying
         self.decoupled_keys = decaying if self.decoupled_decay else set()
         self.decayed_grad = {k: np.empty_like(params[k]) for k in self.l2_keys}
+        self.flat_decayed = None
+        if self.flat is not None and self.l2_keys:
+            self.flat_decayed, self.decayed_grad = pack(params, self.flat.dtype, copy=False)
 
     # ------------------------------------------------------------------------------------------ stepping
 
@@ -87,15 +105,38 @@ class Optimizer:
             scale = self.clip_norm / norm
         self.t += 1
         lr = float(lr)
-        for key, param in self.params.items():
-            grad = grads[key]
-            if key in self.l2_keys:
-                grad = np.multiply(param, self.weight_decay / scale, out=self.decayed_grad[key])
-                grad += grads[key]
-            elif key in self.decoupled_keys:
-                param *= 1.0 - lr * self.weight_decay
-            self.update(key, param, grad, lr, scale)
+        flat_grad = None if self.flat is None else span(grads[k] for k in self.params)
+        if flat_grad is None:
+            for key, param in self.params.items():
+                state = {slot: table[key] for slot, table in self.state.items()}
+                self.update(param, self.decayed(key, grads, lr, scale), state, self.scratch[key], lr, scale)
+            return norm
+        if self.l2_keys or self.decoupled_keys:
+            for key in self.params:
+                self.decayed(key, grads, lr, scale)
+        if self.l2_keys:
+            flat_grad = self.flat_decayed
+
+        def chunk(part: slice) -> None:
+            state = {slot: array[part] for slot, array in self.flat_state.items()}
+            self.update(self.flat[part], flat_grad[part], state, self.flat_scratch[part], lr, scale)
+
+        over_batch(chunk, self.flat.size, self.passes * self.flat.size)
         return norm
+
+    def decayed(self, key: str, grads: dict[str, np.ndarray], lr: float, scale: float) -> np.ndarray:
+        """Stage 2 for one key: the gradient the rule receives, g + (wd / scale) * p for L2 decay keys
+        (written to `decayed_grad[key]`), else g itself (in the flat layout `decayed_grad[key]` then gets a
+        copy, as the rule reads the whole flat buffer); decoupled decay shrinks the parameter here."""
+        param, grad = self.params[key], grads[key]
+        if key in self.l2_keys:
+            grad = np.multiply(param, self.weight_decay / scale, out=self.decayed_grad[key])
+            grad += grads[key]
+        elif key in self.decoupled_keys:
+            param *= 1.0 - lr * self.weight_decay
+        if self.flat_decayed is not None and key not in self.l2_keys:
+            np.copyto(self.decayed_grad[key], grad)
+        return grad
 
     def global_norm(self, grads: dict[str, np.ndarray]) -> float:
         """sqrt(sum of g^2 over every gradient), after checking keys and shapes against params."""
@@ -113,9 +154,11 @@ class Optimizer:
             total = sum(float(np.dot(f, f)) for f in (g.reshape(-1).astype(np.float64) for g in grads.values()))
         return math.sqrt(total)
 
-    def update(self, key: str, param: np.ndarray, grad: np.ndarray, lr: float, scale: float) -> None:
-        """Change `param` in place from the gradient g = scale * grad (both of the param's shape);
-        `self.scratch[key]`, of that shape too, is free to use."""
+    def update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray], scratch: np.ndarray,
+               lr: float, scale: float) -> None:
+        """Change `param` in place from the gradient g = scale * grad. `state` holds the slots' arrays for
+        the same elements, `scratch` is free to use; all have the param's shape (one key, or a chunk of the
+        flat buffer)."""
         raise NotImplementedError
 
     # ------------------------------------------------------------------------------------------ state
@@ -166,8 +209,10 @@ def _names(keys: list[str]) -> str:
 class SGD(Optimizer):
     """Plain gradient descent:  p -= lr * g.   No state but the step count."""
 
-    def update(self, key, param, grad, lr, scale):
-        param -= np.multiply(grad, lr * scale, out=self.scratch[key])
+    passes = 3
+
+    def update(self, param, grad, state, scratch, lr, scale):
+        param -= np.multiply(grad, lr * scale, out=scratch)
 
 
 class Momentum(Optimizer):
@@ -177,10 +222,10 @@ class Momentum(Optimizer):
                "momentum": MOMENTUM}
     slots = ("v",)
 
-    def update(self, key, param, grad, lr, scale):
-        v = self.state["v"][key]
+    def update(self, param, grad, state, scratch, lr, scale):
+        v = state["v"]
         v *= self.config["momentum"]
-        v -= np.multiply(grad, lr * scale, out=self.scratch[key])
+        v -= np.multiply(grad, lr * scale, out=scratch)
         param += v
 
 
@@ -196,8 +241,8 @@ class Nesterov(Optimizer):
                "momentum": MOMENTUM}
     slots = ("v",)
 
-    def update(self, key, param, grad, lr, scale):
-        mu, v, s = self.config["momentum"], self.state["v"][key], self.scratch[key]
+    def update(self, param, grad, state, scratch, lr, scale):
+        mu, v, s = self.config["momentum"], state["v"], scratch
         np.multiply(grad, -lr * scale, out=s)      # s = -lr g
         v *= mu
         v += s                                     # v = mu v - lr g
@@ -214,8 +259,8 @@ class RMSProp(Optimizer):
                "eps": EPS}
     slots = ("cache",)
 
-    def update(self, key, param, grad, lr, scale):
-        rho, cache, s = self.config["rho"], self.state["cache"][key], self.scratch[key]
+    def update(self, param, grad, state, scratch, lr, scale):
+        rho, cache, s = self.config["rho"], state["cache"], scratch
         np.multiply(grad, grad, out=s)
         s *= (1.0 - rho) * scale * scale
         cache *= rho
@@ -239,8 +284,8 @@ class Adagrad(Optimizer):
                "eps": EPS}
     slots = ("cache",)
 
-    def update(self, key, param, grad, lr, scale):
-        cache, s = self.state["cache"][key], self.scratch[key]
+    def update(self, param, grad, state, scratch, lr, scale):
+        cache, s = state["cache"], scratch
         np.multiply(grad, grad, out=s)
         if scale != 1.0:                           # a pass of its own here, so only when clipping
             s *= scale * scale
@@ -265,9 +310,11 @@ class Adam(Optimizer):
                "eps": EPS}
     slots = ("m", "v")
 
-    def update(self, key, param, grad, lr, scale):
+    passes = 12
+
+    def update(self, param, grad, state, scratch, lr, scale):
         beta1, beta2 = self.config["beta1"], self.config["beta2"]
-        m, v, s = self.state["m"][key], self.state["v"][key], self.scratch[key]
+        m, v, s = state["m"], state["v"], scratch
         c1, root_c2 = 1.0 - beta1 ** self.t, math.sqrt(1.0 - beta2 ** self.t)
         m *= beta1
         m += np.multiply(grad, (1.0 - beta1) * scale, out=s)

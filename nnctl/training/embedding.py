@@ -22,11 +22,13 @@ def default_embed_path(target: Path, node: str, split: str) -> Path:
     return folder / f"embed_{node}_{split}.npz"
 
 
-def embed(target: Path, node: str, split: str = "test", out: Path | None = None) -> tuple[Path, np.ndarray]:
+def embed(target: Path, node: str, split: str = "test", out: Path | None = None,
+          config_path: Path | None = None) -> tuple[Path, np.ndarray]:
     """Write the outputs of `node` on `split` of a run (folder or checkpoint) to `out` (default
     RUN/embed_<node>_<split>.npz) as arrays `codes` (N, ...), `labels` (N,) or (N, K), `node` and `split`;
-    returns (the file, the codes)."""
-    setup, _ = setup_from_checkpoint(target, progress=False)
+    returns (the file, the codes). The data comes from the run's config.yaml or `config_path`, never from
+    the checkpoint (nnctl.training.evaluation.setup_from_checkpoint)."""
+    setup, _ = setup_from_checkpoint(target, progress=False, config_path=config_path)
     check_node(setup.network, node)
     x, y = split_data(setup, split, str(target))
     codes = node_outputs(setup.network, x, node, setup.config["train"]["eval_batch_size"])

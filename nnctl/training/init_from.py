@@ -11,8 +11,11 @@ Parameters and buffers are copied node by node, by name. Every pair is checked b
 that differ is one ConfigError at `init.layers` naming the node, the tensor and both shapes. A new head
 (10 classes to 5) works by leaving it out.
 
-Only tensors are taken from the source checkpoint: the config, paths and data it mentions are never looked
-at. `--resume` does not come here when the run has a checkpoint of its own (its weights are that).
+Only tensors (and its epoch, for the record) are taken from the source checkpoint: the config, paths and
+data it mentions are never looked at. It is read in bounded memory: its declarations (names, float32 or
+float64 dtypes, shapes, sizes against the file and memory) are checked and the plan is made from them
+before any array data is read, and then only the copied tensors are read (NaN or infinity refused).
+`--resume` does not come here when the run has a checkpoint of its own (its weights are that).
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ import numpy as np
 
 from nnctl.errors import ConfigError, InputError
 from nnctl.nn.network import Network
-from nnctl.training.checkpoints import Checkpoint, load_checkpoint
+from nnctl.npzfile import Entry
+from nnctl.training.checkpoints import open_checkpoint, read_checkpoint
 from nnctl.training.prepare import config_dir
 from nnctl.training.run_dir import find_checkpoint
 
@@ -52,13 +56,15 @@ def source_checkpoint(target: Path) -> Path:
         raise ConfigError("init.from", str(exc).replace(str(target), shown(target), 1)) from None
 
 
-def tensors_by_node(ckpt: Checkpoint) -> dict[str, dict[str, np.ndarray]]:
-    """{node: {tensor: array}} from a checkpoint's parameters and buffers ("dense1.W" -> dense1, W)."""
-    nodes: dict[str, dict[str, np.ndarray]] = {}
-    for group in (ckpt.params, ckpt.buffers):
-        for key, array in group.items():
+def tensors_by_node(entries: dict[str, Entry]) -> dict[str, dict[str, Entry]]:
+    """{node: {tensor: entry}} from a checkpoint's declared param/ and buffer/ entries ("param/dense1.W" ->
+    dense1, W); each entry's shape is known before its data is read."""
+    nodes: dict[str, dict[str, Entry]] = {}
+    for name, entry in entries.items():
+        group, _, key = name.partition("/")
+        if group in ("param", "buffer"):
             node, _, tensor = key.partition(".")
-            nodes.setdefault(node, {})[tensor] = array
+            nodes.setdefault(node, {})[tensor] = entry
     return nodes
 
 
@@ -73,7 +79,7 @@ def pair_label(new: str, old: str, tensor: str | None = None) -> str:
     return f"{new}{suffix}" if new == old else f"{new}{suffix} (from {old}{suffix})"
 
 
-def mismatch(new_tensors: dict[str, np.ndarray], old_tensors: dict[str, np.ndarray]) -> tuple[str, str] | None:
+def mismatch(new_tensors: dict[str, np.ndarray], old_tensors: dict[str, Entry]) -> tuple[str, str] | None:
     """(tensor, what differs) for the first tensor whose presence or shape differs, or None if all fit."""
     for tensor in list(new_tensors) + [t for t in old_tensors if t not in new_tensors]:
         here, there = new_tensors.get(tensor), old_tensors.get(tensor)
@@ -86,7 +92,7 @@ def mismatch(new_tensors: dict[str, np.ndarray], old_tensors: dict[str, np.ndarr
     return None
 
 
-def plan_copy(network: Network, source: dict[str, dict[str, np.ndarray]], layers, where: str) -> list[tuple[str, str]]:
+def plan_copy(network: Network, source: dict[str, dict[str, Entry]], layers, where: str) -> list[tuple[str, str]]:
     """The (new node, old node) pairs to copy. With `layers` given every pair must fit exactly (else a
     ConfigError); with `layers` null, every node with tensors whose name and tensors match is taken."""
     if layers is None:
@@ -108,17 +114,6 @@ def plan_copy(network: Network, source: dict[str, dict[str, np.ndarray]], layers
     return pairs
 
 
-def check_values(source: dict[str, dict[str, np.ndarray]], pairs: list[tuple[str, str]], where: str) -> None:
-    """Only real, finite numbers are copied."""
-    for _, old in pairs:
-        for tensor, array in source[old].items():
-            if array.dtype.kind != "f":
-                raise ConfigError("init.from", f"{where}: tensor {old}.{tensor} holds {array.dtype} values, not "
-                                               f"floating-point numbers")
-            if not np.isfinite(array).all():
-                raise ConfigError("init.from", f"{where}: tensor {old}.{tensor} holds NaN or infinite values")
-
-
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -135,23 +130,25 @@ def initialize_from(network: Network, config: dict) -> dict:
     init = config["init"]
     path = source_checkpoint(init_source(config))
     where = shown(path)
-    ckpt = load_checkpoint(path)
-    source = tensors_by_node(ckpt)
+    entries, meta = open_checkpoint(Path(where))    # declarations checked, no array data read yet
+    source = tensors_by_node(entries)
     pairs = plan_copy(network, source, init["layers"], where)
     if not pairs:
         raise ConfigError("init.from", f"no node of this model matches a node of {where} by name and tensor "
                                        f"shapes; name the nodes to copy in init.layers")
-    check_values(source, pairs, where)
     copied = {new for new, _ in pairs}
     for name in init["freeze"]:
         if node_tensors(network, name) and name not in copied:
             raise ConfigError("init.freeze", f"{name} is not copied from {where}, so freezing it would keep its "
                                              f"random initial weights")
+    chosen = {entry.name: entry for _, old in pairs for entry in source[old].values()}
+    ckpt = read_checkpoint(Path(where), chosen, meta, groups=("param", "buffer"))     # finite floats only
+    arrays = {**ckpt.params, **ckpt.buffers}
     for new, old in pairs:
         mine = node_tensors(network, new)
-        for tensor, array in source[old].items():
-            mine[tensor][...] = array
-    epoch = ckpt.meta.get("epoch")
+        for tensor in source[old]:
+            mine[tensor][...] = arrays[f"{old}.{tensor}"]
+    epoch = meta.get("epoch")
     return {"from": os.path.abspath(path), "sha256": sha256_of(path),
             "epoch": epoch if isinstance(epoch, int) and not isinstance(epoch, bool) else None,
             "copied": {new: old for new, old in pairs}, "frozen": list(init["freeze"]),

@@ -10,6 +10,7 @@ accuracy, `train_acc.NAME` and `val_acc.NAME`, NAME being the term's name.
 from __future__ import annotations
 
 from nnctl.config.spec import did_you_mean
+from nnctl.data.augment import check_augment
 from nnctl.errors import ConfigError
 from nnctl.nn.objective import Objective
 from nnctl.training.prepare import Setup
@@ -82,10 +83,7 @@ def check_metric_names(config: dict, setup: Setup) -> None:
     named = [("train.monitor", config["train"]["monitor"]), ("schedule.metric", config["schedule"].get("metric"))]
     if config["train"]["early_stopping"]:
         named.append(("train.early_stopping.metric", config["train"]["early_stopping"]["metric"]))
-    augment = config["train"]["augment"]
-    if augment and (augment["flip"] or augment["shift"]) and len(setup.splits.input_shape) != 3:
-        raise ConfigError("train.augment", f"augmentation needs image-shaped inputs (C, H, W), got "
-                                           f"{tuple(setup.splits.input_shape)}; set data.flatten: false")
+    check_augment(config["train"]["augment"], setup.splits.input_shape, "train.augment")
     for path, metric in named:
         if metric not in (None, "auto") and metric.partition(".")[0] not in PREFERENCE:
             raise ConfigError(path, f"unknown metric {metric!r}{did_you_mean(metric, PREFERENCE)}; this run "

@@ -9,6 +9,7 @@ from tqdm import tqdm
 
 from nnctl.nn.network import Network
 from nnctl.nn.objective import Objective, predictions
+from nnctl.training.signals import StopRequested
 
 __all__ = ["confusion_matrix", "evaluate", "per_class_accuracy", "predictions"]
 
@@ -30,7 +31,8 @@ Corrupter = Callable[[np.ndarray], np.ndarray]
 
 def evaluate(network: Network, objective: Objective, x: np.ndarray, y: np.ndarray, batch_size: int,
              num_classes: int | None, rng: np.random.Generator | None = None,
-             corrupt: Corrupter | None = None, bar: str | None = None) -> dict:
+             corrupt: Corrupter | None = None, stop: Callable[[], int | None] | None = None,
+             bar: str | None = None) -> dict:
     """Loss (data loss averaged over samples, plus the weight penalty) of `network` on (x, y) in eval mode,
     in batches of `batch_size`. Besides "loss" and "samples" the result holds:
 
@@ -43,7 +45,8 @@ def evaluate(network: Network, objective: Objective, x: np.ndarray, y: np.ndarra
 
     `rng` goes to the layers (noise at evaluation); `corrupt` damages each input batch before the network
     sees it, while reconstructions are still compared with the clean input. With `bar`, a progress bar of
-    that title on stderr.
+    that title on stderr. With `stop` (a stop signal's number once one has arrived), StopRequested ends
+    the work between batches.
     """
     terms, heads = objective.terms, objective.heads
     term_sums = np.zeros(len(terms))
@@ -53,6 +56,9 @@ def evaluate(network: Network, objective: Objective, x: np.ndarray, y: np.ndarra
     squared_error = total_loss = 0.0
     starts = range(0, len(x), batch_size)
     for start in starts if bar is None else tqdm(starts, desc=bar, unit="batch", leave=False, dynamic_ncols=True):
+        if stop is not None and (signum := stop()) is not None:
+            objective.scores = {}
+            raise StopRequested(signum)
         xb, yb = x[start:start + batch_size], y[start:start + batch_size]
         seen = xb if corrupt is None else corrupt(xb)
         total_loss += objective.forward(network, seen, yb, training=False, rng=rng, clean=xb) * len(xb)

@@ -56,8 +56,9 @@ def prepare(config: dict, dtype: Any = np.float32, base_dir: Path | None = None,
     with errors_name(config):
         if splits is None:
             splits = load_splits(config["data"], data_seq, base_dir or config_dir(config), progress=progress)
+        batch = min(max(config["train"]["batch_size"], config["train"]["eval_batch_size"]), len(splits.train[0]))
         network = build_network(config["model"], splits.input_shape, rng, dtype,
-                                getattr(config, "node_paths", None))
+                                getattr(config, "node_paths", None), batch)
         objective = build_objective(config["loss"], config["regularization"], network, splits.num_classes)
         check_fits_data(objective, network, splits, getattr(config, "node_paths", None))
     return Setup(config, splits, network, objective, rng)

@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 
 import nnctl
-from nnctl.atomic import write_text_atomic
+from nnctl.atomic import WriteFailed, write_text_atomic
+from nnctl.health.summary import NO_FINDINGS
 from nnctl.viz.tables import confusion_markdown, markdown_table
 
 
@@ -25,6 +26,12 @@ def _pct(value) -> str:
 
 def _num(value) -> str:
     return "—" if value is None else f"{value:.4f}"
+
+
+def health_markdown(health: dict) -> list[str]:
+    """The findings as a list, or the line saying there are none (details: health.png, `nnctl health RUN`)."""
+    lines = [f"- {finding}" for finding in health["findings"]] or [NO_FINDINGS[0].upper() + NO_FINDINGS[1:] + "."]
+    return lines + ["", f"From {health['records']} health records: health.csv, health.png, `nnctl health RUN`."]
 
 
 def weights_line(init: dict | None) -> str:
@@ -52,6 +59,13 @@ def render_markdown(report: dict) -> str:
     lines.append(f"- starting weights: {weights_line(report.get('init'))}")
     if report.get("resumes"):
         lines.append(f"- resumed {report['resumes']} time{'s' if report['resumes'] > 1 else ''} (--resume)")
+    if report.get("evaluated"):
+        lines.append(f"- evaluated: {report['evaluated']}")
+    best = report.get("best_metrics")
+    if best and not any(report.get(split) for split in ("train", "val", "test")):
+        shown = [f"{k.replace('_', ' ')} {_num(best[k])}" for k in ("train_loss", "train_acc", "val_loss", "val_acc")
+                 if best.get(k) is not None]
+        lines.append(f"- at the best epoch: {', '.join(shown)}")
     lines.append("")
     if any(report.get(split) for split in ("train", "val", "test")):
         lines += split_table(report)
@@ -62,6 +76,8 @@ def render_markdown(report: dict) -> str:
         lines += ["", "## Test accuracy per class", ""] + markdown_table(
             [["class", "accuracy"]] + [[str(names[i] if names else i), _pct(acc)]
                                        for i, acc in enumerate(test["per_class_acc"])])
+    if report.get("health"):
+        lines += ["", "## Health", ""] + health_markdown(report["health"])
     if report.get("message"):
         lines += ["", f"> {report['message']}"]
     v = report["versions"]
@@ -87,5 +103,13 @@ def split_table(report: dict) -> list[str]:
 
 
 def write_report(run_dir: Path, report: dict) -> None:
-    write_text_atomic(run_dir / "report.json", json.dumps(report, indent=2) + "\n")
-    write_text_atomic(run_dir / "report.md", render_markdown(report))
+    """report.json and report.md, each whole or not at all; both are attempted, and the first failure
+    (WriteFailed naming its file) is raised afterwards."""
+    failures = []
+    for name, text in (("report.json", json.dumps(report, indent=2) + "\n"), ("report.md", render_markdown(report))):
+        try:
+            write_text_atomic(run_dir / name, text, "report")
+        except WriteFailed as exc:
+            failures.append(exc)
+    if failures:
+        raise failures[0]

@@ -23,12 +23,12 @@ from nnctl.config.load import load_config
 from nnctl.config.sections import ResolvedConfig
 from nnctl.config.yamlio import dump_yaml, plain
 from nnctl.errors import InputError
+from nnctl.limits import MAX_META_BYTES
 from nnctl.threads import blas_threads
 from nnctl.training.callbacks import Callback
-from nnctl.training.checkpoints import load_checkpoint
-from nnctl.training.run_dir import MetricsLog
-from nnctl.training.runner import (TrainResult, build_trainer, execute, position, self_contained, to_stderr,
-                                   watchers)
+from nnctl.training.checkpoints import expected_shapes, load_checkpoint
+from nnctl.training.runner import TrainResult, build_trainer, execute, self_contained, to_stderr, watchers
+from nnctl.training.signals import StopSignals
 from nnctl.training.snapshots import restore_snapshot
 
 CHANGEABLE = ("train.epochs", "train.early_stopping.patience")
@@ -70,9 +70,12 @@ def resumed_config(run_dir: Path, overrides: Sequence[str], config_path: Path | 
 
 def finished_report(run_dir: Path) -> dict | None:
     """The run's report when it says the run ended normally (completed or stopped early), else None."""
+    path = run_dir / "report.json"
     try:
-        report = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        if path.stat().st_size > MAX_META_BYTES:
+            return None
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
         return None
     return report if isinstance(report, dict) and report.get("status") in DONE else None
 
@@ -89,7 +92,8 @@ def resume(target: str | Path, overrides: Sequence[str] = (), config_path: Path 
     trainer = build_trainer(config, progress, initialize=checkpoint is None)   # else its weights are the run's own
     trainer.run_dir = run_dir
     if checkpoint is not None:
-        ckpt = load_checkpoint(checkpoint)
+        net = trainer.network
+        ckpt = load_checkpoint(checkpoint, expected_shapes(net.params(), net.buffers()))
         restore_snapshot(trainer, ckpt, str(checkpoint))
         saved_threads, threads = ckpt.meta.get("blas_threads"), blas_threads()
         if saved_threads is not None and saved_threads != threads:
@@ -102,9 +106,10 @@ def resume(target: str | Path, overrides: Sequence[str] = (), config_path: Path 
         notify(f"nothing to resume: {run_dir} already {report['status']} after {epochs} "
                f"(raise train.epochs with --set to train longer)")
         return TrainResult(run_dir, report)
-    if config != load_config(run_dir / "config.yaml"):
-        write_text_atomic(run_dir / "config.yaml", dump_yaml(self_contained(config)), "config")
-    trainer.log = MetricsLog(run_dir / "metrics.csv", trainer.history, trainer.columns)
-    if progress:
-        notify(f"resuming {run_dir} at {position(trainer)}")
-    return TrainResult(run_dir, execute(trainer, watchers(trainer, progress, callbacks)))
+    with StopSignals() as signals:
+        if config != load_config(run_dir / "config.yaml"):
+            write_text_atomic(run_dir / "config.yaml", dump_yaml(self_contained(config)), "config")
+        if progress:
+            notify(f"resuming {run_dir} at {trainer.position()}")
+        return TrainResult(run_dir, execute(trainer, watchers(trainer, progress, callbacks), signals,
+                                            trainer.history))

@@ -25,6 +25,9 @@ from pathlib import Path
 
 from nnctl.atomic import WriteFailed, describe_os_error, write_text_atomic
 from nnctl.errors import InputError
+from nnctl.limits import exceeds_budget, show_bytes
+
+CSV_EXPANSION = 64          # bytes of Python objects per byte of CSV text, at most
 
 METRIC_COLUMNS = ("epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "seconds")   # one loss term
 
@@ -96,8 +99,12 @@ def _cell(value) -> str:
 
 
 def read_metrics(path: Path) -> list[dict[str, float | None]]:
-    """Rows of a metrics.csv as dicts of floats (None for empty cells)."""
+    """Rows of a metrics.csv as dicts of floats (None for empty cells); its size is checked against memory
+    first (a run folder may come from anywhere)."""
     try:
+        budget = exceeds_budget(CSV_EXPANSION * path.stat().st_size)
+        if budget is not None:
+            raise InputError(f"{path}: too large to read in the {show_bytes(budget)} of memory available")
         with open(path, newline="", encoding="utf-8") as handle:
             rows = [{k: (float(v) if v not in ("", None) else None) for k, v in row.items()}
                     for row in csv.DictReader(handle)]

@@ -5,26 +5,32 @@
     resume(run)               the same folder, from its last checkpoint (see resume.py)
 
 Endings: completed, stopped early (early stopping), a status a callback chose (e.g. pruned), interrupted
-by a signal (a checkpoint at the exact step, exit 130 or 143), diverged (the best checkpoint kept, exit
-1), failed (any other error, exit 1). Every ending writes report.json and report.md.
+by a signal (a checkpoint at the exact step, exit 130 or 143), diverged (the best checkpoint kept and
+measured, exit 1), failed (any other error, e.g. a full disk, exit 1). Every ending attempts curves.png,
+report.json and report.md, each whole or not at all, and its one line names the first failure; later
+failures (a report that cannot be written either) are added to it, never put in its place.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from nnctl.atomic import write_text_atomic
+from nnctl.atomic import WriteFailed, write_text_atomic
 from nnctl.config.load import errors_name
-from nnctl.config.yamlio import dump_yaml
-from nnctl.errors import Interrupted, WorkError
+from nnctl.config.yamlio import dump_yaml, plain
+from nnctl.errors import ConfigError, Interrupted, NnctlError, WorkError
+from nnctl.limits import MAX_CONFIG_BYTES, show_bytes
 from nnctl.training.callbacks import Callback, CallbackList, StopRun
 from nnctl.training.finish import finish
+from nnctl.training.health import HealthRecorder
 from nnctl.training.init_from import init_source, initialize_from
 from nnctl.training.loop import fit
 from nnctl.training.periodic import PeriodicCheckpoint
@@ -75,18 +81,34 @@ def self_contained(config: dict) -> dict:
 def train(config: dict, out: str | Path = "runs", progress: bool = True, callbacks: Sequence[Callback] = (),
           run_dir: Path | None = None) -> TrainResult:
     """Train the resolved `config` into a new folder out/<name>/<stamp>/ (or into `run_dir`, which must not
-    exist yet or be empty)."""
+    exist yet or be empty). From the moment the folder exists, stop signals end the run with a report."""
     trainer = build_trainer(config, progress)
-    config_text = dump_yaml(self_contained(config))
-    if run_dir is None:
-        trainer.run_dir = create_run_dir(out, config["name"], config_text)
-    else:
-        trainer.run_dir = claim(Path(run_dir))
-        write_text_atomic(trainer.run_dir / "config.yaml", config_text, "config")
-    trainer.log = MetricsLog(trainer.run_dir / "metrics.csv", columns=trainer.columns)
-    if progress:
-        to_stderr(f"run folder: {trainer.run_dir}")
-    return TrainResult(trainer.run_dir, execute(trainer, watchers(trainer, progress, callbacks)))
+    config_text = run_config_text(config)
+    with StopSignals() as signals:
+        if run_dir is None:
+            trainer.run_dir = create_run_dir(out, config["name"], config_text)
+        else:
+            trainer.run_dir = claim(Path(run_dir))
+            write_text_atomic(trainer.run_dir / "config.yaml", config_text, "config")
+        if progress:
+            to_stderr(f"run folder: {trainer.run_dir}")
+        return TrainResult(trainer.run_dir, execute(trainer, watchers(trainer, progress, callbacks), signals))
+
+
+def run_config_text(config: dict) -> str:
+    """The run folder's config.yaml, which must be no larger than a config nnctl reads (MAX_CONFIG_BYTES):
+    repeat blocks and `weights:` can make the resolved config much longer than the file it came from."""
+    contained = self_contained(config)
+    size = len(json.dumps(plain(contained), default=str))         # about the YAML's size, without writing it
+    if size <= MAX_CONFIG_BYTES:
+        text = dump_yaml(contained)
+        size = len(text.encode("utf-8"))
+    if size > MAX_CONFIG_BYTES:
+        with errors_name(config):
+            raise ConfigError("model", f"the resolved config would take about {show_bytes(size)}, more than the "
+                                       f"{show_bytes(MAX_CONFIG_BYTES)} nnctl reads back from a run folder (repeat "
+                                       f"blocks copy their weights: lists)")
+    return text
 
 
 def claim(run_dir: Path) -> Path:
@@ -99,22 +121,27 @@ def claim(run_dir: Path) -> Path:
 
 
 def watchers(trainer: Trainer, progress: bool, extra: Sequence[Callback]) -> CallbackList:
-    """The callbacks of a run: the progress bar, steps.csv, periodic checkpoints (after steps.csv, so a
-    checkpoint's rows are on disk before it), then the caller's own."""
+    """The callbacks of a run: the progress bar, health records, steps.csv, periodic checkpoints, then the
+    caller's own. Health and steps.csv come before checkpoints, so a checkpoint's position never runs ahead
+    of health.csv or of steps.csv's rows."""
     trainer.show_progress = progress and sys.stderr.isatty()
     chosen: list[Callback] = [ProgressBar()] if progress else []
+    if trainer.train_cfg["health_every"] is not None:
+        chosen.append(HealthRecorder(trainer.train_cfg["health_every"]))
     chosen.append(StepLog(trainer.train_cfg["steps_every"]))
     if trainer.train_cfg["checkpoint_every"] is not None:
         chosen.append(PeriodicCheckpoint(trainer.train_cfg["checkpoint_every"]))
     return CallbackList(chosen + list(extra))
 
 
-def execute(trainer: Trainer, callbacks: CallbackList) -> dict:
-    """Run the loop from the trainer's position and end the run; returns the report, or raises the error
-    that says in one line how the run ended. Overflow warnings are silenced: the loss guard reports a
-    diverging run instead."""
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"), StopSignals() as signals:
+def execute(trainer: Trainer, callbacks: CallbackList, signals: StopSignals, rows: Sequence[dict] = ()) -> dict:
+    """Start metrics.csv (with `rows`, a resumed run's rows so far), run the loop from the trainer's position
+    and end the run; returns the report, or raises the error that says in one line how the run ended.
+    Overflow warnings are silenced: the loss guard reports a diverging run instead."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         try:
+            trainer.log = MetricsLog(trainer.run_dir / "metrics.csv", list(rows), trainer.columns)
+            signals.check()
             status = fit(trainer, callbacks, signals)
             message = "" if status == "completed" else (
                 f"early stopping: {trainer.early.metric} did not improve for "
@@ -122,41 +149,100 @@ def execute(trainer: Trainer, callbacks: CallbackList) -> dict:
         except StopRun as exc:
             status, message = exc.status, exc.message
         except StopRequested as exc:
-            return interrupted(trainer, callbacks, exc.signum, saved=True)
+            return interrupted(trainer, callbacks, signals, exc.signum, save=True)
         except KeyboardInterrupt:
-            return interrupted(trainer, callbacks, signal.SIGINT, saved=False)
+            return interrupted(trainer, callbacks, signals, signal.SIGINT, save=False)
         except Diverged as exc:
-            callbacks.on_fit_end(trainer, "diverged")
-            best = trainer.best.best_epoch
-            kept = f"kept the best checkpoint (epoch {best})" if best else \
-                "no epoch finished, so there is no best checkpoint"
-            finish(trainer, "diverged", f"{exc}; {kept}")
-            raise WorkError(f"training diverged: {exc}; {kept} in {trainer.run_dir}. Try a smaller "
-                            f"optimizer.lr or gradient clipping (optimizer.clip_norm)") from None
+            return diverged(trainer, callbacks, signals, exc)
         except (Exception, MemoryError) as exc:     # anything else: say so in the report, then fail in one line
-            callbacks.on_fit_end(trainer, "failed")
-            finish(trainer, "failed", f"{type(exc).__name__}: {exc}", evaluate=False)
-            raise WorkError(f"training failed at epoch {trainer.epoch + 1}: {type(exc).__name__}: {exc} (report "
-                            f"in {trainer.run_dir}; run with --debug for the traceback)") from exc
+            return failed(trainer, callbacks, signals, exc)
+        return completed(trainer, callbacks, signals, status, message)
+
+
+def completed(trainer: Trainer, callbacks: CallbackList, signals: StopSignals, status: str, message: str) -> dict:
+    """A normal ending (completed, stopped early, or a callback's status): the best weights measured."""
+    signals.finishing = True
     callbacks.on_fit_end(trainer, status)
-    return finish(trainer, status, message)
+    ending = finish(trainer, status, message, stop=signals.pending)
+    run = trainer.run_dir
+    if ending.cut_short_by is not None:
+        raise Interrupted(f"interrupted during the final evaluation (training had {status} after "
+                          f"{epochs(trainer.epoch)}): the checkpoints and the report in {run} are whole; "
+                          f"nnctl train --resume {run} finishes the evaluation", exit_code=128 + ending.cut_short_by)
+    if ending.failures:
+        raise WorkError(f"{ending.failures[0]}; the run had {status} after {epochs(trainer.epoch)} and its "
+                        f"checkpoints are whole in {run}")
+    if signals.pending() is not None:
+        raise Interrupted(f"interrupted while the report was written: the run had {status} and everything in "
+                          f"{run} is whole", exit_code=128 + signals.pending())
+    return ending.report
 
 
-def interrupted(trainer: Trainer, callbacks: CallbackList, signum: int, saved: bool) -> dict:
-    """End a run stopped by a signal: with `saved`, a checkpoint of the exact position first."""
-    callbacks.on_fit_end(trainer, "interrupted")
-    where = position(trainer)
-    if saved:
-        what = f"saved {save_snapshot(trainer, 'last')} ({where})"
-    else:
-        what = "kept the last checkpoint on disk"
-    finish(trainer, "interrupted", f"stopped by {signal.Signals(signum).name} at {where}", evaluate=False)
-    raise Interrupted(f"interrupted: {what} and the report in {trainer.run_dir}; continue with "
-                      f"nnctl train --resume {trainer.run_dir}", exit_code=128 + signum)
+def interrupted(trainer: Trainer, callbacks: CallbackList, signals: StopSignals, signum: int, save: bool) -> dict:
+    """End a run stopped by a signal: with `save`, a checkpoint of the exact position first (a second Ctrl-C
+    skips it); then the report, whatever else arrives."""
+    what = f"kept {kept_checkpoints(trainer)}"
+    try:
+        callbacks.on_fit_end(trainer, "interrupted")
+        if save:
+            what = f"saved {save_snapshot(trainer, 'last')} ({trainer.position()})"
+    except KeyboardInterrupt:
+        what = f"skipped saving the exact position (a second Ctrl-C) and kept {kept_checkpoints(trainer)}"
+    except (WriteFailed, Diverged) as exc:
+        what = f"could not save the exact position ({exc}) and kept {kept_checkpoints(trainer)}"
+    signals.finishing = True
+    name = signal.Signals(signum).name
+    ending = finish(trainer, "interrupted", f"stopped by {name} at {trainer.position()}", evaluate=False)
+    raise Interrupted(f"interrupted: {what} {report_words(trainer, ending)}; continue with nnctl train "
+                      f"--resume {trainer.run_dir}", exit_code=128 + signum)
 
 
-def position(trainer: Trainer) -> str:
-    """Where a run stands, in words: 'end of epoch 2' or 'epoch 3, step 4 of 15' (steps done)."""
-    if trainer.progress.step == 0:
-        return f"end of epoch {trainer.epoch}" if trainer.epoch else "before the first step"
-    return f"epoch {trainer.epoch + 1}, step {trainer.progress.step} of {trainer.steps_per_epoch}"
+def diverged(trainer: Trainer, callbacks: CallbackList, signals: StopSignals, exc: Diverged) -> dict:
+    """End a diverged run: the report measures the best checkpoint (and says so), exit 1."""
+    signals.finishing = True
+    callbacks.on_fit_end(trainer, "diverged")
+    best = trainer.best.best_epoch
+    kept = f"kept the best checkpoint (epoch {best})" if best else \
+        "no epoch finished, so there is no best checkpoint"
+    ending = finish(trainer, "diverged", f"{exc}; {kept}", stop=signals.pending)
+    measured = "; the report measures the best checkpoint" if best and ending.cut_short_by is None else ""
+    raise WorkError(f"training diverged: {exc}; {kept} in {trainer.run_dir}{measured}"
+                    f"{'' if not ending.failures else ' ' + report_words(trainer, ending)}. Try a smaller "
+                    f"optimizer.lr or gradient clipping (optimizer.clip_norm)") from None
+
+
+def failed(trainer: Trainer, callbacks: CallbackList, signals: StopSignals, exc: BaseException) -> dict:
+    """End a run that an error stopped (a full disk, a bug): the first failure is the one reported."""
+    signals.finishing = True
+    with contextlib.suppress(Exception):
+        callbacks.on_fit_end(trainer, "failed")
+    detail = str(exc) if isinstance(exc, NnctlError) else f"{type(exc).__name__}: {exc}"
+    ending = finish(trainer, "failed", detail, evaluate=False)
+    debug = "" if isinstance(exc, NnctlError) else "; run with --debug for the traceback"
+    raise WorkError(f"training failed {failure_point(trainer)}: {detail}; kept {kept_checkpoints(trainer)} "
+                    f"{report_words(trainer, ending)}{debug}") from exc
+
+
+def epochs(count: int) -> str:
+    return f"{count} epoch{'' if count == 1 else 's'}"
+
+
+def failure_point(trainer: Trainer) -> str:
+    """'before its first step', 'after epoch 2' or 'after 3 of 15 steps of epoch 2': what was done."""
+    p = trainer.progress
+    if p.step == 0:
+        return f"after epoch {trainer.epoch}" if trainer.epoch else "before its first step"
+    return f"after {p.step} of {trainer.steps_per_epoch} steps of epoch {trainer.epoch + 1}"
+
+
+def kept_checkpoints(trainer: Trainer) -> str:
+    """'checkpoints/last.npz (end of epoch 2) and checkpoints/best.npz (end of epoch 1)', or 'no checkpoint'."""
+    saved = [f"checkpoints/{name}.npz ({where})" for name, where in sorted(trainer.saved.items(), reverse=True)]
+    return " and ".join(saved) if saved else "no checkpoint (none was written yet)"
+
+
+def report_words(trainer: Trainer, ending) -> str:
+    """'and the report in RUN', or 'but the report could not be written (why)'."""
+    if ending.failures:
+        return f"but the report could not be written ({ending.failures[0]})"
+    return f"and the report in {trainer.run_dir}"

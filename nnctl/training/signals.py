@@ -1,9 +1,14 @@
-"""Ctrl-C (SIGINT) and SIGTERM ask a run to stop at the next step boundary instead of killing it mid-step.
+"""Ctrl-C (SIGINT) and SIGTERM stop a run cleanly, at any moment: the report is always written.
 
 While a run trains, the handlers only record the signal; the loop checks `requested` after every step and
 after every epoch, saves a checkpoint at that exact position and ends the run with exit code 128 + the
-signal's number (130 for Ctrl-C, 143 for SIGTERM). A second Ctrl-C raises KeyboardInterrupt at once, for
-a person who does not want to wait: the last checkpoint on disk is then the one kept.
+signal's number (130 for Ctrl-C, 143 for SIGTERM). A second Ctrl-C during training raises
+KeyboardInterrupt at once, for a person who does not want to wait: the exact-position checkpoint is then
+skipped and the last checkpoint on disk (always whole: writes are atomic) is the one kept.
+
+Once the run is ending (`finishing`: saving, the final evaluation, curves and report), signals are only
+recorded: the final evaluation checks `pending()` between batches and stops, and the report is written
+whatever arrives, so no ending loses its report.
 Handlers can only be installed from the main thread; elsewhere (a run inside a worker thread) signals
 keep their usual behaviour. A signal the process was started ignoring (`nohup`, a background job of a
 script) stays ignored, as Unix programs do.
@@ -19,7 +24,8 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class StopRequested(Exception):
-    """Raised by the loop at a step boundary after a stop signal; `signum` is the signal's number."""
+    """Raised at a step boundary (or between evaluation batches) after a stop signal; `signum` is its
+    number."""
 
     def __init__(self, signum: int):
         super().__init__(signal.Signals(signum).name)
@@ -35,17 +41,23 @@ class StopSignals:
 
     def __init__(self):
         self.requested: int | None = None
+        self.finishing = False
         self.previous: dict[int, object] = {}
 
     def handle(self, signum: int, frame: FrameType | None) -> None:
-        if self.requested == signal.SIGINT and signum == signal.SIGINT:
+        if not self.finishing and self.requested == signal.SIGINT and signum == signal.SIGINT:
             raise KeyboardInterrupt
-        self.requested = signum
+        if self.requested is None:
+            self.requested = signum
 
     def check(self) -> None:
         """Raise StopRequested if a stop signal has arrived."""
         if self.requested is not None:
             raise StopRequested(self.requested)
+
+    def pending(self) -> int | None:
+        """The stop signal that has arrived, if any (for work that stops itself, e.g. an evaluation)."""
+        return self.requested
 
     def __enter__(self) -> "StopSignals":
         if threading.current_thread() is threading.main_thread():
@@ -59,3 +71,12 @@ class StopSignals:
         for signum, handler in self.previous.items():
             signal.signal(signum, handler)
         self.previous = {}
+
+
+class Terminated(BaseException):
+    """SIGTERM outside a run (loading data, downloading, evaluating): raised like KeyboardInterrupt so
+    that every cleanup runs (temporary files, half-made folders); the command exits with 143."""
+
+
+def raise_terminated(signum: int, frame: FrameType | None) -> None:
+    raise Terminated()

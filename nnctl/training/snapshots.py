@@ -10,22 +10,25 @@ A snapshot holds, besides the network's parameters and buffers (as every checkpo
                            (which redraws that epoch's permutation)
     schedule state, both monitors (best checkpoint, early stopping), every metrics row so far, the number
     of BLAS threads, the resolved config, the input normalization and class names, the network's input shape
-    (and the image shape before flattening, for image data), and where the starting weights came from
-    (`init`, see init_from.py).
+    (and the image shape before flattening, for image data), where the starting weights came from
+    (`init`, see init_from.py), and the run's first batch loss (the divergence bound's base).
 
 Every value goes through JSON, whose floats round-trip exactly.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
+
+import numpy as np
 
 from nnctl.config.yamlio import plain
 from nnctl.errors import InputError
 from nnctl.threads import blas_threads
 from nnctl.training.checkpoints import Checkpoint, save_checkpoint
 from nnctl.training.report import versions
-from nnctl.training.trainer import EpochProgress, Trainer
+from nnctl.training.trainer import Diverged, EpochProgress, Trainer
 
 
 def snapshot_meta(trainer: Trainer) -> dict:
@@ -48,14 +51,21 @@ def snapshot_meta(trainer: Trainer) -> dict:
         "image_shape": None if splits.image_shape is None else list(splits.image_shape),
         "init": trainer.weights_from,
         "blas_threads": blas_threads(), "resumes": trainer.resumes, "versions": versions(),
+        "first_loss": trainer.first_loss,
     }
 
 
 def save_snapshot(trainer: Trainer, name: str) -> Path:
-    """Write checkpoints/<name>.npz of the trainer's run folder (atomically); returns its path."""
+    """Write checkpoints/<name>.npz of the trainer's run folder (atomically); returns its path. Weights that
+    are no longer finite are never written (Diverged): every checkpoint on disk can be loaded again."""
     path = trainer.run_dir / "checkpoints" / f"{name}.npz"
     net = trainer.network
+    arrays = {**net.params(), **net.buffers()}
+    broken = next((key for key, array in arrays.items() if not np.isfinite(array).all()), None)
+    if broken is not None:
+        raise Diverged(f"{broken} holds NaN or infinite values at {trainer.position()}")
     save_checkpoint(path, net.params(), net.buffers(), trainer.optimizer.state_arrays(), snapshot_meta(trainer))
+    trainer.saved[name] = trainer.position()
     return path
 
 
@@ -94,3 +104,8 @@ def restore_snapshot(trainer: Trainer, ckpt: Checkpoint, source: str) -> None:
     trainer.global_step = int(meta.get("global_step", 0))
     trainer.weights_from = meta.get("init") if isinstance(meta.get("init"), dict) else None
     trainer.resumes = int(meta.get("resumes", 0)) + 1
+    first = meta.get("first_loss")
+    trainer.first_loss = float(first) if isinstance(first, (int, float)) and math.isfinite(first) else None
+    trainer.saved["last"] = trainer.position()
+    if trainer.best.best_epoch:
+        trainer.saved["best"] = f"end of epoch {trainer.best.best_epoch}"

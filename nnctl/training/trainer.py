@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from nnctl.data.augment import augment_batch
-from nnctl.data.loader import take_rows
+from nnctl.data.loader import RowGatherer
 from nnctl.errors import WorkError
 from nnctl.nn.registry import OPTIMIZERS, SCHEDULES
 from nnctl.optim.monitor import Monitor
@@ -29,7 +30,8 @@ from nnctl.training.prepare import Setup, evaluation_generator
 
 
 class Diverged(WorkError):
-    """The training loss became NaN or infinite."""
+    """The training loss became NaN or infinite, or exceeded train.divergence_ratio times the first batch's
+    loss (taken as at least 1), or the weights became NaN or infinite."""
 
 
 def options_of(section: dict) -> dict:
@@ -79,12 +81,15 @@ class Trainer:
         self.history: list[dict] = []
         self.global_step = 0
         self.resumes = 0
+        self.first_loss: float | None = None      # the run's first batch loss: the divergence bound's base
+        self.saved: dict[str, str] = {}             # checkpoint name -> position of its last good write
         self.weights_from: dict | None = None     # where the starting weights came from (init.from), or None
         self.run_dir: Path | None = None
         self.show_progress = False            # bars for long evaluations too (set by the runner)
         x = setup.splits.train[0]
         self.steps_per_epoch = math.ceil(len(x) / self.train_cfg["batch_size"])
         self.order: np.ndarray | None = None
+        self.gather = RowGatherer()            # batch work arrays, reused from step to step
 
     # -------------------------------------------------------------------------------------- epochs
     def open_epoch(self) -> None:
@@ -104,14 +109,15 @@ class Trainer:
         self.rng.bit_generator.state = current
 
     def batch(self, i: int) -> tuple[np.ndarray, np.ndarray]:
-        """Batch i of the epoch: (x, y), gathered in the epoch's order and augmented when asked."""
+        """Batch i of the epoch: (x, y), gathered in the epoch's order and augmented when asked. Gathered
+        batches are work arrays, overwritten by the next call."""
         x, y = self.setup.splits.train
         size = self.train_cfg["batch_size"]
         if self.order is None:
             xb, yb = x[i * size:(i + 1) * size], y[i * size:(i + 1) * size]
         else:
             rows = self.order[i * size:(i + 1) * size]
-            xb, yb = take_rows(x, rows), take_rows(y, rows)
+            xb, yb = self.gather("x", x, rows), self.gather("y", y, rows)
         if self.train_cfg["augment"]:
             xb = augment_batch(xb, self.rng, **self.train_cfg["augment"])
         return xb, yb
@@ -130,11 +136,29 @@ class Trainer:
         if objective.penalties:
             loss += objective.penalty(self.params)
             objective.add_penalty_grads(self.params, grads)
-        if not math.isfinite(loss):
-            raise Diverged(f"loss became {loss} at epoch {self.epoch + 1}, step {i + 1}")
+        self.check_loss(loss, i)
         correct = head_correct[0] if self.counts_accuracy else None      # the first term is then the first head
         return StepInfo(self.epoch, i, self.steps_per_epoch, self.global_step + 1, lr, loss, len(xb), correct,
                         grads, term_losses, head_correct)
+
+    def check_loss(self, loss: float, i: int) -> None:
+        """Raise Diverged for a NaN or infinite loss, or one above train.divergence_ratio times the run's
+        first batch loss (taken as at least 1)."""
+        where = f"epoch {self.epoch + 1}, step {i + 1}"
+        if not math.isfinite(loss):
+            raise Diverged(f"loss became {loss} at {where}")
+        if self.first_loss is None:
+            self.first_loss = float(loss)
+        ratio = self.train_cfg["divergence_ratio"]
+        if ratio is not None and loss > ratio * max(self.first_loss, 1.0):
+            raise Diverged(f"loss became {loss:.4g} at {where}, more than train.divergence_ratio = {ratio:g} "
+                           f"times the first batch's loss ({self.first_loss:.4g}, taken as at least 1)")
+
+    def position(self) -> str:
+        """Where the run stands, in words: 'end of epoch 2' or 'epoch 3, step 4 of 15' (steps done)."""
+        if self.progress.step == 0:
+            return f"end of epoch {self.epoch}" if self.epoch else "before the first step"
+        return f"epoch {self.epoch + 1}, step {self.progress.step} of {self.steps_per_epoch}"
 
     def apply_update(self, step: StepInfo) -> None:
         """The optimizer step, then the epoch's running sums; afterwards the position is one step further."""
@@ -189,11 +213,14 @@ class Trainer:
         return self.epoch >= self.train_cfg["epochs"] or self.stop_early()
 
     # -------------------------------------------------------------------------------------- evaluation
-    def evaluate_split(self, split: str, bar: str | None = None) -> dict | None:
+    def evaluate_split(self, split: str, stop: Callable[[], int | None] | None = None,
+                       bar: str | None = None) -> dict | None:
         """Loss, accuracy and confusion matrix on a split in evaluation mode (with a progress bar titled
-        `bar`, if given); None when the split is empty."""
+        `bar`, if given); None when the split is empty. `stop` may end it between batches (see
+        metrics.evaluate)."""
         data = getattr(self.setup.splits, split)
         if data is None or len(data[0]) == 0:
             return None
         return evaluate(self.network, self.objective, data[0], data[1], self.train_cfg["eval_batch_size"],
-                        self.setup.splits.num_classes, evaluation_generator(self.config["seed"]), bar=bar)
+                        self.setup.splits.num_classes, evaluation_generator(self.config["seed"]), stop=stop,
+                        bar=bar)

@@ -104,13 +104,19 @@ def plot_feature_maps(network: Network, x: np.ndarray, path: Path, labels: list[
     return len(rows)
 
 
-def setup_for_pictures(path: Path):
+def setup_for_pictures(path: Path, with_data: bool = True, config_path: Path | None = None):
     """A trained network from a run folder (its best.npz) or a checkpoint, or a freshly built one from a
-    config (fixed filters, initial weights)."""
+    config (fixed filters, initial weights): an object with `.network` and, `with_data`, `.splits`. A
+    checkpoint's images come from its run's config.yaml or from `config_path`, never from paths stored in
+    it; a checkpoint outside a run folder without them is read as data only (nnctl.training.trusted) and no
+    data is read at all."""
     if path.is_dir() or path.suffix == ".npz":
-        from nnctl.training.evaluation import setup_from_checkpoint
+        from nnctl.training.evaluation import checkpoint_of, setup_from_checkpoint
+        from nnctl.training.trusted import load_trusted
 
-        return setup_from_checkpoint(path, progress=False)[0]
+        if with_data or config_path is not None or checkpoint_of(path)[1] is not None:
+            return setup_from_checkpoint(path, progress=False, config_path=config_path)[0]
+        return load_trusted(path)
     from nnctl.config.load import load_config
     from nnctl.training.prepare import prepare
 
@@ -157,12 +163,13 @@ def draw_feature_maps(setup, split: str, image_index: str, out_file: Path) -> tu
 
 def draw_picture(path: Path, kind: str, out_file: Path | None, split: str, title: str = "", *,
                  image_index: str | None = None, node: str | None = None, count: int | None = None,
-                 corruption=None) -> str:
+                 corruption=None, config_path: Path | None = None) -> str:
     """Draw one picture of the network at `path` (run folder, checkpoint or config): kind is --filters,
     --features (images `image_index`), --codes (of `node`) or --reconstructions (`count` images, damaged
-    by `corruption` or the run's own noise layer). It goes to `out_file`, else into the run folder
-    (see `picture_folder`). Returns what to print."""
-    setup = setup_for_pictures(path)
+    by `corruption` or the run's own noise layer). The images come from the run's config.yaml or
+    `config_path` (see `setup_for_pictures`). It goes to `out_file`, else into the run folder (see
+    `picture_folder`). Returns what to print."""
+    setup = setup_for_pictures(path, with_data=kind != "--filters", config_path=config_path)
     folder = picture_folder(path)
     if kind == "--filters":
         out = out_file or folder / "filters.png"
