@@ -46,8 +46,8 @@ def train_once(config, out):
 def test_train_writes_the_whole_run_directory(tmp_path, config):
     result, run = train_once(config, tmp_path / "runs")
     assert sorted(p.name for p in run.iterdir()) == [
-        "checkpoints", "config.yaml", "curves.png", "health.csv", "health.png", "health_histograms.csv",
-        "metrics.csv", "report.json", "report.md"]
+        "checkpoints", "config.yaml", "confusion.png", "curves.png", "health.csv", "health.png",
+        "health_histograms.csv", "metrics.csv", "report.json", "report.md", "steps.csv"]
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["best.npz", "last.npz"]
     with open(run / "metrics.csv") as handle:
         rows = list(csv.DictReader(handle))
@@ -61,6 +61,7 @@ def test_train_writes_the_whole_run_directory(tmp_path, config):
     assert report["test"]["correct"] == sum(report["test"]["confusion"][i][i] for i in range(3))
     assert result.stdout.strip().endswith(f"run: {run}")
     assert (run / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (run / "confusion.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_same_config_and_seed_give_identical_metrics(tmp_path, config):

@@ -213,8 +213,8 @@ def test_repeat_expands_and_names_nodes(tmp_path):
      "inputs, name"),
     (replace("{type: relu}", "{type: swish}"), [],
      "{config}: model.layers[1].type: unknown layer 'swish'; known layers: dense, relu, leaky_relu, sigmoid, "
-     "tanh, prelu, elu, gelu, softplus, identity, batchnorm, layernorm, dropout, flatten, conv2d, maxpool2d, "
-     "avgpool2d, global_avgpool, concat, add"),
+     "tanh, prelu, elu, gelu, softplus, identity, batchnorm, layernorm, dropout, noise, flatten, reshape, conv2d, "
+     "maxpool2d, avgpool2d, global_avgpool, concat, add"),
     (GOOD + "schedule: {type: reduce_on_plateau, metric: val_accuracy}\n", [],
      "{config}: schedule.metric: unknown metric 'val_accuracy' (did you mean 'val_acc'?); this run measures "
      "train_acc, train_loss, val_acc, val_loss"),

@@ -35,6 +35,7 @@ CASES = {
     "prelu": ({}, (2, 3, 3)),
     "concat": ({}, (4,)),
     "add": ({}, (4,)),
+    "reshape": ({"shape": [2, 3]}, (6,)),
 }
 DEFAULT_SHAPES = ((6,), (2, 4, 4))
 
@@ -173,7 +174,7 @@ def test_every_loss_passes_and_a_gradient_off_by_1e3_fails(monkeypatch, kind):
 
 def test_a_layer_without_a_case_or_defaults_is_built_from_a_shipped_config(monkeypatch):
     monkeypatch.delitem(CASES, "dense")       # as for a layer added after this test was written
-    layer, x = build("dense")                 # the first dense node on data at hand: configs/course/bn_off.yaml
-    assert (layer.config["units"], layer.config["init"], layer.config["weight_scale"]) == (100, "normal", 0.02)
+    layer, x = build("dense")                 # the first dense node on data at hand: configs/autoencoder.yaml
+    assert (layer.config["units"], layer.config["init"], layer.config["weight_scale"]) == (256, "he", 0.01)
     assert x.shape == (3, 784)
     assert all(r.verdict == "pass" for r in check_layer(layer, x, np.random.default_rng(1)))

@@ -34,8 +34,8 @@ schedule: {type: cosine, warmup_epochs: 3}
 train: {epochs: 60, batch_size: 32, checkpoint_every: 1}
 """
 KILLS = 12
-RUN_FILES = {"config.yaml", "metrics.csv", "checkpoints", "curves.png", "report.json", "report.md", "health.csv",
-             "health_histograms.csv", "health.png"}
+RUN_FILES = {"config.yaml", "metrics.csv", "steps.csv", "checkpoints", "curves.png", "confusion.png", "report.json",
+             "report.md", "health.csv", "health_histograms.csv", "health.png"}
 
 
 def nnctl(*args: str) -> list[str]:
@@ -45,6 +45,11 @@ def nnctl(*args: str) -> list[str]:
 def rows_without_seconds(run):
     with open(run / "metrics.csv", newline="") as handle:
         return [{k: v for k, v in row.items() if k != "seconds"} for row in csv.DictReader(handle)]
+
+
+def step_rows(run):
+    with open(run / "steps.csv", newline="") as handle:
+        return list(csv.reader(handle))
 
 
 def check_what_a_kill_left(out) -> tuple[object, set]:
@@ -143,5 +148,10 @@ def test_sigkill_at_random_moments_then_resume_ends_bit_identical(tmp_path):
                 np.testing.assert_array_equal(a[key], b[key], err_msg=f"{name} {key}")
     assert rows_without_seconds(run) == rows_without_seconds(reference)
     assert len(rows_without_seconds(run)) == 60
+    assert step_rows(run) == step_rows(reference)          # every step once, in order, one header
+    steps = step_rows(run)
+    assert steps[0] == ["step", "epoch", "loss", "lr"]
+    assert [int(row[0]) for row in steps[1:]] == list(range(1, len(steps)))
+    assert float(steps[-1][1]) == 60
     for name in ("health.csv", "health_histograms.csv"):      # health records survive the kills exactly too
         assert (run / name).read_text() == (reference / name).read_text(), name

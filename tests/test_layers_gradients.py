@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from nnctl.check.gradcheck import PASS_LIMIT, check_layer
-from nnctl.layers import activations, dense, dropout, norm, shape
+from nnctl.layers import activations, dense, dropout, noise, norm, shape
 from nnctl.nn.registry import LAYERS
 from nnctl.config.spec import validate
 
@@ -52,6 +52,11 @@ CASES = [
     ("layernorm", {}, (3, 4, 5), (1, 3)),
     ("dropout", {"p": 0.5}, (6, 5), (1, 2, 7)),
     ("dropout", {"p": 0.2}, (3, 2, 2), (3,)),
+    ("noise", {"mode": "mask", "p": 0.3}, (6, 5), (1, 2, 7)),
+    ("noise", {"mode": "gaussian", "std": 0.5}, (3, 2, 2), (1, 3)),
+    ("noise", {"mode": "salt_pepper", "p": 0.4, "low": -1.0, "high": 2.0}, (12,), (1, 4)),
+    ("reshape", {"shape": [1, 4, 3]}, (12,), (1, 3)),
+    ("reshape", {"shape": [2, -1]}, (3, 2, 2), (2,)),
 ]
 KINKED = {"relu", "leaky_relu", "prelu", "elu"}
 
@@ -86,7 +91,7 @@ def test_layer_gradients_match_numeric(case):
 
 def test_every_layer_registered_here_has_a_gradient_case():
     mine = {"dense", "relu", "leaky_relu", "sigmoid", "tanh", "prelu", "elu", "gelu", "softplus", "identity",
-            "flatten", "batchnorm", "layernorm", "dropout"}
+            "flatten", "batchnorm", "layernorm", "dropout", "noise", "reshape"}
     assert mine <= set(LAYERS.names())
     assert {case[0] for case in CASES} == mine
 
@@ -192,3 +197,27 @@ def test_layernorm_backward_treating_statistics_as_constants_fails(monkeypatch):
 def test_dropout_backward_without_the_rescaling_fails(monkeypatch):
     monkeypatch.setattr(dropout.Dropout, "backward", lambda self, dy, need_input_grad=True: dy * self.keep)
     assert failing_tensors("dropout", (10,), p=0.5) == {"x"}
+
+
+def test_noise_mask_backward_that_ignores_the_mask_fails(monkeypatch):
+    monkeypatch.setattr(noise.Noise, "backward", lambda self, dy, need_input_grad=True: dy)
+    assert failing_tensors("noise", (10,), mode="mask", p=0.5) == {"x"}
+    assert failing_tensors("noise", (10,), mode="salt_pepper", p=0.5) == {"x"}
+
+
+def test_noise_mask_backward_rescaled_like_dropout_fails(monkeypatch):
+    monkeypatch.setattr(noise.Noise, "backward", lambda self, dy, need_input_grad=True: dy * self.keep / 0.5)
+    assert failing_tensors("noise", (10,), mode="mask", p=0.5) == {"x"}
+
+
+def test_noise_gaussian_backward_scaled_by_the_noise_fails(monkeypatch):
+    monkeypatch.setattr(noise.Noise, "backward", lambda self, dy, need_input_grad=True: dy * (1 + self.how.std))
+    assert failing_tensors("noise", (10,), mode="gaussian", std=0.5) == {"x"}
+
+
+def test_reshape_backward_in_the_wrong_order_fails(monkeypatch):
+    def wrong(self, dy, need_input_grad=True):
+        return dy.reshape((dy.shape[0],) + tuple(self.in_shape), order="F")
+
+    monkeypatch.setattr(shape.Reshape, "backward", wrong)
+    assert failing_tensors("reshape", (6,), shape=[2, 3]) == {"x"}

@@ -87,6 +87,7 @@ seed: 3
 data: {{dataset: npz, path: images.npz, flatten: false, val_size: 20, normalize: {normalize}}}
 model:
   layers:
+    - {{type: noise, mode: mask, p: 0.2}}
     - {{name: stem, type: conv2d, filters: 4, kernel: 3, padding: same}}
     - {{type: batchnorm, test_stats: {stats}}}
     - {{type: prelu}}
@@ -99,6 +100,8 @@ model:
     - {{name: global, type: global_avgpool, input: both}}
     - {{type: elu, alpha: 0.7}}
     - {{name: flat, type: flatten, input: leaky_relu1}}
+    - {{type: reshape, shape: [4, -1]}}
+    - {{type: reshape, shape: [-1]}}
     - {{type: dense, units: 6, bias: false}}
     - {{type: batchnorm, test_stats: recompute}}
     - {{type: sigmoid}}

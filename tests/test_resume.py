@@ -54,6 +54,26 @@ train: {epochs: 7, batch_size: 20, early_stopping: {metric: val_acc, patience: 3
 """
 
 
+MULTI = """\
+name: multi
+seed: 4
+data: {dataset: spiral, samples: 360, normalize: standard}
+model:
+  layers:
+    - {type: dense, units: 32}
+    - {type: relu}
+    - {type: dropout, p: 0.1}
+    - {type: dense, units: 3, name: main}
+    - {type: dense, units: 3, name: aux, input: relu1}
+loss:
+  - {type: softmax_cross_entropy, input: main}
+  - {type: mse, target: onehot, input: aux, weight: 0.5}
+optimizer: {type: adam, lr: 1.0e-2}
+schedule: {type: reduce_on_plateau, metric: val_loss.aux, patience: 0, factor: 0.5}
+train: {epochs: 6, batch_size: 32, early_stopping: {metric: val_acc.main, patience: 3}}
+"""
+
+
 def write_images(folder):
     """240 8x8 images in 3 classes: the bright square sits in the top-left, top-right or bottom half."""
     rng = np.random.default_rng(0)
@@ -65,10 +85,10 @@ def write_images(folder):
     np.savez(folder / "images.npz", x=x, y=y)
 
 
-@pytest.fixture(params=["mlp", "cnn"])
+@pytest.fixture(params=["mlp", "cnn", "multi"])
 def config(request, tmp_path):
     path = tmp_path / f"{request.param}.yaml"
-    path.write_text(MLP if request.param == "mlp" else CNN)
+    path.write_text({"mlp": MLP, "cnn": CNN, "multi": MULTI}[request.param])
     if request.param == "cnn":
         write_images(tmp_path)
     return load_config(path)
@@ -94,6 +114,11 @@ def metrics_without_seconds(run):
         return [{k: v for k, v in row.items() if k != "seconds"} for row in csv.DictReader(handle)]
 
 
+def step_rows(run):
+    with open(run / "steps.csv", newline="") as handle:
+        return list(csv.reader(handle))
+
+
 def assert_same_run(a, b):
     """Identical weights, buffers and optimizer state in last.npz and best.npz, and identical metrics."""
     for name in ("last.npz", "best.npz"):
@@ -104,6 +129,8 @@ def assert_same_run(a, b):
             for key in arrays:
                 np.testing.assert_array_equal(first[key], second[key], err_msg=f"{name} {key}")
     assert metrics_without_seconds(a) == metrics_without_seconds(b)
+    assert step_rows(a) == step_rows(b)
+    assert [int(row[0]) for row in step_rows(a)[1:]] == list(range(1, len(step_rows(a))))
     for name in ("health.csv", "health_histograms.csv"):       # health records continue exactly too
         assert (a / name).read_text() == (b / name).read_text(), name
     reports = [json.loads((run / "report.json").read_text()) for run in (a, b)]
@@ -153,6 +180,8 @@ def test_resume_from_an_earlier_checkpoint_drops_later_rows(tmp_path):
     text = (run / "metrics.csv").read_text()
     assert text.count("epoch,lr,") == 1 and len(text.splitlines()) == 5
     assert metrics_without_seconds(run) == metrics_without_seconds(reference)
+    assert step_rows(run) == step_rows(reference)
+    assert (run / "steps.csv").read_text().count("step,epoch,loss,lr") == 1
 
 
 def test_more_epochs_and_more_patience_may_be_asked_for(tmp_path):

@@ -7,7 +7,8 @@ here=$(dirname "$0")
 out=${OUT:-runs}
 plots="$out/course-plots"
 mkdir -p "$plots"
-for config in bn_off bn_on dropout_off dropout_on init_small init_good init_large init_lr_high modern_mlp softmax svm; do
+for config in bn_off bn_on dropout_off dropout_on init_small init_good init_large init_lr_high modern_mlp softmax svm \
+    sgd_steps momentum_steps pca_vs_autoencoder; do
   nnctl train "$here/$config.yaml" --out "$out" --quiet
 done
 nnctl train "$here/overfit_3layer.yaml" --overfit 50 --out "$out" --quiet
@@ -26,3 +27,7 @@ nnctl plot "$out/course-overfit_3layer-overfit50" "$out/course-overfit_5layer-ov
   --out "$plots/overfit_50_samples.png"
 nnctl plot "$out/course-bn_on" "$out/course-modern_mlp" --metric val_acc --out "$plots/modern_mlp_val_acc.png"
 nnctl plot "$out/course-softmax" "$out/course-svm" --metric val_acc --out "$plots/softmax_vs_svm_val_acc.png"
+nnctl plot "$out/course-sgd_steps" "$out/course-momentum_steps" --per-step --out "$plots/sgd_vs_momentum_per_step.png"
+nnctl plot "$out/course-pca_vs_autoencoder" --codes code --out "$plots/codes_vs_pca.png"
+nnctl plot "$out/course-pca_vs_autoencoder" --reconstructions 10 --corrupt mask=0.3 \
+  --out "$plots/autoencoder_reconstructions.png"

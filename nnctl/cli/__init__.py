@@ -109,9 +109,9 @@ def cli() -> None:
 
 def _register() -> None:
     from nnctl.cli import eval as eval_module
-    from nnctl.cli import docs, export, gradcheck, health, plot, predict, summary, sweep, train
+    from nnctl.cli import docs, embed, export, gradcheck, health, plot, predict, summary, sweep, train
 
-    for module in (train, eval_module, predict, export, plot, summary, gradcheck, health, sweep, docs):
+    for module in (train, eval_module, predict, export, embed, plot, summary, gradcheck, health, sweep, docs):
         cli.add_command(module.command)
 
 

@@ -32,3 +32,18 @@ split_option = click.option("--split", type=click.Choice(["test", "val", "train"
 
 def debug_requested(ctx: click.Context) -> bool:
     return bool(ctx.find_root().meta.get("nnctl.debug"))
+
+
+def _parse_corruption(_ctx: click.Context, _param: click.Parameter, value: str | None):
+    if value is None:
+        return None
+    from nnctl.layers.noise import parse_corruption
+
+    return parse_corruption(value)
+
+
+corrupt_option = click.option("--corrupt", "corruption", default=None, metavar="MODE=AMOUNT",
+                              callback=_parse_corruption,
+                              help="Damage every input first, e.g. mask=0.3 (zero 30% of the values), gaussian=0.5 "
+                                   "(add noise of std 0.5) or salt_pepper=0.1; reconstructions are still compared "
+                                   "with the clean inputs.")

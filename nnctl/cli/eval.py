@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from nnctl.cli._options import debug_option, split_option
+from nnctl.cli._options import corrupt_option, debug_option, split_option
 
 
 @click.command("eval")
@@ -16,18 +16,29 @@ from nnctl.cli._options import debug_option, split_option
 @click.option("--config", "config_path", type=click.Path(path_type=Path), default=None, metavar="CONFIG",
               help="Take the data (and seed) from CONFIG, and the network from the checkpoint alone; needed "
                    "for a checkpoint outside a run folder (a checkpoint's own paths are never followed).")
+@corrupt_option
 @debug_option
-def command(checkpoint: Path, split: str, batch_size: int | None, config_path: Path | None) -> None:
+def command(checkpoint: Path, split: str, batch_size: int | None, config_path: Path | None, corruption) -> None:
     """Evaluate a run's best checkpoint on a split of its data: loss, accuracy, confusion matrix.
 
     RUN is a run folder (its checkpoints/best.npz is used) or a CHECKPOINT file. The data comes from the
     run's own config.yaml, rebuilt with the same seed, so the splits are the ones it trained on; or from
-    --config CONFIG (a checkpoint's own paths are never followed, see docs/trust.md)."""
+    --config CONFIG (a checkpoint's own paths are never followed, see docs/trust.md). With several loss
+    terms, each term's loss and each head's accuracy are shown too; for an autoencoder, the mean squared
+    error of its reconstructions to the clean inputs (--corrupt damages the inputs first)."""
     from nnctl.training.evaluation import evaluate_checkpoint, save_evaluation
     from nnctl.viz.tables import confusion_text
 
-    result, out = evaluate_checkpoint(checkpoint, split, batch_size, progress=False, config_path=config_path)
-    click.echo(f"{split}: {result['samples']} samples, loss {result['loss']:.6f}")
+    result, out = evaluate_checkpoint(checkpoint, split, batch_size, progress=False, config_path=config_path,
+                                      corruption=corruption)
+    damaged = f" (inputs corrupted: {result['corruption']})" if result.get("corruption") else ""
+    click.echo(f"{split}: {result['samples']} samples, loss {result['loss']:.6f}{damaged}")
+    if result.get("term_loss"):
+        click.echo("loss of each term: " + ", ".join(f"{k} {v:.6f}" for k, v in result["term_loss"].items()))
+    if result.get("head_acc"):
+        click.echo("accuracy of each head: " + ", ".join(f"{k} {100 * v:.2f}%" for k, v in result["head_acc"].items()))
+    if "reconstruction_mse" in result:
+        click.echo(f"reconstruction mean squared error {result['reconstruction_mse']:.6f} (to the clean inputs)")
     if "acc" in result:
         click.echo(f"accuracy {100 * result['acc']:.2f}% ({result['correct']}/{result['samples']})")
     if "confusion" in result:

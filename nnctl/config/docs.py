@@ -11,20 +11,14 @@ from __future__ import annotations
 import inspect
 
 from nnctl.config.spec import Option
+from nnctl.config.compare import show_value
 from nnctl.config.yamlio import plain
 
 
 def _default(option: Option) -> str:
     if option.required:
         return "**required**"
-    value = plain(option.default)
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return f"{value}"
+    return show_value(plain(option.default), width=1 << 20)
 
 
 def option_table(options: dict[str, Option]) -> list[str]:

@@ -71,6 +71,22 @@ TOP_OPTIONS = {
 }
 
 METRICS = ("val_acc", "val_loss", "train_acc", "train_loss")
+_METRIC = re.compile(r"^(train|val)_(loss|acc)(\.[A-Za-z_][A-Za-z0-9_-]*)?$")
+
+
+def MetricName():
+    """`auto`, or an epoch metric: val_acc, val_loss, train_acc, train_loss, or one of a loss term's own,
+    such as val_loss.aux or val_acc.main (whether this run has it is checked when the run is built)."""
+    what = f"auto, {', '.join(METRICS)}, or a loss term's metric such as val_acc.NAME or val_loss.NAME"
+
+    def check(value: Any) -> str:
+        if value == "auto" or (isinstance(value, str) and _METRIC.match(value)):
+            return value
+        hint = did_you_mean(value, ("auto",) + METRICS) if isinstance(value, str) else ""
+        raise Mismatch(what + hint)
+
+    return check
+
 
 TRAIN_OPTIONS = {
     "epochs": Option(Int(1), 10, "passes over the training set"),
@@ -78,12 +94,16 @@ TRAIN_OPTIONS = {
     "eval_batch_size": Option(Int(1), 512, "samples per forward pass when evaluating (forward only, so "
                                            "larger batches than in training pay)"),
     "shuffle": Option(Bool(), True, "reshuffle the training set every epoch (seeded)"),
-    "monitor": Option(Choice("auto", *METRICS), "auto",
+    "monitor": Option(MetricName(), "auto",
                       "metric that picks best.npz; auto = val_acc (val_loss for regression), "
-                      "or train_loss without a validation split"),
+                      "or train_loss without a validation split; with several loss terms also "
+                      "val_loss.NAME or val_acc.NAME"),
     "early_stopping": Option(lambda v: v, None, "null, or a mapping (see EARLY_STOPPING_OPTIONS)"),
     "progress": Option(Bool(), True, "show a tqdm progress bar"),
     "augment": Option(lambda v: v, None, "null, or a mapping of image augmentations (see train.augment)"),
+    "steps_every": Option(Optional(Int(1)), None,
+                          "write every k-th step's training loss and learning rate to steps.csv (default: "
+                          "every step, or every k-th so that an epoch writes at most 1,000 rows)"),
     "divergence_ratio": Option(Optional(Float(1, low_open=True)), 1000.0,
                                "the run stops as diverged when a batch loss exceeds this many times the first "
                                "batch's loss (taken as at least 1); null: only when it is NaN or infinite"),
@@ -96,7 +116,8 @@ TRAIN_OPTIONS = {
 }
 
 EARLY_STOPPING_OPTIONS = {
-    "metric": Option(Choice("auto", *METRICS), "auto", "metric to watch (auto = train.monitor)"),
+    "metric": Option(MetricName(), "auto", "metric to watch (auto = train.monitor), e.g. val_acc.NAME for "
+                                           "the head of the loss term named NAME"),
     "patience": Option(Int(1), 5, "epochs without improvement before stopping"),
     "min_delta": Option(Float(0), 0.0, "smallest change that counts as an improvement"),
 }

@@ -12,6 +12,7 @@ the exported graph rounds like nnctl does:
                      computed); test_stats: batch becomes ReduceMean/Sub/Mul/Sqrt over the batch
     layernorm        LayerNormalization(axis 1)           concat       Concat(axis 1)
     add              Add, left to right                   dropout, identity   nothing (the value passes)
+    reshape          Reshape to (-1, *shape)              noise        nothing (no damage at inference)
     relu, leaky_relu, sigmoid, tanh, elu, prelu           the ONNX operator of the same name
     gelu             0.5 x (1 + tanh(c x (1 + k x^2)))    softplus     relu(x) + log(1 + exp(-|x|))
 A layer type missing from CONVERTERS has no ONNX form: `onnx_nodes` says so naming the node.
@@ -176,8 +177,15 @@ def softplus(g: Graph, node: Node, inputs: list[str]) -> str:
 
 
 def passthrough(g: Graph, node: Node, inputs: list[str]) -> str:
-    """Dropout (the identity in evaluation) and identity: no operator, the input value passes on."""
+    """Dropout and noise (the identity in evaluation) and identity: no operator, the input value passes on."""
     return inputs[0]
+
+
+def reshape(g: Graph, node: Node, inputs: list[str]) -> str:
+    """Reshape to (batch, *out_shape): the shape is an int64 initializer with -1 for the batch axis."""
+    shape = g.fresh(f"{node.name}.shape")
+    g.initializers.append(g.numpy_helper.from_array(np.array((-1, *node.layer.out_shape), dtype=np.int64), shape))
+    return g.op("Reshape", [inputs[0], shape], node.name)
 
 
 def add(g: Graph, node: Node, inputs: list[str]) -> str:
@@ -200,6 +208,8 @@ CONVERTERS: dict[str, Converter] = {
     "add": add,
     "dropout": passthrough,
     "identity": passthrough,
+    "noise": passthrough,
+    "reshape": reshape,
     "relu": elementwise("Relu"),
     "leaky_relu": elementwise("LeakyRelu", alpha="slope"),
     "sigmoid": elementwise("Sigmoid"),

@@ -36,6 +36,11 @@ class Loss:
         """The loss a freshly initialized net with small weights should show, when theory says (else None)."""
         return None
 
+    def output(self, scores: np.ndarray) -> np.ndarray:
+        """What the scores say about the target's values, e.g. a reconstruction: the scores themselves
+        for regression losses, the sigmoid of the logits for sigmoid_bce."""
+        return scores
+
     def kinks(self) -> bool:
         return False
 
@@ -160,6 +165,11 @@ class SigmoidBCE(Loss):
         d /= d.size
         self.residual = None
         return d
+
+    def output(self, scores: np.ndarray) -> np.ndarray:
+        """sigmoid(scores), computed without overflow for logits of either sign."""
+        z = np.exp(-np.abs(scores))
+        return np.where(scores >= 0, 1, z) / (1 + z)
 
 
 class MeanSquaredError(Loss):

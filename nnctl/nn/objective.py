@@ -4,15 +4,23 @@
           + sum_W [ 0.5 * l2_W * sum(W^2) + l1_W * sum(|W|) ]
 
 `loss:` in YAML is one mapping (a single term on the last node against the labels) or a list of terms,
-each with `type`, optional `weight` (1.0), `input` (node name; default the last node) and `target`
-(`labels`, or `input` to reconstruct the network input as an autoencoder does). Penalties apply to weight
-tensors only (a layer's `penalized` params, not biases or norm gains), with `regularization.l1/l2` as the
-global coefficients and a node's own `l1`/`l2` overriding them.
+each with `type`, optional `weight` (1.0), `input` (node name; default the last node), `name` (how its
+metrics are called, e.g. `val_loss.aux`; default the node's name, or node_type such as
+`reconstruction_mse` when several terms score one node) and `target`:
+    labels   the class labels (or real targets) of the data
+    onehot   the class labels as one-hot rows (N, C): lets mse, l1, huber and sigmoid_bce score classes
+    input    the network input itself (autoencoders; with a noise layer, the clean input)
+Penalties apply to weight tensors only (a layer's `penalized` params, not biases or norm gains), with
+`regularization.l1/l2` as the global coefficients and a node's own `l1`/`l2` overriding them.
+
+A term is a *head* when it gives one predicted class per sample (classification against labels or
+one-hot rows, or a single-logit binary net): its accuracy is measured.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -20,12 +28,25 @@ import numpy as np
 from nnctl.errors import ConfigError
 from nnctl.nn.losses import Loss
 from nnctl.nn.network import Network
-from nnctl.config.spec import Choice, Float, Option, Str, join_path, require_mapping, validate
+from nnctl.config.spec import Choice, Float, Mismatch, Option, Str, join_path, require_mapping, validate
+
+TERM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+
+
+def _term_name(value: Any) -> str:
+    if not isinstance(value, str) or not TERM_NAME.match(value):
+        raise Mismatch("a name of letters, digits, _ or - (not starting with a digit or -)")
+    return value
+
 
 TERM_OPTIONS = {
     "weight": Option(Float(0, low_open=True), 1.0, "factor on this term in the total loss"),
     "input": Option(Str(), None, "node whose output is scored (default: the last node)"),
-    "target": Option(Choice("labels", "input"), "labels", "labels, or the network input (autoencoders)"),
+    "target": Option(Choice("labels", "onehot", "input"), "labels",
+                     "labels; onehot (class labels as one-hot rows, for mse, l1, huber, sigmoid_bce); or "
+                     "input (reconstruct the network input, as autoencoders do)"),
+    "name": Option(_term_name, None, "the term's name in metrics, e.g. val_loss.NAME (default: its node's name, "
+                                     "or NODE_TYPE when several terms score one node)"),
 }
 
 
@@ -49,23 +70,58 @@ def resolve_loss_config(raw: Any, path: str) -> list[dict]:
     return terms
 
 
+def predictions(scores: np.ndarray, task: str) -> np.ndarray | None:
+    """Predicted labels (N,) from scores (N, C): argmax over classes, or logit > 0 for a single-logit
+    binary net. None where a single label per sample makes no sense (regression, multi-label)."""
+    if task == "regression":
+        return None
+    if scores.shape[1] == 1:
+        return (scores[:, 0] > 0).astype(np.int64)
+    if task == "binary":
+        return None
+    return scores.argmax(axis=1)
+
+
+def onehot(y: np.ndarray, classes: int, dtype: Any) -> np.ndarray:
+    """(N, classes) rows of zeros with a 1 at each label; y: (N,) integer labels in [0, classes)."""
+    out = np.zeros((len(y), classes), dtype=dtype)
+    out[np.arange(len(y)), np.asarray(y, dtype=np.int64).reshape(len(y))] = 1
+    return out
+
+
 @dataclass
 class Term:
+    """One loss term: its loss, weight, the node it scores, its target (labels, onehot, input), its name in
+    metrics, and whether it is a head (one predicted class per sample, so accuracy is measured)."""
+
     loss: Loss
     weight: float
     node: str
     target: str
+    name: str = ""
+    head: bool = False
+
+    def predict(self, scores: np.ndarray) -> np.ndarray | None:
+        """Predicted labels (N,) from this term's scores, or None when it is not a head."""
+        if not self.head:
+            return None
+        return predictions(scores, "classification" if self.target == "onehot" else self.loss.task)
 
 
 class Objective:
-    """Weighted loss terms over a network's node outputs, plus weight penalties."""
+    """Weighted loss terms over a network's node outputs, plus weight penalties.
+
+    After `forward`: `scores` holds the scored node outputs (until `backward`) and `values` each term's
+    own (unweighted) loss on the batch, in term order."""
 
     def __init__(self, terms: list[Term], penalties: dict[str, tuple[float, float]]):
         self.terms = terms
         self.penalties = penalties            # param key -> (l1, l2), only nonzero entries
-        self.primary = terms[0]               # the term whose scores define accuracy
+        self.primary = terms[0]               # the term whose scores define train_acc / val_acc
+        self.heads = [term for term in terms if term.head]
         self.nodes = {term.node for term in terms}
         self.scores: dict[str, np.ndarray] = {}
+        self.values: list[float] = []
 
     @property
     def task(self) -> str:
@@ -74,18 +130,31 @@ class Objective:
     def target_for(self, term: Term, x: np.ndarray, y: np.ndarray, scores: np.ndarray) -> np.ndarray:
         if term.target == "labels":
             return y
+        if term.target == "onehot":
+            return onehot(y, scores.shape[1], scores.dtype)
         return x.reshape(scores.shape)
 
     def forward(self, network: Network, x: np.ndarray, y: np.ndarray, training: bool,
-                rng: np.random.Generator | None = None) -> float:
-        """Run the network on x (`rng` for layers that draw in training) and return the weighted data loss
-        (penalties not included). The scored node outputs stay in `self.scores` until `backward`."""
+                rng: np.random.Generator | None = None, clean: np.ndarray | None = None) -> float:
+        """Run the network on x (`rng` for layers that draw random numbers) and return the weighted data
+        loss (penalties not included). `target: input` terms reconstruct `clean` when given (x corrupted
+        outside the network, as `nnctl eval --corrupt` does), else x. The scored node outputs stay in
+        `self.scores` until `backward`; each term's own loss is in `self.values`."""
         self.scores = network.forward(x, training, rng, keep=self.nodes)
+        source = x if clean is None else clean
         total = 0.0
+        self.values = []
         for term in self.terms:
             scores = self.scores[term.node]
-            total += term.weight * term.loss.forward(scores, self.target_for(term, x, y, scores))
+            value = term.loss.forward(scores, self.target_for(term, source, y, scores))
+            self.values.append(value)
+            total += term.weight * value
         return total
+
+    def correct(self, y: np.ndarray) -> list[int]:
+        """For each head (in `heads` order): how many of the last forward's samples it labelled right."""
+        true = (y.reshape(len(y), -1)[:, 0] if y.ndim > 1 else y).astype(np.int64)
+        return [int(np.count_nonzero(term.predict(self.scores[term.node]) == true)) for term in self.heads]
 
     def backward(self, network: Network, need_input_grad: bool = False) -> np.ndarray | None:
         """Backpropagate the weighted data loss into every layer's grads (penalties not included); returns
@@ -124,19 +193,38 @@ class Objective:
                 g += w.dtype.type(l1) * np.sign(w)
 
 
-def build_objective(loss_cfg: list[dict], regularization: dict, network: Network) -> Objective:
-    """Instantiate the resolved loss terms for `network`; node names are checked here."""
+def is_head(loss: Loss, target: str, out_shape: tuple, num_classes: int | None) -> bool:
+    """Does a term give one predicted class per sample? Classification losses and one-hot targets on
+    class labels do, and so does a single-logit binary net; reconstructions and regressions do not."""
+    if num_classes is None or target == "input":
+        return False
+    return target == "onehot" or loss.task == "classification" or tuple(out_shape) == (1,)
+
+
+def build_objective(loss_cfg: list[dict], regularization: dict, network: Network,
+                    num_classes: int | None = None) -> Objective:
+    """Instantiate the resolved loss terms for `network` (node names and term names are checked here);
+    `num_classes` (None for real-valued targets) decides which terms are heads."""
     from nnctl.nn.registry import LOSSES
 
-    terms = []
+    terms: list[Term] = []
+    named: dict[str, str] = {}
+    nodes = [spec["input"] or network.output_name for spec in loss_cfg]
     for i, spec in enumerate(loss_cfg):
         where = f"loss[{i}]" if len(loss_cfg) > 1 else "loss"
         loss_cls = LOSSES.table[spec["type"]]
-        node = spec["input"] or network.output_name
+        node = nodes[i]
         if node not in network.by_name:
             raise ConfigError(join_path(where, "input"), f"unknown node {node!r}")
+        name = spec.get("name") or (node if nodes.count(node) == 1 else f"{node}_{spec['type']}")
+        if name in named:
+            raise ConfigError(join_path(where, "name"), f"{named[name]} is also named {name!r} (a term is named "
+                                                        f"after its node, or node_type when several terms score "
+                                                        f"that node); give each a different name")
+        named[name] = where
         loss = loss_cls(**{k: v for k, v in spec.items() if k in loss_cls.options})
-        terms.append(Term(loss, spec["weight"], node, spec["target"]))
+        head = is_head(loss, spec["target"], network.by_name[node].layer.out_shape, num_classes)
+        terms.append(Term(loss, spec["weight"], node, spec["target"], name, head))
     penalties = {}
     for n in network.nodes:
         if not n.trainable:
@@ -150,6 +238,14 @@ def build_objective(loss_cfg: list[dict], regularization: dict, network: Network
     return Objective(terms, penalties)
 
 
+def with_heads_for(objective: Objective, network: Network, num_classes: int | None) -> Objective:
+    """The same terms and penalties with heads decided for `num_classes`: for an objective built before
+    its data was known (a checkpoint read as data, nnctl.training.trusted)."""
+    terms = [replace(term, head=is_head(term.loss, term.target, network.by_name[term.node].layer.out_shape,
+                                        num_classes)) for term in objective.terms]
+    return Objective(terms, objective.penalties)
+
+
 def check_fits_data(objective: Objective, network: Network, splits, node_paths: dict[str, str] | None) -> None:
     """Before any training: every loss term's scores and targets must fit the data (number of classes,
     labels versus real-valued targets, shapes). Raises ConfigError naming the key to change."""
@@ -157,9 +253,17 @@ def check_fits_data(objective: Objective, network: Network, splits, node_paths: 
 
     for i, term in enumerate(objective.terms):
         where = f"loss[{i}]" if len(objective.terms) > 1 else "loss"
-        if term.target != "labels" or term.loss.task != "classification":
-            continue
         classes, shape = splits.num_classes, network.by_name[term.node].layer.out_shape
+        if term.target == "onehot":
+            if term.loss.task == "classification":
+                raise ConfigError(join_path(where, "target"), f"onehot is for mse, l1, huber and sigmoid_bce; "
+                                                              f"{term.loss.__class__.__name__} takes the labels "
+                                                              f"themselves (target: labels)")
+            if classes is None:
+                raise ConfigError(join_path(where, "target"), "onehot needs integer class labels, but the data "
+                                                              "has real-valued targets; use target: labels")
+        elif term.target != "labels" or term.loss.task != "classification":
+            continue
         if classes is None:
             raise ConfigError(join_path(where, "type"), f"{term.loss.__class__.__name__} needs integer class "
                                                         f"labels, but the data has real-valued targets; use "

@@ -14,7 +14,7 @@ from typing import Any
 from nnctl.config.spec import did_you_mean, show
 from nnctl.data import arrays, mnist, synthetic
 from nnctl.errors import ConfigError
-from nnctl.layers import activations, conv, dense, dropout, init, merge, norm, pool, shape
+from nnctl.layers import activations, conv, dense, dropout, init, merge, noise, norm, pool, shape
 from nnctl.nn import losses
 from nnctl.optim import optimizers, schedules
 
@@ -65,7 +65,9 @@ LAYERS = Registry("layer", {
     "batchnorm": norm.BatchNorm,
     "layernorm": norm.LayerNorm,
     "dropout": dropout.Dropout,
+    "noise": noise.Noise,
     "flatten": shape.Flatten,
+    "reshape": shape.Reshape,
     "conv2d": conv.Conv2D,
     "maxpool2d": pool.MaxPool2D,
     "avgpool2d": pool.AvgPool2D,

@@ -8,7 +8,8 @@ With `best` the best value so far (none before the first epoch), a value improve
 
 `min_delta` is an absolute margin (early stopping), `threshold` a relative one (reduce-on-plateau); the
 best checkpoint uses neither. The first finite value always improves; a missing or non-finite value
-never does. Mode `auto` is `max` for accuracies (names ending in `acc`) and `min` for everything else.
+never does. Mode `auto` is `max` for accuracies (val_acc, train_acc, and a head's val_acc.NAME) and `min`
+for everything else.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from nnctl.errors import InputError
 
 
 def direction(metric: str) -> str:
-    """'max' for accuracies, 'min' for losses and everything else."""
-    return "max" if metric.endswith("acc") else "min"
+    """'max' for accuracies (val_acc, val_acc.main, ...), 'min' for losses and everything else."""
+    return "max" if metric.partition(".")[0].endswith("acc") else "min"
 
 
 class Monitor:

@@ -25,8 +25,9 @@ import numpy as np
 class StepInfo:
     """One optimizer step: `epoch` (0-based), `step` (0-based within the epoch) of `steps`, `global_step`
     (1-based, counted over the whole run), the learning rate, the batch's loss (penalties included), its
-    size and number of correct predictions (None where no accuracy is measured), and the gradients (valid
-    in on_before_update only: the arrays are reused)."""
+    size and number of correct predictions (None where no accuracy is measured), the gradients (valid
+    in on_before_update only: the arrays are reused), each loss term's own loss and each head's number of
+    correct predictions (in the objective's term and head order)."""
 
     epoch: int
     step: int
@@ -37,6 +38,8 @@ class StepInfo:
     samples: int
     correct: int | None
     grads: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    term_losses: list[float] = field(default_factory=list)
+    head_correct: list[int] = field(default_factory=list)
 
 
 class Callback:

@@ -10,6 +10,8 @@ Where the data comes from is decided by the command line, never by the checkpoin
   (nnctl.training.trusted: architecture, input normalization and class names, each checked).
 - a checkpoint outside a run folder and no --config: refused, since the data paths stored in a
   checkpoint are never followed.
+RUN may also be a folder of runs (its newest run is taken). `--corrupt` damages every input before the
+network sees it, while reconstructions are still compared with the clean inputs.
 The results are returned to be shown first; `save_evaluation` then writes them next to the checkpoint,
 so a read-only run folder still shows its numbers before the one-line write error.
 """
@@ -23,16 +25,19 @@ from nnctl.atomic import write_text_atomic
 from nnctl.config.load import errors_name, load_config
 from nnctl.data import load_splits
 from nnctl.errors import InputError
-from nnctl.nn.objective import check_fits_data
+from nnctl.layers.noise import Corruption, corrupt
+from nnctl.nn.objective import check_fits_data, with_heads_for
 from nnctl.training.checkpoints import expected_shapes, load_checkpoint
 from nnctl.training.metrics import evaluate
-from nnctl.training.prepare import Setup, config_dir, prepare, seed_streams
+from nnctl.training.prepare import Setup, config_dir, evaluation_generator, prepare, seed_streams
+from nnctl.training.run_dir import newest_run
 from nnctl.training.trusted import counter, load_trusted
 
 
 def checkpoint_of(target: str | Path) -> tuple[Path, Path | None]:
-    """(checkpoint file, its run folder or None) for a run folder (best.npz) or a checkpoint path."""
-    target = Path(target)
+    """(checkpoint file, its run folder or None) for a run folder (best.npz), a folder of runs (the newest
+    run's best.npz) or a checkpoint path."""
+    target = newest_run(target)
     if target.is_dir():
         best = target / "checkpoints" / "best.npz"
         if not best.is_file():
@@ -76,34 +81,59 @@ def setup_with_config(path: Path, config: dict, progress: bool) -> tuple[Setup, 
     if tuple(splits.input_shape) != model.input_shape:
         raise InputError(f"{path}: the network takes inputs of shape {model.input_shape}, but the data of "
                          f"{config.source} gives {tuple(splits.input_shape)}")
+    objective = with_heads_for(model.objective, model.network, splits.num_classes)
     with errors_name(f"{path} (stored config)"):
-        check_fits_data(model.objective, model.network, splits, None)
+        check_fits_data(objective, model.network, splits, None)
     facts = {"checkpoint": str(path), "epoch": model.epoch, "step": model.step,
              "class_names": model.class_names or splits.class_names}
-    return Setup(config, splits, model.network, model.objective, rng), facts
+    return Setup(config, splits, model.network, objective, rng), facts
 
 
-def report_path(checkpoint: Path, split: str) -> Path:
-    """runs/<name>/<stamp>/eval_<checkpoint>_<split>.json (next to the run's own report)."""
+def refuse_double_damage(network) -> None:
+    """--corrupt on a network whose noise layer already damages evaluation inputs would damage them twice."""
+    from nnctl.layers.noise import Noise
+
+    for node in network.nodes:
+        if isinstance(node.layer, Noise) and node.layer.config["at_eval"]:
+            raise InputError(f"--corrupt: noise layer {node.name!r} of this run already damages inputs at evaluation "
+                             f"(at_eval: true); evaluate without --corrupt")
+
+
+def report_path(checkpoint: Path, split: str, corruption: Corruption | None = None) -> Path:
+    """runs/<name>/<stamp>/eval_<checkpoint>_<split>.json (next to the run's own report); with a
+    corruption eval_<checkpoint>_<split>_<mode><amount>.json, e.g. eval_best_test_mask0.3.json."""
     checkpoint = Path(checkpoint)
     run_dir = checkpoint.parent.parent if checkpoint.parent.name == "checkpoints" else checkpoint.parent
-    return run_dir / f"eval_{checkpoint.stem}_{split}.json"
+    damage = "" if corruption is None else \
+        f"_{corruption.mode}{corruption.std if corruption.mode == 'gaussian' else corruption.p:g}"
+    return run_dir / f"eval_{checkpoint.stem}_{split}{damage}.json"
 
 
 def evaluate_checkpoint(target: str | Path, split: str = "test", batch_size: int | None = None,
-                        progress: bool = True, config_path: str | Path | None = None) -> tuple[dict, Path]:
-    """Loss, accuracy and confusion matrix of a run's best.npz (or a checkpoint) on `split`. Returns (result,
-    the JSON file `save_evaluation` writes it to); nothing is written here."""
+                        progress: bool = True, config_path: str | Path | None = None,
+                        corruption: Corruption | None = None) -> tuple[dict, Path]:
+    """Loss, accuracy and confusion matrix (each term's loss and each head's accuracy with several loss
+    terms, the reconstruction error for autoencoders) of a run's best.npz (or a checkpoint) on `split`.
+    With `corruption`, every input is damaged before the network sees it (drawn from the run's evaluation
+    generator) while reconstructions are compared with the clean inputs. Returns (result, the JSON file
+    `save_evaluation` writes it to); nothing is written here."""
     setup, facts = setup_from_checkpoint(target, progress, config_path)
     path = Path(facts["checkpoint"])
     data = getattr(setup.splits, split)
     if data is None or len(data[0]) == 0:
         raise InputError(f"{path}: this run's data has no {split} split")
+    damage = None
+    if corruption is not None:
+        refuse_double_damage(setup.network)
+        damage_rng = evaluation_generator(setup.config["seed"])
+        damage = lambda xb: corrupt(xb, corruption, damage_rng)[0]    # noqa: E731 (one generator for all batches)
     result = evaluate(setup.network, setup.objective, data[0], data[1],
-                      batch_size or setup.config["train"]["eval_batch_size"], setup.splits.num_classes)
+                      batch_size or setup.config["train"]["eval_batch_size"], setup.splits.num_classes,
+                      evaluation_generator(setup.config["seed"]), damage)
     result.update({"checkpoint": str(path), "split": split, "epoch": facts["epoch"], "step": facts["step"] or 0,
-                   "class_names": facts["class_names"]})
-    return result, report_path(path, split)
+                   "class_names": facts["class_names"],
+                   "corruption": None if corruption is None else corruption.describe()})
+    return result, report_path(path, split, corruption)
 
 
 def save_evaluation(result: dict, out: Path) -> Path:

@@ -1,4 +1,5 @@
-"""The end of a run, however it ended: best weights back in, final evaluation, curves, report.
+"""The end of a run, however it ended: best weights back in, final evaluation, curves, confusion matrix,
+report.
 
 Finishing never gives up half-way: every file is attempted even when an earlier one fails (a full disk,
 a read-only folder), the failures are returned in order for the caller to report the first, and a stop
@@ -18,6 +19,7 @@ from nnctl.health.summary import health_summary
 from nnctl.training.report import versions, write_report
 from nnctl.training.signals import StopRequested
 from nnctl.training.trainer import Trainer
+from nnctl.viz.confusion import plot_confusion
 from nnctl.viz.curves import plot_curves
 
 
@@ -44,12 +46,13 @@ def restore_best(trainer: Trainer) -> bool:
 
 def finish(trainer: Trainer, status: str, message: str = "", evaluate: bool = True,
            stop: Callable[[], int | None] | None = None) -> Ending:
-    """Write curves.png, report.json and report.md for the run (with the health findings when there are
-    health records); returns the Ending.
+    """Write curves.png, report.json and report.md for the run (and confusion.png for a classifier; the
+    health findings when there are health records); returns the Ending.
 
     With `evaluate`, the best checkpoint's weights are restored and measured on every split (train, val,
-    test), and the report names the checkpoint it measured; `stop` (a pending signal's number) ends that
-    evaluation between batches. The report always holds the best epoch's own metrics row."""
+    test), confusion.png shows the test split (val, or train, when there is no test split), and the report
+    names the checkpoint it measured; `stop` (a pending signal's number) ends that evaluation between
+    batches. The report always holds the best epoch's own metrics row."""
     seconds = [row["seconds"] for row in trainer.history]
     best_epoch = trainer.best.best_epoch
     report = {"name": trainer.config["name"], "run_dir": str(trainer.run_dir), "status": status,
@@ -71,7 +74,13 @@ def finish(trainer: Trainer, status: str, message: str = "", evaluate: bool = Tr
         evaluate_best(trainer, ending, stop)
     if trainer.history:
         attempt(ending, lambda: plot_curves(trainer.history, trainer.run_dir / "curves.png",
-                                            title=trainer.config["name"]))
+                                            title=trainer.config["name"], best_epoch=best_epoch,
+                                            monitor=trainer.monitor))
+    shown = next((split for split in ("test", "val", "train") if (report.get(split) or {}).get("confusion")), None)
+    if shown is not None:
+        attempt(ending, lambda: plot_confusion(
+            report[shown]["confusion"], report["class_names"], trainer.run_dir / "confusion.png",
+            title=f"{trainer.config['name']}: {shown} split, best epoch ({best_epoch})"))
     attempt(ending, lambda: write_report(trainer.run_dir, report))
     return ending
 

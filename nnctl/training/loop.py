@@ -53,10 +53,10 @@ def run_steps(trainer: Trainer, callbacks: Callback, signals: StopSignals | None
 
 def train_one_epoch(trainer: Trainer) -> dict:
     """The steps of one epoch and nothing else (no validation, no files, the position left at the epoch's
-    start): for benchmarks and tests. Returns the epoch's train_loss and train_acc."""
+    start): for benchmarks and tests. Returns the epoch's train_* metrics (per term with several terms)."""
     run_steps(trainer, Callback(), None)
     p, trainer.progress = trainer.progress, EpochProgress()
-    return {"train_loss": p.loss_sum / p.seen, "train_acc": p.correct / p.seen if trainer.counts_accuracy else None}
+    return trainer.train_metrics(p)
 
 
 def end_epoch(trainer: Trainer, seconds: float) -> dict:

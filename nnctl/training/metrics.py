@@ -8,20 +8,10 @@ import numpy as np
 from tqdm import tqdm
 
 from nnctl.nn.network import Network
-from nnctl.nn.objective import Objective
+from nnctl.nn.objective import Objective, predictions
 from nnctl.training.signals import StopRequested
 
-
-def predictions(scores: np.ndarray, task: str) -> np.ndarray | None:
-    """Predicted labels (N,) from scores (N, C): argmax over classes, or logit > 0 for a single-logit
-    binary net. None where a single label per sample makes no sense (regression, multi-label)."""
-    if task == "regression":
-        return None
-    if scores.shape[1] == 1:
-        return (scores[:, 0] > 0).astype(np.int64)
-    if task == "binary":
-        return None
-    return scores.argmax(axis=1)
+__all__ = ["confusion_matrix", "evaluate", "per_class_accuracy", "predictions"]
 
 
 def confusion_matrix(true: np.ndarray, pred: np.ndarray, num_classes: int) -> np.ndarray:
@@ -36,33 +26,65 @@ def per_class_accuracy(confusion: np.ndarray) -> list[float | None]:
     return [float(confusion[i, i] / totals[i]) if totals[i] else None for i in range(len(totals))]
 
 
+Corrupter = Callable[[np.ndarray], np.ndarray]
+
+
 def evaluate(network: Network, objective: Objective, x: np.ndarray, y: np.ndarray, batch_size: int,
-             num_classes: int | None, stop: Callable[[], int | None] | None = None,
+             num_classes: int | None, rng: np.random.Generator | None = None,
+             corrupt: Corrupter | None = None, stop: Callable[[], int | None] | None = None,
              bar: str | None = None) -> dict:
-    """Loss (data loss averaged over samples, plus the weight penalty) and, for classification, accuracy
-    and the confusion matrix of `network` on (x, y), in eval mode, in batches of `batch_size`; with `bar`,
-    a progress bar of that title on stderr. With `stop` (a stop signal's number once one has arrived),
-    StopRequested ends the work between batches."""
-    total_loss = 0.0
-    preds = []
+    """Loss (data loss averaged over samples, plus the weight penalty) of `network` on (x, y) in eval mode,
+    in batches of `batch_size`. Besides "loss" and "samples" the result holds:
+
+        acc, correct, confusion, per_class_acc    when the first loss term is a head
+        term_loss {name: loss}, head_acc {name: accuracy}    with several loss terms (each term's own,
+                                                  unweighted loss; each head's accuracy)
+        reconstruction_mse                        when a term reconstructs the input: the mean squared
+                                                  error of its output (sigmoid of logits for
+                                                  sigmoid_bce) to the clean input
+
+    `rng` goes to the layers (noise at evaluation); `corrupt` damages each input batch before the network
+    sees it, while reconstructions are still compared with the clean input. With `bar`, a progress bar of
+    that title on stderr. With `stop` (a stop signal's number once one has arrived), StopRequested ends
+    the work between batches.
+    """
+    terms, heads = objective.terms, objective.heads
+    term_sums = np.zeros(len(terms))
+    head_correct = np.zeros(len(heads), dtype=np.int64)
+    primary_preds = []
+    rebuilds = [i for i, term in enumerate(terms) if term.target == "input"]
+    squared_error = total_loss = 0.0
     starts = range(0, len(x), batch_size)
     for start in starts if bar is None else tqdm(starts, desc=bar, unit="batch", leave=False, dynamic_ncols=True):
         if stop is not None and (signum := stop()) is not None:
             objective.scores = {}
             raise StopRequested(signum)
         xb, yb = x[start:start + batch_size], y[start:start + batch_size]
-        total_loss += objective.forward(network, xb, yb, training=False) * len(xb)
-        pred = predictions(objective.primary_scores(), objective.task)
-        if pred is not None:
-            preds.append(pred)
+        seen = xb if corrupt is None else corrupt(xb)
+        total_loss += objective.forward(network, seen, yb, training=False, rng=rng, clean=xb) * len(xb)
+        term_sums += np.asarray(objective.values) * len(xb)
+        if heads:
+            head_correct += objective.correct(yb)
+        if objective.primary.head:
+            primary_preds.append(objective.primary.predict(objective.primary_scores()))
+        if rebuilds:
+            term = terms[rebuilds[0]]
+            scores = objective.scores[term.node]
+            residual = term.loss.output(scores) - xb.reshape(scores.shape)
+            squared_error += float(np.square(residual, dtype=np.float64).sum())
     objective.scores = {}
-    result: dict = {"loss": total_loss / max(len(x), 1) + objective.penalty(network.params()), "samples": len(x)}
-    if preds and objective.primary.target == "labels":
-        pred = np.concatenate(preds)
-        true = y.reshape(len(y), -1)[:, 0] if y.ndim > 1 else y
-        true = true.astype(np.int64)
+    count = max(len(x), 1)
+    result: dict = {"loss": total_loss / count + objective.penalty(network.params()), "samples": len(x)}
+    if len(terms) > 1:
+        result["term_loss"] = {term.name: float(total) / count for term, total in zip(terms, term_sums)}
+        result["head_acc"] = {term.name: int(c) / count for term, c in zip(heads, head_correct)}
+    if rebuilds:
+        result["reconstruction_mse"] = squared_error / (count * int(np.prod(x.shape[1:])))
+    if primary_preds:
+        pred = np.concatenate(primary_preds)
+        true = (y.reshape(len(y), -1)[:, 0] if y.ndim > 1 else y).astype(np.int64)
         result["correct"] = int((pred == true).sum())
-        result["acc"] = result["correct"] / max(len(x), 1)
+        result["acc"] = result["correct"] / count
         if num_classes:
             confusion = confusion_matrix(true, pred, num_classes)
             result["confusion"] = confusion.tolist()

@@ -2,8 +2,9 @@
 
 Randomness: the config's `seed` makes one `numpy.random.SeedSequence`; it spawns two children, one for
 the data (synthetic draws, the validation split) and one for the run's `Generator` (weight init, per-epoch
-shuffling, dropout masks, noise). Splitting them means `nnctl eval` can rebuild exactly the same data
-splits from the seed without replaying training, and the same config + seed always gives the same numbers.
+shuffling, dropout masks, noise), and a third for evaluation passes (`evaluation_generator`). Splitting
+them means `nnctl eval` can rebuild exactly the same data splits from the seed without replaying training,
+and the same config + seed always gives the same numbers.
 """
 
 from __future__ import annotations
@@ -24,6 +25,13 @@ def seed_streams(seed: int) -> tuple[np.random.SeedSequence, np.random.Generator
     """(seed material for the data, the run's generator) from one integer seed."""
     data_seq, run_seq = np.random.SeedSequence(seed).spawn(2)
     return data_seq, np.random.default_rng(run_seq)
+
+
+def evaluation_generator(seed: int) -> np.random.Generator:
+    """A fresh generator for one evaluation pass, the same at every call for the same seed: a third child
+    of the seed (the first two are `seed_streams`'), so evaluating never moves the run's generator and
+    layers that damage inputs at evaluation (noise with at_eval) damage them the same way every time."""
+    return np.random.default_rng(np.random.SeedSequence(seed).spawn(3)[2])
 
 
 @dataclass
@@ -51,6 +59,6 @@ def prepare(config: dict, dtype: Any = np.float32, base_dir: Path | None = None,
         batch = min(max(config["train"]["batch_size"], config["train"]["eval_batch_size"]), len(splits.train[0]))
         network = build_network(config["model"], splits.input_shape, rng, dtype,
                                 getattr(config, "node_paths", None), batch)
-        objective = build_objective(config["loss"], config["regularization"], network)
+        objective = build_objective(config["loss"], config["regularization"], network, splits.num_classes)
         check_fits_data(objective, network, splits, getattr(config, "node_paths", None))
     return Setup(config, splits, network, objective, rng)

@@ -68,9 +68,7 @@ def render_markdown(report: dict) -> str:
         lines.append(f"- at the best epoch: {', '.join(shown)}")
     lines.append("")
     if any(report.get(split) for split in ("train", "val", "test")):
-        lines += markdown_table([["split", "loss", "accuracy"]] + [
-            [split, _num(report[split].get("loss")), _pct(report[split].get("acc"))]
-            for split in ("train", "val", "test") if report.get(split)])
+        lines += split_table(report)
     test = report.get("test") or {}
     if test.get("confusion"):
         names = report.get("class_names")
@@ -85,6 +83,23 @@ def render_markdown(report: dict) -> str:
     v = report["versions"]
     lines += ["", f"nnctl {v['nnctl']}, Python {v['python']}, NumPy {v['numpy']}, {v['platform']}", ""]
     return "\n".join(lines)
+
+
+def split_table(report: dict) -> list[str]:
+    """Markdown lines: one row per evaluated split with its loss and accuracy, each loss term's own loss
+    and each head's accuracy (several terms), and the reconstruction error (autoencoders)."""
+    results = [(split, report[split]) for split in ("train", "val", "test") if report.get(split)]
+    first = results[0][1]
+    terms, heads = list(first.get("term_loss", {})), list(first.get("head_acc", {}))
+    rebuilds = "reconstruction_mse" in first
+    header = ["split", "loss", "accuracy"] + [f"loss {t}" for t in terms] + [f"accuracy {h}" for h in heads]
+    rows = [header + (["reconstruction MSE"] if rebuilds else [])]
+    for split, r in results:
+        row = [split, _num(r.get("loss")), _pct(r.get("acc"))]
+        row += [_num(r.get("term_loss", {}).get(t)) for t in terms]
+        row += [_pct(r.get("head_acc", {}).get(h)) for h in heads]
+        rows.append(row + ([_num(r.get("reconstruction_mse"))] if rebuilds else []))
+    return markdown_table(rows)
 
 
 def write_report(run_dir: Path, report: dict) -> None:

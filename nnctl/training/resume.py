@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from nnctl.atomic import remove_leftovers, write_text_atomic
+from nnctl.config.compare import differing_keys
 from nnctl.config.load import load_config
 from nnctl.config.sections import ResolvedConfig
 from nnctl.config.yamlio import dump_yaml, plain
@@ -50,16 +51,6 @@ def locate(target: Path) -> tuple[Path, Path | None]:
     if not (run_dir / "config.yaml").is_file():
         raise InputError(f"{run_dir}: not a run folder (no config.yaml), nothing to resume")
     return run_dir, checkpoint
-
-
-def differing_keys(a: object, b: object, path: str = "") -> list[str]:
-    """Key paths (model.layers[2].units style) where two plain config values differ."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        keys = list(a) + [k for k in b if k not in a]
-        return [d for k in keys for d in differing_keys(a.get(k), b.get(k), f"{path}.{k}" if path else str(k))]
-    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-        return [d for i, (x, y) in enumerate(zip(a, b)) for d in differing_keys(x, y, f"{path}[{i}]")]
-    return [] if a == b else [path]
 
 
 def resumed_config(run_dir: Path, overrides: Sequence[str], config_path: Path | None) -> ResolvedConfig:

@@ -3,8 +3,12 @@
     runs/<name>/<YYYYmmdd-HHMMSS>/
       config.yaml        the resolved config (defaults filled, overrides applied)
       metrics.csv        one row per epoch: epoch, lr, train_loss, train_acc, val_loss, val_acc, seconds
+                         (with several loss terms also train_loss.NAME, val_acc.NAME, ...: see
+                         nnctl.training.metric_names)
+      steps.csv          one row per optimizer step (or every k-th): step, epoch, loss, lr
       checkpoints/       last.npz, best.npz
       curves.png         loss and accuracy curves
+      confusion.png      the test confusion matrix (classifier runs)
       report.json, report.md
 """
 
@@ -16,6 +20,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from nnctl.atomic import WriteFailed, describe_os_error, write_text_atomic
@@ -24,7 +29,7 @@ from nnctl.limits import exceeds_budget, show_bytes
 
 CSV_EXPANSION = 64          # bytes of Python objects per byte of CSV text, at most
 
-METRIC_COLUMNS = ("epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "seconds")
+METRIC_COLUMNS = ("epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "seconds")   # one loss term
 
 
 def create_run_dir(out: str | Path, name: str, config_text: str) -> Path:
@@ -60,28 +65,29 @@ def create_run_dir(out: str | Path, name: str, config_text: str) -> Path:
 class MetricsLog:
     """metrics.csv, appended and flushed one row per epoch so it is readable while training runs.
 
-    It starts as the header plus `rows` (the rows a resumed run already has, written atomically, so rows of
-    epochs after the resumed checkpoint are dropped and there is never a second header)."""
+    It starts as the header (`columns`, the run's metric names) plus `rows` (the rows a resumed run already
+    has, written atomically, so rows of epochs after the resumed checkpoint are dropped and there is never
+    a second header)."""
 
-    def __init__(self, path: Path, rows: list[dict] = ()):
+    def __init__(self, path: Path, rows: list[dict] = (), columns: Sequence[str] = METRIC_COLUMNS):
         self.path = path
+        self.columns = tuple(columns)
         lines = io.StringIO()
         writer = csv.writer(lines)
-        writer.writerow(METRIC_COLUMNS)
+        writer.writerow(self.columns)
         for row in rows:
-            writer.writerow(_cells(row))
+            writer.writerow(self.cells(row))
         write_text_atomic(path, lines.getvalue(), "metrics log")
 
     def append(self, row: dict) -> None:
         try:
             with open(self.path, "a", newline="", encoding="utf-8") as handle:
-                csv.writer(handle).writerow(_cells(row))
+                csv.writer(handle).writerow(self.cells(row))
         except OSError as exc:
             raise WriteFailed(f"{self.path}: cannot write the metrics log ({describe_os_error(exc)})") from None
 
-
-def _cells(row: dict) -> list[str]:
-    return [_cell(row.get(c)) for c in METRIC_COLUMNS]
+    def cells(self, row: dict) -> list[str]:
+        return [_cell(row.get(c)) for c in self.columns]
 
 
 def _cell(value) -> str:
@@ -107,6 +113,18 @@ def read_metrics(path: Path) -> list[dict[str, float | None]]:
     if not rows or "epoch" not in rows[0]:
         raise InputError(f"{path}: not an nnctl metrics.csv (no epoch rows)")
     return rows
+
+
+def newest_run(path: str | Path) -> Path:
+    """`path` itself, unless it is a folder of runs (no config.yaml of its own, run folders inside): then
+    its newest run (run folders are named by their start time). Lets `runs/autoencoder` stand for the
+    latest run of that name."""
+    path = Path(path)
+    if path.is_dir() and not (path / "config.yaml").is_file():
+        runs = sorted(p.parent for p in path.glob("*/config.yaml"))
+        if runs:
+            return runs[-1]
+    return path
 
 
 def find_run(path: str | Path) -> Path:

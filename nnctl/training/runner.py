@@ -39,6 +39,7 @@ from nnctl.training.progress import ProgressBar
 from nnctl.training.run_dir import MetricsLog, create_run_dir
 from nnctl.training.signals import StopRequested, StopSignals
 from nnctl.training.snapshots import save_snapshot
+from nnctl.training.step_log import StepLog
 from nnctl.training.trainer import Diverged, Trainer
 
 
@@ -120,12 +121,14 @@ def claim(run_dir: Path) -> Path:
 
 
 def watchers(trainer: Trainer, progress: bool, extra: Sequence[Callback]) -> CallbackList:
-    """The callbacks of a run: the progress bar, health records, periodic checkpoints, then the caller's own.
-    Health comes before checkpoints, so a checkpoint's position never runs ahead of health.csv."""
+    """The callbacks of a run: the progress bar, health records, steps.csv, periodic checkpoints, then the
+    caller's own. Health and steps.csv come before checkpoints, so a checkpoint's position never runs ahead
+    of health.csv or of steps.csv's rows."""
     trainer.show_progress = progress and sys.stderr.isatty()
     chosen: list[Callback] = [ProgressBar()] if progress else []
     if trainer.train_cfg["health_every"] is not None:
         chosen.append(HealthRecorder(trainer.train_cfg["health_every"]))
+    chosen.append(StepLog(trainer.train_cfg["steps_every"]))
     if trainer.train_cfg["checkpoint_every"] is not None:
         chosen.append(PeriodicCheckpoint(trainer.train_cfg["checkpoint_every"]))
     return CallbackList(chosen + list(extra))
@@ -137,7 +140,7 @@ def execute(trainer: Trainer, callbacks: CallbackList, signals: StopSignals, row
     Overflow warnings are silenced: the loss guard reports a diverging run instead."""
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         try:
-            trainer.log = MetricsLog(trainer.run_dir / "metrics.csv", list(rows))
+            trainer.log = MetricsLog(trainer.run_dir / "metrics.csv", list(rows), trainer.columns)
             signals.check()
             status = fit(trainer, callbacks, signals)
             message = "" if status == "completed" else (

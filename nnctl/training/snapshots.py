@@ -4,7 +4,8 @@ A snapshot holds, besides the network's parameters and buffers (as every checkpo
     optimizer state        arrays (moments, step count t)
     position               epoch (completed epochs) and step (steps done in the next one): the label of
                            the weights, so no checkpoint names an epoch its weights don't belong to
-    epoch progress         the running train-loss/accuracy sums and seconds of a partly done epoch
+    epoch progress         the running train-loss/accuracy sums (per term and head too) and seconds of a
+                           partly done epoch
     generator states       the run generator's state now, and its state at the start of the current epoch
                            (which redraws that epoch's permutation)
     schedule state, both monitors (best checkpoint, early stopping), every metrics row so far, the number
@@ -39,7 +40,8 @@ def snapshot_meta(trainer: Trainer) -> dict:
         "metrics": trainer.history[-1] if trainer.history and p.step == 0 else None,
         "history": trainer.history,
         "progress": {"loss_sum": p.loss_sum, "correct": p.correct, "seen": p.seen, "seconds": p.seconds,
-                     "order_state": p.order_state if p.step else None},
+                     "order_state": p.order_state if p.step else None, "term_sums": p.term_sums,
+                     "head_correct": p.head_correct},
         "rng_state": trainer.rng.bit_generator.state,
         "schedule_state": trainer.schedule.state(),
         "monitor": trainer.monitor, "best_epoch": trainer.best.best_epoch,
@@ -76,7 +78,9 @@ def restore_snapshot(trainer: Trainer, ckpt: Checkpoint, source: str) -> None:
         history = list(meta["history"])
         progress = meta["progress"]
         saved_progress = EpochProgress(step, float(progress["loss_sum"]), int(progress["correct"]),
-                                       int(progress["seen"]), float(progress["seconds"]), progress["order_state"])
+                                       int(progress["seen"]), float(progress["seconds"]), progress["order_state"],
+                                       [float(v) for v in progress.get("term_sums", [])],
+                                       [int(v) for v in progress.get("head_correct", [])])
         rng_state, schedule_state = meta["rng_state"], meta["schedule_state"]
     except (KeyError, TypeError, ValueError):
         raise InputError(f"{source}: this checkpoint holds no resumable training state (written by an older "

@@ -23,9 +23,10 @@ from nnctl.nn.registry import OPTIMIZERS, SCHEDULES
 from nnctl.optim.monitor import Monitor
 from nnctl.training.bn_recompute import recompute_batchnorm
 from nnctl.training.callbacks import StepInfo
-from nnctl.training.metric_names import check_metric_names, measures_accuracy, monitored_metric
-from nnctl.training.metrics import evaluate, predictions
-from nnctl.training.prepare import Setup
+from nnctl.training.metric_names import (check_metric_names, measures_accuracy, metric_columns, monitored_metric,
+                                         split_metrics)
+from nnctl.training.metrics import evaluate
+from nnctl.training.prepare import Setup, evaluation_generator
 
 
 class Diverged(WorkError):
@@ -39,8 +40,9 @@ def options_of(section: dict) -> dict:
 
 @dataclass
 class EpochProgress:
-    """Where the current epoch stands: steps done, the sums its train_loss and train_acc come from, the
-    seconds spent in it so far, and the generator state its permutation was drawn from."""
+    """Where the current epoch stands: steps done, the sums its train_loss and train_acc come from (and,
+    with several loss terms, each term's loss sum and each head's correct count), the seconds spent in it
+    so far, and the generator state its permutation was drawn from."""
 
     step: int = 0
     loss_sum: float = 0.0
@@ -48,6 +50,8 @@ class EpochProgress:
     seen: int = 0
     seconds: float = 0.0
     order_state: dict | None = field(default=None, repr=False)
+    term_sums: list[float] = field(default_factory=list)
+    head_correct: list[int] = field(default_factory=list)
 
 
 class Trainer:
@@ -66,6 +70,7 @@ class Trainer:
             cfg["optimizer"]["lr"], self.train_cfg["epochs"], **options_of(cfg["schedule"]))
         check_metric_names(cfg, setup)
         self.counts_accuracy = measures_accuracy(setup)
+        self.columns = metric_columns(setup)
         self.monitor = monitored_metric(cfg, setup)
         self.best = Monitor(self.monitor)
         stop = self.train_cfg["early_stopping"]
@@ -124,16 +129,17 @@ class Trainer:
         lr = self.schedule.lr(self.epoch + i / self.steps_per_epoch)
         net, objective = self.network, self.objective
         loss = objective.forward(net, xb, yb, training=True, rng=self.rng)
-        pred = predictions(objective.primary_scores(), objective.task)
+        term_losses = list(objective.values)
+        head_correct = objective.correct(yb)
         objective.backward(net)
         grads = net.grads()
         if objective.penalties:
             loss += objective.penalty(self.params)
             objective.add_penalty_grads(self.params, grads)
         self.check_loss(loss, i)
-        correct = None if pred is None else int(np.count_nonzero(pred == yb))
+        correct = head_correct[0] if self.counts_accuracy else None      # the first term is then the first head
         return StepInfo(self.epoch, i, self.steps_per_epoch, self.global_step + 1, lr, loss, len(xb), correct,
-                        grads)
+                        grads, term_losses, head_correct)
 
     def check_loss(self, loss: float, i: int) -> None:
         """Raise Diverged for a NaN or infinite loss, or one above train.divergence_ratio times the run's
@@ -163,6 +169,11 @@ class Trainer:
         p.seen += step.samples
         if step.correct is not None:
             p.correct += step.correct
+        if len(self.objective.terms) > 1:
+            p.term_sums = [total + value * step.samples for total, value in
+                           zip(p.term_sums or [0.0] * len(step.term_losses), step.term_losses)]
+            p.head_correct = [total + count for total, count in
+                              zip(p.head_correct or [0] * len(step.head_correct), step.head_correct)]
         p.step = step.step + 1
         self.global_step = step.global_step
 
@@ -171,11 +182,8 @@ class Trainer:
         feed the schedule and the monitors, and move the position to the next epoch. Returns the row."""
         recompute_batchnorm(self.network, self.setup.splits.train[0], self.train_cfg["eval_batch_size"])
         p = self.progress
-        row = {"epoch": self.epoch + 1, "lr": self.schedule.lr(self.epoch), "train_loss": p.loss_sum / p.seen,
-               "train_acc": p.correct / p.seen if self.counts_accuracy else None}
-        val = self.evaluate_split("val")
-        row["val_loss"] = val["loss"] if val else None
-        row["val_acc"] = val.get("acc") if val else None
+        row = {"epoch": self.epoch + 1, "lr": self.schedule.lr(self.epoch), **self.train_metrics(p)}
+        row.update(split_metrics("val", self.evaluate_split("val")))
         row["seconds"] = p.seconds + seconds
         self.schedule.observe(self.epoch, row)
         self.history.append(row)
@@ -184,6 +192,16 @@ class Trainer:
         self.improved = self.best.update(row[self.monitor], self.epoch)
         if self.early is not None:
             self.early.update(row[self.early.metric], self.epoch)
+        return row
+
+    def train_metrics(self, p: EpochProgress) -> dict:
+        """The epoch's train_* entries from its running sums."""
+        row = {"train_loss": p.loss_sum / p.seen, "train_acc": p.correct / p.seen if self.counts_accuracy else None}
+        if len(self.objective.terms) > 1:
+            row.update({f"train_loss.{term.name}": total / p.seen
+                        for term, total in zip(self.objective.terms, p.term_sums)})
+            row.update({f"train_acc.{term.name}": count / p.seen
+                        for term, count in zip(self.objective.heads, p.head_correct)})
         return row
 
     def stop_early(self) -> bool:
@@ -204,4 +222,5 @@ class Trainer:
         if data is None or len(data[0]) == 0:
             return None
         return evaluate(self.network, self.objective, data[0], data[1], self.train_cfg["eval_batch_size"],
-                        self.setup.splits.num_classes, stop, bar)
+                        self.setup.splits.num_classes, evaluation_generator(self.config["seed"]), stop=stop,
+                        bar=bar)

@@ -20,7 +20,7 @@ from nnctl.nn.network import Network
 from nnctl.viz.figure import new_figure, save_figure
 
 
-def _square_image_shape(size: int) -> tuple[int, int, int] | None:
+def square_image_shape(size: int) -> tuple[int, int, int] | None:
     """(C, H, W) for a flattened square image of `size` values with 1 or 3 channels, else None."""
     for channels in (1, 3):
         side = math.isqrt(size // channels)
@@ -40,7 +40,7 @@ def first_layer_tiles(network: Network) -> tuple[str, np.ndarray]:
             tiles = tiles if w.shape[1] == 3 else tiles.mean(axis=3)
             return node.name, tiles
         if w.ndim == 2:                                   # dense: (D, M) on flattened images
-            shape = _square_image_shape(w.shape[0])
+            shape = square_image_shape(w.shape[0])
             if shape is None:
                 raise InputError(f"layer {node.name}: its {w.shape[0]} inputs are not a flattened square "
                                  f"image, so its weights cannot be drawn as pictures")
@@ -105,11 +105,12 @@ def plot_feature_maps(network: Network, x: np.ndarray, path: Path, labels: list[
 
 
 def setup_for_pictures(path: Path, with_data: bool = True, config_path: Path | None = None):
-    """A trained network from a checkpoint, or a freshly built one from a config (fixed filters, init): an
-    object with `.network` and, `with_data`, `.splits`. A checkpoint's images come from its run's
-    config.yaml or from `config_path`, never from paths stored in it; a checkpoint outside a run folder
-    without them is read as data only (nnctl.training.trusted) and no data is read at all."""
-    if path.suffix == ".npz":
+    """A trained network from a run folder (its best.npz) or a checkpoint, or a freshly built one from a
+    config (fixed filters, initial weights): an object with `.network` and, `with_data`, `.splits`. A
+    checkpoint's images come from its run's config.yaml or from `config_path`, never from paths stored in
+    it; a checkpoint outside a run folder without them is read as data only (nnctl.training.trusted) and no
+    data is read at all."""
+    if path.is_dir() or path.suffix == ".npz":
         from nnctl.training.evaluation import checkpoint_of, setup_from_checkpoint
         from nnctl.training.trusted import load_trusted
 
@@ -120,6 +121,20 @@ def setup_for_pictures(path: Path, with_data: bool = True, config_path: Path | N
     from nnctl.training.prepare import prepare
 
     return prepare(load_config(path), progress=False)
+
+
+def picture_folder(path: Path) -> Path:
+    """Where pictures of `path` go by default: the run folder (given, the newest in a folder of runs, or
+    holding the checkpoint), the checkpoint's own folder outside a run, or the current folder for a config
+    (a fresh network)."""
+    from nnctl.training.run_dir import newest_run
+
+    path = newest_run(path)
+    if path.is_dir():
+        return path
+    if path.suffix == ".npz":
+        return path.parent.parent if path.parent.name == "checkpoints" else path.parent
+    return Path(".")
 
 
 def parse_indexes(text: str, count: int, split: str) -> list[int]:
@@ -134,11 +149,44 @@ def parse_indexes(text: str, count: int, split: str) -> list[int]:
     return indexes
 
 
-def draw_feature_maps(setup, split: str, image_index: str, out_file: Path | None) -> tuple[Path, int]:
-    """Feature maps of the images `image_index` ('0' or '0,1,2') of `split`; returns (file, rows drawn)."""
+def draw_feature_maps(setup, split: str, image_index: str, out_file: Path) -> tuple[Path, int]:
+    """Feature maps of the images `image_index` ('0' or '0,1,2') of `split` into `out_file` (a folder: the
+    file features_<indexes>.png in it); returns (file, rows drawn)."""
     data = getattr(setup.splits, split)
     count = 0 if data is None else len(data[0])
     indexes = parse_indexes(image_index, count, split)
-    out_file = out_file or Path(f"features_{'_'.join(map(str, indexes))}.png")
+    if out_file.is_dir():
+        out_file = out_file / f"features_{'_'.join(map(str, indexes))}.png"
     rows = plot_feature_maps(setup.network, data[0][indexes], out_file, [f"{split} image {i}" for i in indexes])
     return out_file, rows
+
+
+def draw_picture(path: Path, kind: str, out_file: Path | None, split: str, title: str = "", *,
+                 image_index: str | None = None, node: str | None = None, count: int | None = None,
+                 corruption=None, config_path: Path | None = None) -> str:
+    """Draw one picture of the network at `path` (run folder, checkpoint or config): kind is --filters,
+    --features (images `image_index`), --codes (of `node`) or --reconstructions (`count` images, damaged
+    by `corruption` or the run's own noise layer). The images come from the run's config.yaml or
+    `config_path` (see `setup_for_pictures`). It goes to `out_file`, else into the run folder (see
+    `picture_folder`). Returns what to print."""
+    setup = setup_for_pictures(path, with_data=kind != "--filters", config_path=config_path)
+    folder = picture_folder(path)
+    if kind == "--filters":
+        out = out_file or folder / "filters.png"
+        drawn = plot_filters(setup.network, out, title=title or f"{path}: first-layer weights")
+        return f"wrote {out} ({drawn} filters)"
+    if kind == "--features":
+        out, rows = draw_feature_maps(setup, split, image_index, out_file or folder)
+        return f"wrote {out} ({rows} rows: each image and its image-shaped layers)"
+    if kind == "--codes":
+        from nnctl.viz.codes import NEIGHBOURS, draw_codes
+
+        out = out_file or folder / f"codes_{node}.png"
+        panels = draw_codes(setup, node, split, out, str(path), title)
+        return "\n".join([f"wrote {out}"] + [f"{panel.title}: {NEIGHBOURS}-NN {split} accuracy "
+                                             f"{100 * panel.accuracy:.2f}%" for panel in panels])
+    from nnctl.viz.reconstructions import draw_reconstructions
+
+    out = out_file or folder / "reconstructions.png"
+    rows, mse = draw_reconstructions(setup, count, split, corruption, out, str(path), title)
+    return f"wrote {out} ({rows} rows of {count} {split} images; mean squared error to the clean images {mse:.6f})"

@@ -146,8 +146,8 @@ CASES = [
              {"dense1.W": np.zeros((3, 16), np.float32)}))), "c.yaml": GOOD}),
     Case("stored_layer_unknown", EVAL_LONE, "lone.npz (stored config): model.layers[0].type: unknown layer 'evil'; "
                                             "known layers: dense, relu, leaky_relu, sigmoid, tanh, prelu, elu, gelu, "
-                                            "softplus, identity, batchnorm, layernorm, dropout, flatten, conv2d, "
-                                            "maxpool2d, avgpool2d, global_avgpool, concat, add",
+                                            "softplus, identity, batchnorm, layernorm, dropout, noise, flatten, "
+                                            "reshape, conv2d, maxpool2d, avgpool2d, global_avgpool, concat, add",
          files={"lone.npz": config_change("model", {"layers": [{"type": "evil"}]}), "c.yaml": GOOD}),
     Case("stored_network_giant", EVAL_LONE, "lone.npz (stored config): model.layers[0].units: the network up to "
                                             "this layer needs about 5.5 PiB of memory (parameters with gradients "
