@@ -35,4 +35,4 @@ def test_commands_in_the_doc_use_options_the_commands_have():
 
 def test_the_readme_points_at_the_doc():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert "(docs/autoencoders.md)" in readme.split("## More", 1)[1].split("## ", 1)[0]
+    assert "(docs/autoencoders.md)" in readme.split("## Read more", 1)[1].split("## ", 1)[0]

@@ -52,7 +52,7 @@ def test_full_disk_at_the_second_epoch_keeps_the_first_epochs_checkpoints(tmp_pa
 @needs_mounts
 @pytest.mark.parametrize("size, report", [
     (256 << 10, "and the report in {run}"),
-    (8 << 10, "but the report could not be written ({run}/curves.png: cannot write the picture (No space left on "
+    (16 << 10, "but the report could not be written ({run}/curves.png: cannot write the picture (No space left on "
               "device))"),
 ], ids=["report_fits", "report_does_not_fit"])
 def test_full_disk_at_the_first_checkpoint_names_that_checkpoint(tmp_path, size, report):
@@ -72,8 +72,9 @@ def test_full_disk_at_the_first_checkpoint_names_that_checkpoint(tmp_path, size,
 @needs_mounts
 def test_a_completed_run_whose_curves_do_not_fit_says_so_and_keeps_its_checkpoints(tmp_path, trained):
     _, reference = trained
-    sizes = sum(pages(reference / name) for name in ("config.yaml", "metrics.csv", "checkpoints/best.npz",
-                                                      "checkpoints/last.npz", "report.json", "report.md"))
+    sizes = sum(pages(reference / name) for name in ("config.yaml", "metrics.csv", "steps.csv",
+                                                      "checkpoints/best.npz", "checkpoints/last.npz", "report.json",
+                                                      "report.md"))
     config = write_config(tmp_path, BIG.format(units=256, epochs=1, extra=""))
     disk = tmp_path / "disk"
     done, after = on_small_disk(disk, sizes + 4096, nnctl("train", str(config), "--out", str(disk), "--quiet"),
