@@ -20,12 +20,12 @@ before any array data is read, and then only the copied tensors are read (NaN or
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
 import numpy as np
 
+from nnctl.data.mnist import sha256_of
 from nnctl.errors import ConfigError, InputError
 from nnctl.nn.network import Network
 from nnctl.npzfile import Entry
@@ -112,14 +112,6 @@ def plan_copy(network: Network, source: dict[str, dict[str, Entry]], layers, whe
             tensor, what = problem
             raise ConfigError("init.layers", f"{pair_label(new, old, tensor)}: {what} {where}")
     return pairs
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def initialize_from(network: Network, config: dict) -> dict:
