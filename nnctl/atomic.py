@@ -43,23 +43,42 @@ def atomic_file(path: str | Path, what: str = "file") -> Iterator[BinaryIO]:
 
     `what` names the file in the error message ("checkpoint", "picture", ...)."""
     path = Path(path)
+    temp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        os.fchmod(fd, 0o666 & ~current_umask())      # mkstemp's 0600 would hide reports from other users
-    except OSError as exc:
-        raise WriteFailed(f"{path}: cannot write the {what} ({describe_os_error(exc)})") from None
-    try:
         with os.fdopen(fd, "wb") as handle:
+            os.fchmod(fd, 0o666 & ~current_umask())     # mkstemp's 0600 would hide reports from other users
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temp, path)
+        temp = None
     except OSError as exc:
         raise WriteFailed(f"{path}: cannot write the {what} ({describe_os_error(exc)})") from None
+    except Exception as exc:
+        interruption = hidden_interruption(exc)
+        if interruption is not None:        # a cleanup error raised while Ctrl-C or SIGTERM was unwinding
+            raise interruption from None
+        raise
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
+        if temp is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp)
+
+
+def hidden_interruption(exc: BaseException) -> BaseException | None:
+    """The KeyboardInterrupt (or other non-Exception, such as SIGTERM's Terminated) that `exc` was raised
+    while handling, if any: a writer's cleanup that fails mid-interruption must not turn Ctrl-C into an
+    error."""
+    seen = set()
+    cause = exc.__context__
+    while cause is not None and id(cause) not in seen:
+        if not isinstance(cause, Exception):
+            return cause
+        seen.add(id(cause))
+        cause = cause.__context__
+    return None
 
 
 def write_bytes_atomic(path: str | Path, data: bytes, what: str = "file") -> None:

@@ -12,6 +12,10 @@ first), after checking that their declared sizes together fit in memory; zipfile
 entry beyond its declared size, so the check bounds what is allocated.
 
 Every problem is an InputError naming the file and the entry, ending in "nothing was loaded".
+
+`write_npz` is the writing side: the same format as numpy.savez (uncompressed, no pickle), written so that
+an interruption at any moment (Ctrl-C, SIGTERM) leaves the zip closed and re-raises the interruption itself,
+never a zipfile error that hides it.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import struct
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -47,6 +52,28 @@ class Entry:
     @property
     def nbytes(self) -> int:
         return self.info.file_size
+
+
+class _WrittenArchive(zipfile.ZipFile):
+    """A zip being written by write_npz, which closes it on success and abandons it otherwise."""
+
+    def __del__(self) -> None:
+        """Nothing: ZipFile's finalizer would close an abandoned archive, writing into a closed file or
+        failing on a half-built object, and print that error ("Exception ignored in ...")."""
+
+
+def write_npz(handle: BinaryIO, arrays: dict[str, np.ndarray]) -> None:
+    """Write `arrays` ({name: array}) to the open binary `handle` as an .npz archive (entries name.npy).
+
+    If anything interrupts the writing (a signal handler's KeyboardInterrupt can arrive at any line, even
+    inside zipfile between marking an entry open and returning it), the archive is abandoned unclosed and
+    the interruption leaves as itself: closing would raise zipfile's "open writing handle" error in its
+    place. The caller discards the half-written file (nnctl.atomic)."""
+    archive = _WrittenArchive(handle, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True)
+    for name, value in arrays.items():
+        with archive.open(name + NPY_SUFFIX, mode="w", force_zip64=True) as entry:
+            np.lib.format.write_array(entry, np.asanyarray(value), allow_pickle=False)
+    archive.close()
 
 
 def _fail(path: Path, problem: str) -> InputError:

@@ -25,7 +25,7 @@ import numpy as np
 from nnctl.atomic import atomic_file
 from nnctl.errors import InputError
 from nnctl.limits import MAX_META_BYTES, exceeds_budget, show_bytes
-from nnctl.npzfile import Entry, inspect_npz, read_entries
+from nnctl.npzfile import Entry, inspect_npz, read_entries, write_npz
 
 FORMAT = "nnctl-checkpoint/1"
 GROUPS = ("param", "buffer", "optim")
@@ -53,7 +53,7 @@ def save_checkpoint(path: str | Path, params: dict[str, np.ndarray], buffers: di
     payload = json.dumps({"format": FORMAT, **meta}, sort_keys=True).encode("utf-8")
     arrays["meta"] = np.frombuffer(payload, dtype=np.uint8)
     with atomic_file(path, "checkpoint") as handle:
-        np.savez(handle, **arrays)
+        write_npz(handle, arrays)
 
 
 def load_checkpoint(path: str | Path, expect: dict[str, tuple[int, ...]] | None = None,

@@ -9,6 +9,7 @@ import numpy as np
 
 from nnctl.analysis.node_outputs import check_node, node_outputs, split_data
 from nnctl.atomic import atomic_file
+from nnctl.npzfile import write_npz
 from nnctl.training.evaluation import setup_from_checkpoint
 from nnctl.training.run_dir import newest_run
 
@@ -34,5 +35,5 @@ def embed(target: Path, node: str, split: str = "test", out: Path | None = None,
     codes = node_outputs(setup.network, x, node, setup.config["train"]["eval_batch_size"])
     out = out or default_embed_path(target, node, split)
     with atomic_file(out, "embedding") as handle:
-        np.savez(handle, codes=codes, labels=y, node=np.array(node), split=np.array(split))
+        write_npz(handle, {"codes": codes, "labels": y, "node": np.array(node), "split": np.array(split)})
     return out, codes
