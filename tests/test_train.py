@@ -56,6 +56,24 @@ def test_divergence_stops_with_exit_1_and_keeps_the_report(tmp_path):
     assert report["status"] == "diverged"
 
 
+def test_a_diverged_run_in_a_real_process_prints_one_line_and_no_matplotlib_warning(tmp_path):
+    """In a process of its own (Python's default warning filters, not pytest's), the pictures of a run whose
+    outputs are NaN (health.png's histograms have no counts) add nothing to the one-line ending."""
+    import subprocess
+    import sys
+
+    config = tmp_path / "loop.yaml"
+    config.write_text(BASE.format(optimizer="{type: sgd, lr: 1.0e+30}", train="{epochs: 6, batch_size: 32}"))
+    done = subprocess.run([sys.executable, "-m", "nnctl", "train", str(config), "--out", str(tmp_path / "runs"),
+                           "--quiet"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert done.stderr.startswith("training diverged: loss became nan at epoch 1, step 2;")
+    assert done.stderr.count("\n") == 1, done.stderr
+    run = next((tmp_path / "runs" / "loop").iterdir())
+    assert (run / "health.png").stat().st_size > 0
+
+
 def test_ctrl_c_saves_the_exact_position_and_the_report(tmp_path):
     import os
     import signal

@@ -5,6 +5,7 @@ Uses the object API with the Agg canvas: no display needed, nothing shared betwe
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 from nnctl.atomic import atomic_file
@@ -21,6 +22,11 @@ def new_figure(width: float, height: float):
 
 
 def save_figure(figure, path: str | Path) -> None:
-    """Write `figure` to `path` as PNG, whole or not at all (see nnctl.atomic)."""
-    with atomic_file(path, "picture") as handle:
+    """Write `figure` to `path` as PNG, whole or not at all (see nnctl.atomic).
+
+    Matplotlib's UserWarnings while drawing (e.g. "identical low and high ylims" for a histogram of a
+    diverged run's NaN outputs, whose counts are all zero) are silenced: they concern the drawing, which
+    matplotlib has already mended, and would break the one-line ending a user sees on stderr."""
+    with atomic_file(path, "picture") as handle, warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
         figure.savefig(handle, format="png")
