@@ -3,6 +3,7 @@ exactly once), a ticket queued twice run only once, and the counting rules for t
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 
@@ -85,9 +86,25 @@ def test_which_trials_hold_their_ticket():
     assert holds_ticket(frozen(TrialState.FAIL, ticket=0, status="killed", kills=1))  # killed twice: final
 
 
-def test_a_trial_whose_machine_went_silent_is_retried_by_another(tmp_path, monkeypatch):
+def wait_until_stale(database, grace: int) -> None:
+    """Wait until the heartbeat is older than `grace` by the database's own clock, the one Optuna's stale
+    check reads: SQLite's CURRENT_TIMESTAMP has whole seconds, so a fixed sleep of grace + 0.5 s can still
+    look 3 s old to it (CI failed that way once)."""
+    import sqlite3
     import time
 
+    deadline = time.monotonic() + 30
+    with contextlib.closing(sqlite3.connect(database)) as connection:
+        while True:
+            (age,) = connection.execute("SELECT (julianday(CURRENT_TIMESTAMP) - julianday(MAX(heartbeat))) * 86400 "
+                                        "FROM trial_heartbeats").fetchone()
+            if age is not None and age > grace + 0.5:
+                return
+            assert time.monotonic() < deadline, f"the heartbeat never aged past {grace} s (age {age})"
+            time.sleep(0.2)
+
+
+def test_a_trial_whose_machine_went_silent_is_retried_by_another(tmp_path, monkeypatch):
     monkeypatch.setenv("NNCTL_SWEEP_GRACE_SECONDS", "3")
     sweep = write_sweep(tmp_path, "space:\n  optimizer.lr: {loguniform: [1.0e-3, 1.0e-1]}\nsampler: random\n")
     assert invoke("sweep", sweep, "--trials", "1", cwd=tmp_path).returncode == 0
@@ -101,7 +118,7 @@ def test_a_trial_whose_machine_went_silent_is_retried_by_another(tmp_path, monke
     lr = elsewhere.suggest_float("optimizer.lr", 1.0e-3, 1.0e-1, log=True)
     storage.record_heartbeat(storage.get_trial_id_from_study_id_trial_number(
         storage.get_study_id_from_name("sw"), elsewhere.number))
-    time.sleep(3.5)
+    wait_until_stale(tmp_path / "sweeps" / "sw" / "study.db", grace=3)
     result = invoke("sweep", sweep, "--trials", "2", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stderr == ("trial 1: its worker stopped sending heartbeats; queued again to continue "
