@@ -71,12 +71,10 @@ def hidden_interruption(exc: BaseException) -> BaseException | None:
     """The KeyboardInterrupt (or other non-Exception, such as SIGTERM's Terminated) that `exc` was raised
     while handling, if any: a writer's cleanup that fails mid-interruption must not turn Ctrl-C into an
     error."""
-    seen = set()
-    cause = exc.__context__
-    while cause is not None and id(cause) not in seen:
+    cause = exc.__context__          # Python keeps context chains free of cycles
+    while cause is not None:
         if not isinstance(cause, Exception):
             return cause
-        seen.add(id(cause))
         cause = cause.__context__
     return None
 

@@ -14,8 +14,8 @@ entry beyond its declared size, so the check bounds what is allocated.
 Every problem is an InputError naming the file and the entry, ending in "nothing was loaded".
 
 `write_npz` is the writing side: the same format as numpy.savez (uncompressed, no pickle), written so that
-an interruption at any moment (Ctrl-C, SIGTERM) leaves the zip closed and re-raises the interruption itself,
-never a zipfile error that hides it.
+an interruption at any moment (Ctrl-C, SIGTERM) abandons the half-written zip and leaves as itself, never
+as a zipfile error that hides it.
 """
 
 from __future__ import annotations
