@@ -6,6 +6,7 @@ import numpy as np
 
 from nnctl.errors import WorkError
 from nnctl.layers.base import Layer, Shape
+from nnctl.layers.channels import channel_dots, channel_sums, per_sample
 from nnctl.config.spec import Choice, Float, Option
 
 
@@ -78,6 +79,8 @@ class BatchNorm(Layer):
     def forward(self, x: np.ndarray, training: bool, rng: np.random.Generator | None = None) -> np.ndarray:
         """x: (N, C, ...) -> y of the same shape."""
         self.batch_stats = training or self.config["test_stats"] == "batch"
+        if x.ndim > 2:
+            return self.forward_channels(x, training)
         if self.batch_stats:
             mean = x.mean(axis=self.axes, keepdims=True)
             xhat = x - mean
@@ -94,7 +97,38 @@ class BatchNorm(Layer):
         y += self.params["beta"].reshape(self.broadcast)
         return y
 
+    def forward_channels(self, x: np.ndarray, training: bool) -> np.ndarray:
+        """`forward` for x: (N, C, *S) with spatial axes S, as (N, C, P) arrays with threaded passes
+        (nnctl.layers.channels); the same formulas, summed in another order."""
+        n, c = x.shape[:2]
+        x3 = x.reshape(n, c, -1)
+        count = x3.shape[0] * x3.shape[2]
+        xhat = np.empty_like(x3)
+        if self.batch_stats:
+            mean = channel_sums(x3) / x.dtype.type(count)
+            per_sample(lambda s: np.subtract(x3[s], mean[:, None], out=xhat[s]), x3)
+            var = channel_dots(xhat, xhat) / x.dtype.type(count)
+            if training:
+                self._update_running(mean, var)
+        else:
+            mean, var = (stat.reshape(-1) for stat in self._fixed_stats())
+            per_sample(lambda s: np.subtract(x3[s], mean[:, None], out=xhat[s]), x3)
+        inv_std = (1 / np.sqrt(var + self.config["eps"])).astype(x.dtype, copy=False)
+        gamma, beta = self.params["gamma"][:, None], self.params["beta"][:, None]
+        y = np.empty_like(x3)
+
+        def affine(s: slice) -> None:
+            xhat[s] *= inv_std[:, None]
+            np.multiply(xhat[s], gamma, out=y[s])
+            y[s] += beta
+
+        per_sample(affine, x3, passes=3)
+        self.xhat, self.inv_std = xhat.reshape(x.shape), inv_std.reshape(self.broadcast)
+        return y.reshape(x.shape)
+
     def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray:
+        if dy.ndim > 2:
+            return self.backward_channels(dy)
         xhat, scale = self.xhat, self.params["gamma"].reshape(self.broadcast) * self.inv_std
         dbeta = dy.sum(axis=self.axes)
         dgamma = (dy * xhat).sum(axis=self.axes)
@@ -108,6 +142,30 @@ class BatchNorm(Layer):
         dx -= xhat
         dx *= scale
         return dx
+
+    def backward_channels(self, dy: np.ndarray) -> np.ndarray:
+        """`backward` for dy: (N, C, *S), the counterpart of `forward_channels`."""
+        n, c = dy.shape[:2]
+        dy3, xhat = dy.reshape(n, c, -1), self.xhat.reshape(n, c, -1)
+        dbeta, dgamma = channel_sums(dy3), channel_dots(dy3, xhat)
+        self.grads["gamma"], self.grads["beta"] = dgamma, dbeta
+        scale = (self.params["gamma"] * self.inv_std.reshape(-1))[:, None]
+        self.xhat = self.inv_std = None
+        dx = np.empty_like(dy3)
+        if not self.batch_stats:
+            per_sample(lambda s: np.multiply(dy3[s], scale, out=dx[s]), dy3)
+            return dx.reshape(dy.shape)
+        per_channel = dy3.shape[0] * dy3.shape[2]
+        mean_dy, mean_dy_xhat = (dbeta / per_channel)[:, None], (dgamma / per_channel)[:, None]
+
+        def chunk(s: slice) -> None:
+            xhat[s] *= mean_dy_xhat                          # xhat is ours and no longer needed
+            np.subtract(dy3[s], mean_dy, out=dx[s])
+            dx[s] -= xhat[s]
+            dx[s] *= scale
+
+        per_sample(chunk, dy3, passes=4)
+        return dx.reshape(dy.shape)
 
     # ------------------------------------------------------------------------------ statistics
     def _update_running(self, mean: np.ndarray, var: np.ndarray) -> None:

@@ -27,6 +27,7 @@ from nnctl.errors import ConfigError, InputError
 from nnctl.layers.base import Layer, Shape
 from nnctl.limits import memory_budget, show_bytes
 from nnctl.nn.flat import pack
+from nnctl.nn.fusion import ReluPoolFusion
 from nnctl.nn.model_config import INPUT
 
 PARAM_COPIES = 4         # the parameters, their gradients, and up to two optimizer slots (Adam's m and v)
@@ -89,6 +90,7 @@ class Network:
         for i, node in enumerate(self.nodes):
             for name in node.inputs:
                 self._last_use[name] = i
+        self.fusion = ReluPoolFusion(self.nodes)
 
     def pack_trainable(self) -> None:
         """Move the trainable parameters into one flat buffer and give them a flat gradient buffer of the
@@ -150,13 +152,17 @@ class Network:
         last = until or self.output_name
         keep.add(last)
         values = {INPUT: x}
+        self.fusion.begin(keep, last)
         for i, node in enumerate(self.nodes):
             layer = node.layer
             mode = training and (node.trainable or not layer.evaluates_when_frozen)
             if layer.arity == "many":
                 values[node.name] = layer.forward([values[n] for n in node.inputs], mode, rng)
+            elif self.fusion.passes_through(node.name):
+                values[node.name] = values[node.inputs[0]]
             else:
                 values[node.name] = layer.forward(values[node.inputs[0]], mode, rng)
+                self.fusion.after_pool(node.inputs[0], node.name, values[node.name], mode)
             if node.name == last:
                 break
             for name in node.inputs:
@@ -179,7 +185,11 @@ class Network:
             if dy is None:
                 self.zero_grads(node)
                 continue
-            dxs = node.layer.backward(dy, need_input_grad=need_input_grad or not feeds_on_input)
+            if self.fusion.passes_through(node.name):
+                dxs = dy
+            else:
+                dy = self.fusion.before_pool_backward(node.name, dy)
+                dxs = node.layer.backward(dy, need_input_grad=need_input_grad or not feeds_on_input)
             if node.layer.arity == "one":
                 dxs = [dxs]
             for name, dx in zip(node.inputs, dxs):
