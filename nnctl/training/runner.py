@@ -181,11 +181,18 @@ def completed(trainer: Trainer, callbacks: CallbackList, signals: StopSignals, s
 def interrupted(trainer: Trainer, callbacks: CallbackList, signals: StopSignals, signum: int, save: bool) -> dict:
     """End a run stopped by a signal: with `save`, a checkpoint of the exact position first (a second Ctrl-C
     skips it); then the report, whatever else arrives."""
+    # From here on a second Ctrl-C can only cut the save short: anywhere else it would escape this ending
+    # and leave no report (CI once caught one arriving while the kept checkpoints were listed).
+    signals.finishing = True
     what = f"kept {kept_checkpoints(trainer)}"
     try:
         callbacks.on_fit_end(trainer, "interrupted")
         if save:
-            what = f"saved {save_snapshot(trainer, 'last')} ({trainer.position()})"
+            signals.finishing = False
+            try:
+                what = f"saved {save_snapshot(trainer, 'last')} ({trainer.position()})"
+            finally:
+                signals.finishing = True
     except KeyboardInterrupt:
         what = f"skipped saving the exact position (a second Ctrl-C) and kept {kept_checkpoints(trainer)}"
     except (WriteFailed, Diverged) as exc:
