@@ -10,8 +10,6 @@ on the number of threads.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
 from nnctl.layers.workers import over_batch
@@ -37,7 +35,3 @@ def channel_dots(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     over_batch(chunk, n, 2 * a.size)
     return rows.sum(axis=0)
 
-
-def per_sample(work: Callable[[slice], None], x: np.ndarray, passes: int = 1) -> None:
-    """Run element-wise `work(samples)` over x's batch axis, split over threads (`passes` over x each)."""
-    over_batch(work, x.shape[0], passes * x.size)

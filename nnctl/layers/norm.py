@@ -6,7 +6,8 @@ import numpy as np
 
 from nnctl.errors import WorkError
 from nnctl.layers.base import Layer, Shape
-from nnctl.layers.channels import channel_dots, channel_sums, per_sample
+from nnctl.layers.channels import channel_dots, channel_sums
+from nnctl.layers.workers import over_batch
 from nnctl.config.spec import Choice, Float, Option
 
 
@@ -103,16 +104,16 @@ class BatchNorm(Layer):
         n, c = x.shape[:2]
         x3 = x.reshape(n, c, -1)
         count = x3.shape[0] * x3.shape[2]
-        xhat = np.empty_like(x3)
         if self.batch_stats:
             mean = channel_sums(x3) / x.dtype.type(count)
-            per_sample(lambda s: np.subtract(x3[s], mean[:, None], out=xhat[s]), x3)
+        else:
+            mean, var = (stat.reshape(-1) for stat in self._fixed_stats())
+        xhat = np.empty_like(x3)
+        over_batch(lambda s: np.subtract(x3[s], mean[:, None], out=xhat[s]), n, x3.size)
+        if self.batch_stats:
             var = channel_dots(xhat, xhat) / x.dtype.type(count)
             if training:
                 self._update_running(mean, var)
-        else:
-            mean, var = (stat.reshape(-1) for stat in self._fixed_stats())
-            per_sample(lambda s: np.subtract(x3[s], mean[:, None], out=xhat[s]), x3)
         inv_std = (1 / np.sqrt(var + self.config["eps"])).astype(x.dtype, copy=False)
         gamma, beta = self.params["gamma"][:, None], self.params["beta"][:, None]
         y = np.empty_like(x3)
@@ -122,7 +123,7 @@ class BatchNorm(Layer):
             np.multiply(xhat[s], gamma, out=y[s])
             y[s] += beta
 
-        per_sample(affine, x3, passes=3)
+        over_batch(affine, n, 3 * x3.size)
         self.xhat, self.inv_std = xhat.reshape(x.shape), inv_std.reshape(self.broadcast)
         return y.reshape(x.shape)
 
@@ -153,7 +154,7 @@ class BatchNorm(Layer):
         self.xhat = self.inv_std = None
         dx = np.empty_like(dy3)
         if not self.batch_stats:
-            per_sample(lambda s: np.multiply(dy3[s], scale, out=dx[s]), dy3)
+            over_batch(lambda s: np.multiply(dy3[s], scale, out=dx[s]), n, dy3.size)
             return dx.reshape(dy.shape)
         per_channel = dy3.shape[0] * dy3.shape[2]
         mean_dy, mean_dy_xhat = (dbeta / per_channel)[:, None], (dgamma / per_channel)[:, None]
@@ -164,7 +165,7 @@ class BatchNorm(Layer):
             dx[s] -= xhat[s]
             dx[s] *= scale
 
-        per_sample(chunk, dy3, passes=4)
+        over_batch(chunk, n, 4 * dy3.size)
         return dx.reshape(dy.shape)
 
     # ------------------------------------------------------------------------------ statistics
