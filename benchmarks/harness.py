@@ -13,8 +13,9 @@ Also printed:
   fraction of the peak (the epoch's product FLOPs counted from the layer shapes, benchmarks/machine.py);
 - peak resident memory of each side during its timed epoch, and the growth over the resident size just
   before it (the kernel's high-water mark is reset first, so data loading does not count);
-- evaluation throughput (forward only, in `train.eval_batch_size` batches, over the training images)
-  against training throughput, per image;
+- evaluation throughput (forward only, over the training images, both sides in the batches nnctl evaluates
+  in: `train.eval_batch_size`, auto by default, see nnctl/nn/eval_batch.py) against training throughput,
+  per image;
 - where nnctl's epoch goes, stage by stage (benchmarks/stages.py), from one more epoch with timers on;
   `--no-stages` skips it.
 
@@ -49,6 +50,11 @@ def load_data(config: dict):
     return resolved, prepare(resolved, progress=False)
 
 
+def eval_batch_of(resolved: dict, setup) -> int:
+    """The batch nnctl evaluates in (an nnctl from before auto eval batches, via --nnctl-src, has only the number)."""
+    return setup.eval_batch if hasattr(setup, "eval_batch") else resolved["train"]["eval_batch_size"]
+
+
 def nnctl_worker(config: dict, warmup_batches: int, stages: bool) -> dict:
     from nnctl.training.loop import train_one_epoch
     from nnctl.training.metrics import evaluate
@@ -57,7 +63,7 @@ def nnctl_worker(config: dict, warmup_batches: int, stages: bool) -> dict:
     resolved, setup = load_data(config)
     trainer = Trainer(setup)
     x, y = setup.splits.train
-    eval_batch = resolved["train"]["eval_batch_size"]
+    eval_batch = eval_batch_of(resolved, setup)
     if warmup_batches:   # a few steps (and one evaluation batch), so both sides start warm
         steps, trainer.steps_per_epoch = trainer.steps_per_epoch, min(warmup_batches, trainer.steps_per_epoch)
         train_one_epoch(trainer)
@@ -96,7 +102,7 @@ def torch_worker(config: dict, build_model, warmup_batches: int) -> dict:
     model = build_model(torch)
     optimizer = torch.optim.Adam(model.parameters(), lr=resolved["optimizer"]["lr"])
     loss_fn = torch.nn.CrossEntropyLoss()
-    batch, eval_batch = resolved["train"]["batch_size"], resolved["train"]["eval_batch_size"]
+    batch, eval_batch = resolved["train"]["batch_size"], eval_batch_of(resolved, setup)
     generator = torch.Generator().manual_seed(0)
 
     def epoch(limit: int | None) -> tuple[float, float]:

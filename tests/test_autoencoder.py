@@ -248,7 +248,7 @@ def test_noise_at_evaluation_damages_validation_inputs_the_same_way_every_time(t
     run = train_autoencoder(tmp_path, noise="    - {type: noise, mode: mask, p: 0.3, at_eval: true}\n")
     setup, _ = setup_from_checkpoint(run, progress=False)
     x, y = setup.splits.val
-    batch = setup.config["train"]["eval_batch_size"]
+    batch = setup.eval_batch
     damaged = [evaluate(setup.network, setup.objective, x, y, batch, None, evaluation_generator(0))["loss"]
                for _ in range(2)]
     clean = evaluate(setup.network, setup.objective, x, y, batch, None)["loss"]

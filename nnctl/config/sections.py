@@ -33,6 +33,21 @@ _DURATION = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(s|sec|min|h)\s*$")
 _UNIT_SECONDS = {"s": 1.0, "sec": 1.0, "min": 60.0, "h": 3600.0}
 
 
+def IntOrAuto():
+    """A positive integer or the word 'auto'."""
+    positive = Int(1)
+
+    def check(value: Any) -> int | str:
+        if value == "auto":
+            return value
+        try:
+            return positive(value)
+        except Mismatch:
+            raise Mismatch("a positive integer or 'auto'") from None
+
+    return check
+
+
 def Every():
     """A positive number of steps (an integer) or a duration: a number with s, sec, min or h."""
 
@@ -91,8 +106,10 @@ def MetricName():
 TRAIN_OPTIONS = {
     "epochs": Option(Int(1), 10, "passes over the training set"),
     "batch_size": Option(Int(1), 128, "samples per gradient step"),
-    "eval_batch_size": Option(Int(1), 512, "samples per forward pass when evaluating (forward only, so "
-                                           "larger batches than in training pay)"),
+    "eval_batch_size": Option(IntOrAuto(), "auto",
+                              "samples per forward pass when evaluating; auto: the largest power of two up to 512 "
+                              "whose biggest array in a pass stays within 32 MiB (large batches pay in dense "
+                              "networks, small ones in convolutional networks; see nnctl/nn/eval_batch.py)"),
     "shuffle": Option(Bool(), True, "reshuffle the training set every epoch (seeded)"),
     "monitor": Option(MetricName(), "auto",
                       "metric that picks best.npz; auto = val_acc (val_loss for regression), "

@@ -32,7 +32,7 @@ def embed(target: Path, node: str, split: str = "test", out: Path | None = None,
     setup, _ = setup_from_checkpoint(target, progress=False, config_path=config_path)
     check_node(setup.network, node)
     x, y = split_data(setup, split, str(target))
-    codes = node_outputs(setup.network, x, node, setup.config["train"]["eval_batch_size"])
+    codes = node_outputs(setup.network, x, node, setup.eval_batch)
     out = out or default_embed_path(target, node, split)
     with atomic_file(out, "embedding") as handle:
         write_npz(handle, {"codes": codes, "labels": y, "node": np.array(node), "split": np.array(split)})

@@ -26,6 +26,7 @@ from nnctl.config.load import errors_name, load_config
 from nnctl.data import load_splits
 from nnctl.errors import InputError
 from nnctl.layers.noise import Corruption, corrupt
+from nnctl.nn.eval_batch import eval_batch_bound
 from nnctl.nn.objective import check_fits_data, with_heads_for
 from nnctl.training.checkpoints import expected_shapes, load_checkpoint
 from nnctl.training.metrics import evaluate
@@ -74,7 +75,7 @@ def setup_with_config(path: Path, config: dict, progress: bool) -> tuple[Setup, 
     """The checkpoint's own network (read as data) and the data of `config`, normalized as the network
     was trained."""
     train = config["train"]
-    model = load_trusted(path, batch_size=max(train["batch_size"], train["eval_batch_size"]))
+    model = load_trusted(path, batch_size=max(train["batch_size"], eval_batch_bound(train["eval_batch_size"])))
     data_seq, rng = seed_streams(config["seed"])
     with errors_name(config):
         splits = load_splits(config["data"], data_seq, config_dir(config), progress, model.normalization)
@@ -128,7 +129,7 @@ def evaluate_checkpoint(target: str | Path, split: str = "test", batch_size: int
         damage_rng = evaluation_generator(setup.config["seed"])
         damage = lambda xb: corrupt(xb, corruption, damage_rng)[0]    # noqa: E731 (one generator for all batches)
     result = evaluate(setup.network, setup.objective, data[0], data[1],
-                      batch_size or setup.config["train"]["eval_batch_size"], setup.splits.num_classes,
+                      batch_size or setup.eval_batch, setup.splits.num_classes,
                       evaluation_generator(setup.config["seed"]), damage)
     result.update({"checkpoint": str(path), "split": split, "epoch": facts["epoch"], "step": facts["step"] or 0,
                    "class_names": facts["class_names"],

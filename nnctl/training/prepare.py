@@ -17,6 +17,7 @@ import numpy as np
 
 from nnctl.data import Splits, load_splits
 from nnctl.config.load import errors_name
+from nnctl.nn.eval_batch import eval_batch_bound, eval_batch_size
 from nnctl.nn.network import Network, build_network
 from nnctl.nn.objective import Objective, build_objective, check_fits_data
 
@@ -42,6 +43,11 @@ class Setup:
     objective: Objective
     rng: np.random.Generator
 
+    @property
+    def eval_batch(self) -> int:
+        """Samples per evaluation pass: train.eval_batch_size, auto resolved for this network."""
+        return eval_batch_size(self.config["train"]["eval_batch_size"], self.network)
+
 
 def config_dir(config: dict, fallback: str | Path = ".") -> Path:
     """Folder that relative data paths in `config` resolve against."""
@@ -56,7 +62,8 @@ def prepare(config: dict, dtype: Any = np.float32, base_dir: Path | None = None,
     with errors_name(config):
         if splits is None:
             splits = load_splits(config["data"], data_seq, base_dir or config_dir(config), progress=progress)
-        batch = min(max(config["train"]["batch_size"], config["train"]["eval_batch_size"]), len(splits.train[0]))
+        train = config["train"]
+        batch = min(max(train["batch_size"], eval_batch_bound(train["eval_batch_size"])), len(splits.train[0]))
         network = build_network(config["model"], splits.input_shape, rng, dtype,
                                 getattr(config, "node_paths", None), batch)
         objective = build_objective(config["loss"], config["regularization"], network, splits.num_classes)

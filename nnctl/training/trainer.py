@@ -180,7 +180,7 @@ class Trainer:
     def close_epoch(self, seconds: float) -> dict:
         """End the epoch: recompute batch-norm statistics where asked, validate, append the metrics row,
         feed the schedule and the monitors, and move the position to the next epoch. Returns the row."""
-        recompute_batchnorm(self.network, self.setup.splits.train[0], self.train_cfg["eval_batch_size"])
+        recompute_batchnorm(self.network, self.setup.splits.train[0], self.setup.eval_batch)
         p = self.progress
         row = {"epoch": self.epoch + 1, "lr": self.schedule.lr(self.epoch), **self.train_metrics(p)}
         row.update(split_metrics("val", self.evaluate_split("val")))
@@ -221,6 +221,6 @@ class Trainer:
         data = getattr(self.setup.splits, split)
         if data is None or len(data[0]) == 0:
             return None
-        return evaluate(self.network, self.objective, data[0], data[1], self.train_cfg["eval_batch_size"],
+        return evaluate(self.network, self.objective, data[0], data[1], self.setup.eval_batch,
                         self.setup.splits.num_classes, evaluation_generator(self.config["seed"]), stop=stop,
                         bar=bar)

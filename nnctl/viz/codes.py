@@ -46,7 +46,7 @@ def code_panels(setup, node: str, split: str, source: str) -> tuple[list[Panel],
         raise InputError(f"{source}: --codes colours points by class, but this run's data has real-valued targets")
     check_node(setup.network, node)
     (train_x, train_y), (x, y) = setup.splits.train, split_data(setup, split, source)
-    batch = setup.config["train"]["eval_batch_size"]
+    batch = setup.eval_batch
     train_codes = node_outputs(setup.network, train_x, node, batch).reshape(len(train_x), -1)
     codes = node_outputs(setup.network, x, node, batch).reshape(len(x), -1)
     width = train_codes.shape[1]
