@@ -134,6 +134,11 @@ def test_predict_on_an_npz_file_matches_eval(run, tmp_path):
     assert "predict: 100%" in result.stderr and "90/90" in result.stderr     # a progress bar: 13 batches
     quiet = invoke("predict", run_dir, tmp_path / "x.npz", "--batch-size", 7, "--quiet")
     assert quiet.stderr == "" and quiet.stdout == result.stdout
+    whole = invoke("predict", run_dir, tmp_path / "x.npz")      # default: auto, 512 for this small network
+    assert whole.exit_code == 0, whole.output
+    assert whole.stderr == ""                                       # one batch of 90: no progress bar
+    # float32 products in other batch shapes may round the last printed digit differently
+    check_against_eval(list(csv.DictReader(io.StringIO(whole.stdout))), run_dir, test_y)
 
 
 def test_predict_on_a_folder_of_pngs_matches_eval(run, tmp_path):

@@ -16,11 +16,12 @@ from nnctl.cli._options import debug_option, quiet_option
               help="CSV file to write (default: standard output).")
 @click.option("--top-k", type=click.IntRange(min=1), default=3, show_default=True,
               help="Classes listed per sample, most likely first.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True,
-              help="Samples per forward pass.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=None,
+              help="Samples per forward pass [default: chosen from the network's shapes, as "
+                   "train.eval_batch_size: auto].")
 @quiet_option
 @debug_option
-def command(checkpoint: Path, inputs: Path, out_file: Path | None, top_k: int, batch_size: int,
+def command(checkpoint: Path, inputs: Path, out_file: Path | None, top_k: int, batch_size: int | None,
             quiet: bool) -> None:
     """Predict classes (or outputs) for new samples with a run's best checkpoint, as CSV.
 

@@ -30,6 +30,7 @@ from nnctl.deploy.inputs import open_samples
 from nnctl.deploy.saved_model import SavedModel, load_saved_model, to_network_input
 from nnctl.errors import InputError
 from nnctl.limits import exceeds_budget, show_bytes
+from nnctl.nn.eval_batch import auto_eval_batch
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:
@@ -106,14 +107,16 @@ def csv_output(out: Path | None) -> Iterator[TextIO]:
 
 
 def predict(target: str | Path, inputs: str | Path, out: Path | None = None, top_k: int = 3,
-            batch_size: int = 256, progress: bool = True) -> int:
+            batch_size: int | None = None, progress: bool = True) -> int:
     """Write the predictions of the run's best.npz (or a checkpoint) for INPUTS as CSV to `out` (or to
-    standard output); returns the number of samples."""
+    standard output), `batch_size` samples per forward pass (None: as `eval_batch_size: auto` would choose
+    for this network, nnctl.nn.eval_batch); returns the number of samples."""
     model = load_saved_model(target)
     samples = open_samples(Path(inputs), model)
     table = Table(model, top_k)
     node, n = model.output_node, len(samples)
-    given, batch_size = batch_size, max(1, min(batch_size, n))
+    given = "auto" if batch_size is None else batch_size
+    batch_size = max(1, min(auto_eval_batch(model.network) if batch_size is None else batch_size, n))
     needed = model.network.memory_needed(batch_size)
     budget = exceeds_budget(needed)
     if budget is not None:
