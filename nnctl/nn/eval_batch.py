@@ -4,8 +4,9 @@ Forward-only passes gain from large batches in a dense network: every matrix pro
 per batch (the benchmark MLP evaluates 276,000 images/s at 512 against 230,000 at 128). A convolutional
 network loses from them: its per-batch arrays (im2col columns, feature maps) grow past 32 MiB, above which
 glibc's allocator maps fresh pages for every array instead of reusing memory it holds, and each of those
-pages is zeroed by the kernel when first touched (the benchmark CNN: 9,053 images/s at 128 against 7,208
-at 512; configs/fashion_cnn.yaml: 2,695 at 64 against 2,014 at 512; benchmarks/bench_eval_batch.py).
+pages is zeroed by the kernel when first touched (benchmarks/bench_eval_batch.py, in one run each: the
+benchmark CNN 8,116 images/s at 128 against 6,525 at 512; configs/fashion_cnn.yaml 2,177 at 64 against
+1,983 at 512; between 64 and 256 the differences stayed within this machine's run-to-run noise).
 
 auto = the largest power of two up to AUTO_CAP whose largest single array in a pass (a layer's output or
 its scratch, for that many samples) stays within ARRAY_BYTES; at least 1. It depends on shapes alone, so a
