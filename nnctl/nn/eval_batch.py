@@ -1,12 +1,13 @@
 """How many samples an evaluation pass takes at once when `train.eval_batch_size` is auto (the default).
 
 Forward-only passes gain from large batches in a dense network: every matrix product reads its weights once
-per batch (the benchmark MLP evaluates 276,000 images/s at 512 against 230,000 at 128). A convolutional
-network loses from them: its per-batch arrays (im2col columns, feature maps) grow past 32 MiB, above which
-glibc's allocator maps fresh pages for every array instead of reusing memory it holds, and each of those
-pages is zeroed by the kernel when first touched (benchmarks/bench_eval_batch.py, in one run each: the
-benchmark CNN 8,116 images/s at 128 against 6,525 at 512; configs/fashion_cnn.yaml 2,177 at 64 against
-1,983 at 512; between 64 and 256 the differences stayed within this machine's run-to-run noise).
+per batch. A convolutional network loses from them once its per-batch arrays grow past 32 MiB: its feature
+maps, allocated anew for every batch, then get fresh pages from glibc's allocator (which the kernel zeroes
+when first touched) instead of memory the process already holds, and im2col columns that large no longer
+stay in cache. Measured with benchmarks/bench_eval_batch.py, one run each: the benchmark MLP 225,410
+images/s at 512 against 186,313 at 128; the benchmark CNN 8,116 at 128 against 6,525 at 512;
+configs/fashion_cnn.yaml 2,177 at 64 against 1,983 at 512. Between 64 and 256 the convolutional networks'
+differences stayed within this machine's run-to-run noise.
 
 auto = the largest power of two up to AUTO_CAP whose largest single array in a pass (a layer's output or
 its scratch, for that many samples) stays within ARRAY_BYTES; at least 1. It depends on shapes alone, so a
