@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from nnctl.config.spec import (Bool, Choice, Float, Int, ListOf, Mismatch, Option, Optional, Str, did_you_mean,
-                               join_path, require_mapping, show, validate)
+from nnctl.config.spec import (Bool, Choice, Float, Int, ListOf, Mismatch, Option, Optional, OrWord, Str,
+                               did_you_mean, join_path, require_mapping, show, validate)
 from nnctl.errors import ConfigError
 
 SECTIONS = ("name", "seed", "data", "model", "loss", "regularization", "optimizer", "schedule", "train", "init")
@@ -31,21 +31,6 @@ def RunName():
 
 _DURATION = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(s|sec|min|h)\s*$")
 _UNIT_SECONDS = {"s": 1.0, "sec": 1.0, "min": 60.0, "h": 3600.0}
-
-
-def IntOrAuto():
-    """A positive integer or the word 'auto'."""
-    positive = Int(1)
-
-    def check(value: Any) -> int | str:
-        if value == "auto":
-            return value
-        try:
-            return positive(value)
-        except Mismatch:
-            raise Mismatch("a positive integer or 'auto'") from None
-
-    return check
 
 
 def Every():
@@ -106,7 +91,7 @@ def MetricName():
 TRAIN_OPTIONS = {
     "epochs": Option(Int(1), 10, "passes over the training set"),
     "batch_size": Option(Int(1), 128, "samples per gradient step"),
-    "eval_batch_size": Option(IntOrAuto(), "auto",
+    "eval_batch_size": Option(OrWord("auto", Int(1)), "auto",
                               "samples per forward pass when evaluating; auto: the largest power of two up to 512 "
                               "whose biggest array in a pass stays within 32 MiB (large batches pay in dense "
                               "networks, small ones in convolutional networks; see nnctl/nn/eval_batch.py)"),

@@ -181,6 +181,20 @@ def Optional(inner: Checker) -> Checker:
     return check
 
 
+def OrWord(word: str, inner: Checker) -> Checker:
+    """The word `word` or whatever `inner` accepts (e.g. a batch size or "auto")."""
+
+    def check(value: Any) -> Any:
+        if value == word:
+            return word
+        try:
+            return inner(value)
+        except Mismatch as exc:
+            raise Mismatch(f"{exc.expected} or {word!r}") from None
+
+    return check
+
+
 def ListOf(inner: Checker, min_len: int = 0, what: str | None = None) -> Checker:
     def check(value: Any) -> list:
         if not isinstance(value, list) or len(value) < min_len:

@@ -30,7 +30,7 @@ from nnctl.deploy.inputs import open_samples
 from nnctl.deploy.saved_model import SavedModel, load_saved_model, to_network_input
 from nnctl.errors import InputError
 from nnctl.limits import exceeds_budget, show_bytes
-from nnctl.nn.eval_batch import auto_eval_batch
+from nnctl.nn.eval_batch import eval_batch_size
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:
@@ -116,7 +116,7 @@ def predict(target: str | Path, inputs: str | Path, out: Path | None = None, top
     table = Table(model, top_k)
     node, n = model.output_node, len(samples)
     given = "auto" if batch_size is None else batch_size
-    batch_size = max(1, min(auto_eval_batch(model.network) if batch_size is None else batch_size, n))
+    batch_size = max(1, min(eval_batch_size(given, model.network), n))
     needed = model.network.memory_needed(batch_size)
     budget = exceeds_budget(needed)
     if budget is not None:
