@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from nnctl.config.spec import (Bool, Choice, Float, Int, ListOf, Mismatch, Option, Optional, OrWord, Str,
+from nnctl.config.spec import (Bool, Float, Int, ListOf, Mismatch, Option, Optional, OrWord, Str,
                                did_you_mean, join_path, require_mapping, show, validate)
 from nnctl.errors import ConfigError
 

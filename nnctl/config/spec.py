@@ -167,32 +167,28 @@ def Choice(*choices: str) -> Checker:
     return check
 
 
-def Optional(inner: Checker) -> Checker:
-    """`null` or whatever `inner` accepts."""
+def _either(special: Any, shown: str, inner: Checker) -> Checker:
+    """`special` itself, or whatever `inner` accepts; a mismatch names both (`shown` for `special`)."""
 
     def check(value: Any) -> Any:
-        if value is None:
-            return None
+        if value is special or (special is not None and value == special):
+            return special
         try:
             return inner(value)
         except Mismatch as exc:
-            raise Mismatch(f"{exc.expected} or null") from None
+            raise Mismatch(f"{exc.expected} or {shown}") from None
 
     return check
+
+
+def Optional(inner: Checker) -> Checker:
+    """`null` or whatever `inner` accepts."""
+    return _either(None, "null", inner)
 
 
 def OrWord(word: str, inner: Checker) -> Checker:
     """The word `word` or whatever `inner` accepts (e.g. a batch size or "auto")."""
-
-    def check(value: Any) -> Any:
-        if value == word:
-            return word
-        try:
-            return inner(value)
-        except Mismatch as exc:
-            raise Mismatch(f"{exc.expected} or {word!r}") from None
-
-    return check
+    return _either(word, repr(word), inner)
 
 
 def ListOf(inner: Checker, min_len: int = 0, what: str | None = None) -> Checker:
