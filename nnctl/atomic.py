@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -21,16 +21,11 @@ from typing import BinaryIO
 from nnctl.errors import WorkError
 
 TEMP_GLOB = ".*.tmp"
+CREATE_NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
 
 
 class WriteFailed(WorkError):
     """A file could not be written; the message names it and the reason (exit code 1)."""
-
-
-def current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def describe_os_error(exc: OSError) -> str:
@@ -46,9 +41,14 @@ def atomic_file(path: str | Path, what: str = "file") -> Iterator[BinaryIO]:
     temp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        while True:     # the name is known before the file exists, so a Ctrl-C at any moment leaves none
+            temp = temporary_name(path)
+            try:
+                fd = os.open(temp, CREATE_NEW, 0o666)       # the umask applies, as to any new file
+                break
+            except FileExistsError:                         # another writer's: not ours to remove
+                temp = None
         with os.fdopen(fd, "wb") as handle:
-            os.fchmod(fd, 0o666 & ~current_umask())     # mkstemp's 0600 would hide reports from other users
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
@@ -65,6 +65,11 @@ def atomic_file(path: str | Path, what: str = "file") -> Iterator[BinaryIO]:
         if temp is not None:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(temp)
+
+
+def temporary_name(path: Path) -> str:
+    """A fresh `.<name>.<random>.tmp` beside `path` (48 random bits; creating it with O_EXCL checks it is new)."""
+    return str(path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp")
 
 
 def hidden_interruption(exc: BaseException) -> BaseException | None:
