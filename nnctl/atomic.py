@@ -46,8 +46,10 @@ def atomic_file(path: str | Path, what: str = "file") -> Iterator[BinaryIO]:
             try:
                 fd = os.open(temp, CREATE_NEW, 0o666)       # the umask applies, as to any new file
                 break
-            except FileExistsError:                         # another writer's: not ours to remove
+            except OSError as exc:      # not created: another writer's name, or no way to create one here
                 temp = None
+                if not isinstance(exc, FileExistsError):
+                    raise
         with os.fdopen(fd, "wb") as handle:
             yield handle
             handle.flush()
