@@ -17,7 +17,7 @@ peak resident memory above the process's footprint before the first step.
 As in nnctl's Network (and in torch), the first conv does not compute the gradient of the data unless
 `--first-layer-dx` is given. OPENBLAS_THREAD_TIMEOUT (read when NumPy loads) decides how long OpenBLAS's
 threads spin after each product; left unset they hold the second core for ~0.1 s, and nnctl's threaded
-im2col/col2im/pooling then runs on one core (see nnctl/layers/workers.py). The header shows the value.
+im2col/col2im/pooling then runs on one core (see nnctl/workers.py). The header shows the value.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from nnctl.layers.dense import Dense
 from nnctl.layers.pool import MaxPool2D
 from nnctl.layers.shape import Flatten
 from nnctl.nn.losses import SoftmaxCrossEntropy
-from nnctl.config.spec import validate
+from nnctl.options.spec import validate
 
 IN_SHAPE, CLASSES, LR, EPOCH_SAMPLES = (1, 28, 28), 10, 1e-3, 60000
 NET = [

@@ -34,7 +34,7 @@ def raw_config(which: str) -> dict:
 def main() -> None:
     from nnctl.config.sections import resolve
     from nnctl.nn.eval_batch import auto_eval_batch
-    from nnctl.training.prepare import prepare
+    from nnctl.build.prepare import prepare
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("config", help="a config file, or mlp / cnn for the benchmark networks")

@@ -44,7 +44,7 @@ from stages import STAGES, breakdown, profile
 
 def load_data(config: dict):
     from nnctl.config.sections import resolve
-    from nnctl.training.prepare import prepare
+    from nnctl.build.prepare import prepare
 
     resolved = resolve(config)
     return resolved, prepare(resolved, progress=False)

@@ -11,9 +11,12 @@ from __future__ import annotations
 import ctypes
 import os
 
+import numpy  # noqa: F401  (loads the BLAS library whose thread count is asked for)
+
 
 def _from_threadpoolctl() -> int | None:
     try:
+        # optional (the dev extra): asked first when it is installed
         from threadpoolctl import threadpool_info
     except ImportError:
         return None
@@ -52,6 +55,4 @@ def _from_environment() -> int:
 
 def blas_threads() -> int:
     """The number of threads BLAS matrix products run on in this process."""
-    import numpy  # noqa: F401  (loads the BLAS library whose count is asked for)
-
     return _from_threadpoolctl() or _from_openblas() or _from_environment()

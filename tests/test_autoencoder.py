@@ -13,9 +13,9 @@ from click.testing import CliRunner
 from nnctl.cli import cli
 from nnctl.config.load import load_config
 from nnctl.layers.noise import Corruption, corrupt
-from nnctl.training.evaluation import setup_from_checkpoint
+from nnctl.commands.evaluate import setup_from_checkpoint
 from nnctl.training.metrics import evaluate
-from nnctl.training.prepare import evaluation_generator
+from nnctl.build.prepare import evaluation_generator
 from nnctl.training.runner import train
 
 AUTOENCODER = """\

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from nnctl.layers.channels import channel_dots, channel_sums
-from nnctl.layers.workers import MIN_CHUNK
+from nnctl.workers import MIN_CHUNK
 
 
 def test_sums_and_dots_are_exact_on_integers():

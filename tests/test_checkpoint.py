@@ -8,7 +8,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from nnctl.training.checkpoints import FORMAT, load_checkpoint, save_checkpoint
+from nnctl.runs.checkpoints import FORMAT, load_checkpoint, save_checkpoint
 from nnctl.errors import InputError
 
 

@@ -97,8 +97,8 @@ def test_overfit_reaches_100_percent_on_a_few_samples(tmp_path):
 
 
 def test_recomputed_batchnorm_statistics_are_saved_and_used_by_eval(tmp_path):
-    from nnctl.training.checkpoints import load_checkpoint
-    from nnctl.training.evaluation import setup_from_checkpoint
+    from nnctl.runs.checkpoints import load_checkpoint
+    from nnctl.commands.evaluate import setup_from_checkpoint
 
     config = write(tmp_path, bn=", test_stats: recompute")
     result = CliRunner().invoke(cli, ["train", str(config), "--quiet", "--out", str(tmp_path / "runs")])

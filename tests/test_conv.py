@@ -17,7 +17,7 @@ from nnctl.layers.im2col_shift import ShiftIm2Col
 from nnctl.nn.model_config import resolve_model_config
 from nnctl.nn.network import build_network
 from nnctl.nn.registry import LAYERS
-from nnctl.config.spec import validate
+from nnctl.options.spec import validate
 
 
 def make(in_shape, dtype=np.float64, seed=0, **given) -> Conv2D:
@@ -337,7 +337,7 @@ def test_macs_describe_and_registry():
     ((1, 6, 5), {"kernel": 3, "padding": 1}, "per-sample"),
 ], ids=["padded-im2col", "shift-im2col", "per-sample-products"])
 def test_splitting_the_batch_over_threads_gives_identical_results(monkeypatch, in_shape, options, form):
-    from nnctl.layers import workers
+    from nnctl import workers
 
     rng = np.random.default_rng(8)
     x = rng.standard_normal((7,) + in_shape).astype(np.float32)

@@ -90,7 +90,7 @@ def test_anything_else_is_refused_naming_the_key(value):
 
 def test_a_run_evaluates_in_the_batches_auto_chose(tmp_path):
     """A wide convolution on 64x64 images: 4 MiB of output per sample, so auto takes 8 samples at a time."""
-    from nnctl.training.prepare import prepare
+    from nnctl.build.prepare import prepare
     from nnctl.training.trainer import Trainer
 
     rng = np.random.default_rng(0)

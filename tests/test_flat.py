@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nnctl.nn.flat import pack, span
+from nnctl.optim.flat import pack, span
 from nnctl.nn.network import build_network
 from nnctl.nn.registry import OPTIMIZERS
 

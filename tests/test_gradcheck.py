@@ -17,7 +17,7 @@ from nnctl.nn.model_config import resolve_model_config
 from nnctl.nn.network import build_network
 from nnctl.nn.objective import build_objective, resolve_loss_config
 from nnctl.nn.registry import LAYERS
-from nnctl.config.spec import validate
+from nnctl.options.spec import validate
 
 
 def build(kind: str, in_shape: tuple, **options):

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from nnctl.check.gradcheck import check_layer, check_loss
-from nnctl.config.spec import validate
+from nnctl.options.spec import validate
 from nnctl.errors import ConfigError
 from nnctl.nn.registry import LAYERS, LOSSES
 from tests.conftest import require_fashion
@@ -46,7 +46,7 @@ def example_from_configs(kind: str) -> tuple[dict, tuple] | None:
     machine, or None."""
     from nnctl.config.load import load_config
     from nnctl.errors import NnctlError
-    from nnctl.training.prepare import prepare
+    from nnctl.build.prepare import prepare
 
     for path in sorted(CONFIGS.rglob("*.yaml")):
         if f"type: {kind}" not in path.read_text(encoding="utf-8"):

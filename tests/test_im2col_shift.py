@@ -10,7 +10,7 @@ import pytest
 from nnctl.layers.conv import Conv2D
 from nnctl.layers.im2col import Im2Col, Window
 from nnctl.layers.im2col_shift import ShiftIm2Col
-from nnctl.config.spec import validate
+from nnctl.options.spec import validate
 
 FITTING = [  # (in_shape, kernel, padding, dilation): stride 1 and output width == input width
     ((2, 6, 7), 3, 1, 1),

@@ -18,7 +18,7 @@ from nnctl.cli import cli
 from nnctl.config.load import load_config
 from nnctl.errors import Interrupted
 from nnctl.training.callbacks import Callback
-from nnctl.training.checkpoints import load_checkpoint
+from nnctl.runs.checkpoints import load_checkpoint
 from nnctl.training.resume import resume
 from nnctl.training.runner import build_trainer, train
 

@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from nnctl.training.checkpoints import load_checkpoint
+from nnctl.runs.checkpoints import load_checkpoint
 
 CONFIG = """\
 name: kill

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from nnctl.nn.registry import LAYERS
-from nnctl.config.spec import validate
+from nnctl.options.spec import validate
 
 
 def build(kind: str, in_shape: tuple, dtype=np.float64, **options):

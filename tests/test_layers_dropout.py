@@ -11,7 +11,7 @@ import pytest
 
 from nnctl.errors import ConfigError
 from nnctl.nn.registry import LAYERS
-from nnctl.config.spec import validate
+from nnctl.options.spec import validate
 
 
 def build(in_shape: tuple, seed: int = 0, dtype=np.float32, **options):

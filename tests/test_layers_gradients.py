@@ -9,7 +9,7 @@ import pytest
 from nnctl.check.gradcheck import PASS_LIMIT, check_layer
 from nnctl.layers import activations, dense, dropout, noise, norm, shape
 from nnctl.nn.registry import LAYERS
-from nnctl.config.spec import validate
+from nnctl.options.spec import validate
 
 
 def build(kind: str, in_shape: tuple, seed: int = 0, **options):

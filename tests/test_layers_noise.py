@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from nnctl.config.spec import validate
+from nnctl.options.spec import validate
 from nnctl.errors import ConfigError, InputError
 from nnctl.layers.noise import Corruption, corrupt, parse_corruption
 from nnctl.nn.registry import LAYERS

@@ -9,7 +9,7 @@ import pytest
 from nnctl.errors import WorkError
 from nnctl.layers.norm import PopulationMoments
 from nnctl.nn.registry import LAYERS
-from nnctl.config.spec import validate
+from nnctl.options.spec import validate
 
 EPS = 1e-5
 

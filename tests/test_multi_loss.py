@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from nnctl.cli import cli
 from nnctl.config.load import load_config
 from nnctl.errors import ConfigError
-from nnctl.training.evaluation import setup_from_checkpoint
+from nnctl.commands.evaluate import setup_from_checkpoint
 from nnctl.training.runner import train
 
 MULTI = """\

@@ -13,8 +13,8 @@ from nnctl.check.gradcheck import PASS_LIMIT, check_network
 from nnctl.config.load import load_config
 from nnctl.errors import ConfigError
 from nnctl.nn.objective import onehot
-from nnctl.training.evaluation import setup_from_checkpoint
-from nnctl.training.prepare import prepare
+from nnctl.commands.evaluate import setup_from_checkpoint
+from nnctl.build.prepare import prepare
 from nnctl.training.runner import train
 
 CONFIG = """\

@@ -20,7 +20,7 @@ from nnctl.config.load import load_config
 from nnctl.data.idx import read_idx
 from nnctl.layers.base import Layer
 from nnctl.nn.registry import LAYERS
-from nnctl.training.evaluation import setup_from_checkpoint
+from nnctl.commands.evaluate import setup_from_checkpoint
 from nnctl.training.runner import train
 from tests.conftest import REAL_FASHION, require_fashion
 

@@ -13,7 +13,7 @@ import pytest
 from nnctl.errors import ConfigError, InputError
 from nnctl.nn.registry import OPTIMIZERS
 from nnctl.optim.optimizers import Adam, AdamW, Optimizer
-from nnctl.config.spec import validate
+from nnctl.options.spec import validate
 
 P0 = [1.0, -2.0]
 G1, G2, G3 = [0.5, -1.0], [0.25, 2.0], [0.0, 0.0]

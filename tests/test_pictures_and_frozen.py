@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from nnctl.cli import cli
 from nnctl.config.load import load_config
 from nnctl.errors import ConfigError
-from nnctl.training.prepare import prepare
+from nnctl.build.prepare import prepare
 from nnctl.training.loop import train_one_epoch
 from nnctl.training.trainer import Trainer
 

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from nnctl.cli import cli
-from nnctl.config.compare import differing_among, path_steps, show_value, value_at
+from nnctl.options.compare import differing_among, path_steps, show_value, value_at
 from nnctl.config.load import load_config
 from nnctl.training.runner import train
 from nnctl.viz import confusion, curves, overlay

@@ -14,7 +14,7 @@ from nnctl.check import reference_kernels as reference
 from nnctl.layers import pool
 from nnctl.layers.pool import AvgPool2D, GlobalAvgPool, MaxPool2D
 from nnctl.nn.registry import LAYERS
-from nnctl.config.spec import validate
+from nnctl.options.spec import validate
 
 
 def make(cls, in_shape, dtype=np.float64, **given):
@@ -318,7 +318,7 @@ def test_kinks_describe_and_registry():
     (AvgPool2D, {"kernel": 2}), (AvgPool2D, {"kernel": 3, "stride": 1, "padding": 1}),
 ])
 def test_splitting_the_batch_over_threads_gives_identical_results(monkeypatch, cls, options):
-    from nnctl.layers import workers
+    from nnctl import workers
 
     x = np.random.default_rng(3).integers(0, 4, (5, 2, 6, 8)).astype(np.float32)     # ties included
     results = {}

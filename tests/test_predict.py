@@ -17,8 +17,8 @@ from PIL import Image
 
 from nnctl.cli import cli
 from nnctl.config.load import load_config
-from nnctl.training.checkpoints import load_checkpoint, save_checkpoint
-from nnctl.training.evaluation import setup_from_checkpoint
+from nnctl.runs.checkpoints import load_checkpoint, save_checkpoint
+from nnctl.commands.evaluate import setup_from_checkpoint
 from nnctl.training.runner import train
 from tests.conftest import idx_bytes
 

@@ -15,7 +15,7 @@ from nnctl.atomic import write_bytes_atomic
 from nnctl.config.load import load_config
 from nnctl.errors import Interrupted, InputError
 from nnctl.training.callbacks import Callback
-from nnctl.training.checkpoints import load_checkpoint, save_checkpoint
+from nnctl.runs.checkpoints import load_checkpoint, save_checkpoint
 from nnctl.training.resume import resume
 from nnctl.training.runner import train
 

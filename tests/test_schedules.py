@@ -10,7 +10,7 @@ import pytest
 from nnctl.errors import ConfigError, InputError
 from nnctl.nn.registry import SCHEDULES
 from nnctl.optim.schedules import Cosine, ReduceOnPlateau, Schedule
-from nnctl.config.spec import validate
+from nnctl.options.spec import validate
 
 
 def make(name: str, base_lr: float = 0.1, total_epochs: int = 10, **config) -> Schedule:

@@ -8,7 +8,7 @@ import json
 import numpy as np
 from click.testing import CliRunner
 
-from nnctl.training.checkpoints import load_checkpoint
+from nnctl.runs.checkpoints import load_checkpoint
 from nnctl.cli import cli
 
 BASE = """\
@@ -147,8 +147,8 @@ def test_an_unexpected_failure_writes_the_report_and_exits_1(tmp_path, monkeypat
 
 def test_regression_runs_monitor_the_loss(tmp_path):
     from nnctl.config.sections import resolve
-    from nnctl.training.prepare import prepare
-    from nnctl.training.metric_names import monitored_metric, produced_metrics
+    from nnctl.build.prepare import prepare
+    from nnctl.build.metric_names import monitored_metric, produced_metrics
 
     rng = np.random.default_rng(0)
     np.savez(tmp_path / "reg.npz", x=rng.standard_normal((50, 3)).astype(np.float32),

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from nnctl.layers import workers
+from nnctl import workers
 
 
 @pytest.fixture

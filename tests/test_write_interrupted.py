@@ -17,13 +17,13 @@ import pytest
 
 from nnctl.atomic import atomic_file, hidden_interruption
 from nnctl.npzfile import read_npz, write_npz
-from nnctl.training.checkpoints import load_checkpoint, save_checkpoint
+from nnctl.runs.checkpoints import load_checkpoint, save_checkpoint
 from nnctl.training.signals import Terminated
 
 # tempfile and secrets too: CI once found a `.last.npz.*.tmp` left after a second Ctrl-C, which landed in
 # tempfile.mkstemp after it had made the file and before atomic_file knew its name
 WATCHED = ("zipfile", "numpy.lib._format_impl", "numpy.lib.format", "nnctl.npzfile", "nnctl.atomic",
-           "nnctl.training.checkpoints", "tempfile", "secrets", "random")
+           "nnctl.runs.checkpoints", "tempfile", "secrets", "random")
 
 
 class InterruptAt:

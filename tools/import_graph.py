@@ -19,7 +19,29 @@ PACKAGE = ROOT / "nnctl"
 
 # Lowest first. A unit is a top-level module (nnctl.errors) or a subpackage (nnctl.layers); each may import from
 # units of its own rank or below. Units of one rank must not import each other in a cycle either.
-LAYERS: list[tuple[str, ...]] = []
+LAYERS: list[tuple[str, ...]] = [
+    ("nnctl", "nnctl.errors"),
+    ("nnctl.limits",),
+    ("nnctl.atomic", "nnctl.npzfile", "nnctl.threads", "nnctl.workers"),
+    ("nnctl.options",),                                  # the option-table checker, YAML, overrides
+    ("nnctl.layers", "nnctl.optim", "nnctl.data"),       # parts, each on the ground alone
+    ("nnctl.nn",),                                       # registry of names, network, losses, objective
+    ("nnctl.config", "nnctl.analysis"),                  # a whole config resolved; node outputs, PCA, k-NN
+    ("nnctl.viz", "nnctl.health"),                       # drawing and measuring: arrays and records in
+    ("nnctl.build",),                                    # config -> data splits, network, objective
+    ("nnctl.runs",),                                     # run folders, checkpoints as data, one loader
+    ("nnctl.training",),                                 # trainer, loop, callbacks, endings
+    ("nnctl.check", "nnctl.deploy", "nnctl.sweep"),      # gradcheck, predict/export, sweeps
+    ("nnctl.commands",),                                 # what each command does, as functions
+    ("nnctl.cli", "nnctl.__main__"),                     # options in, one call, lines out
+]
+
+
+def rank_of(unit: str) -> int:
+    for rank, units in enumerate(LAYERS):
+        if unit in units:
+            return rank
+    raise KeyError(f"{unit} has no place in LAYERS (tools/import_graph.py)")
 
 
 @dataclass(frozen=True)
@@ -166,17 +188,22 @@ def main(argv: list[str] | None = None) -> int:
     imports = all_imports()
     module_cycles = strongly_connected(graph_of(imports, unit=False))
     unit_cycles = strongly_connected(graph_of(imports, unit=True))
-    in_function = [i for i in imports if i.in_function]
+    statements = {(i.source, i.line): i for i in imports if i.in_function}
+    in_function = list(statements.values())
+    upward = [i for i in imports if rank_of(unit_of(i.source)) < rank_of(unit_of(i.target))]
     print(f"modules: {len(all_modules())}, nnctl imports: {len(imports)}")
     print(f"module-level cycles (strongly connected groups): {len(module_cycles)}"
           f" covering {sum(map(len, module_cycles))} modules")
     print(f"package-level cycles: {len(unit_cycles)} covering {sum(map(len, unit_cycles))} packages")
-    print(f"in-function imports of nnctl modules: {len(in_function)}")
+    print(f"upward imports (against LAYERS): {len(upward)}")
+    print(f"in-function import statements of nnctl modules: {len(in_function)}")
     if args.list:
         for c in unit_cycles:
             print("package cycle:", " ".join(c))
         for c in module_cycles:
             print("module cycle:", " ".join(c))
+        for i in upward:
+            print(f"upward: {i.source}:{i.line} -> {i.target}{' (in function)' if i.in_function else ''}")
         for i in in_function:
             print(f"in function: {i.source}:{i.line} -> {i.target}")
     return 0

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from nnctl.config.spec import did_you_mean
+from nnctl.options.spec import did_you_mean
 from nnctl.errors import InputError
 from nnctl.nn.network import Network
 

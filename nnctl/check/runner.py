@@ -30,7 +30,7 @@ from nnctl.check.gradcheck import (MAX_ENTRIES, PASS_LIMIT, TOLERANCE, CheckRow,
                                    check_network, mask_generator)
 from nnctl.nn.model_config import INPUT
 from nnctl.check.reference import compare_with_reference, has_reference
-from nnctl.training.prepare import prepare
+from nnctl.build.prepare import prepare
 from nnctl.viz.tables import align
 
 

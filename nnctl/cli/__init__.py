@@ -12,6 +12,8 @@ import traceback
 
 import click
 
+from nnctl.cli import docs, embed, export, gradcheck, health, plot, predict, summary, sweep, train
+from nnctl.cli import eval as eval_module
 from nnctl.cli._options import debug_option, debug_requested
 from nnctl.errors import NnctlError
 from nnctl.training.signals import Terminated, raise_terminated
@@ -107,15 +109,8 @@ def cli() -> None:
     """Train NumPy neural networks described by YAML files."""
 
 
-def _register() -> None:
-    from nnctl.cli import eval as eval_module
-    from nnctl.cli import docs, embed, export, gradcheck, health, plot, predict, summary, sweep, train
-
-    for module in (train, eval_module, predict, export, embed, plot, summary, gradcheck, health, sweep, docs):
-        cli.add_command(module.command)
-
-
-_register()
+for module in (train, eval_module, predict, export, embed, plot, summary, gradcheck, health, sweep, docs):
+    cli.add_command(module.command)
 
 
 def main() -> None:

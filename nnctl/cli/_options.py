@@ -37,6 +37,7 @@ def debug_requested(ctx: click.Context) -> bool:
 def _parse_corruption(_ctx: click.Context, _param: click.Parameter, value: str | None):
     if value is None:
         return None
+    # imported on use: the library loads NumPy and more, and `nnctl --help` must not wait for it
     from nnctl.layers.noise import parse_corruption
 
     return parse_corruption(value)

@@ -16,6 +16,7 @@ def command(topic: str | None) -> None:
     TOPIC narrows it to one section (top, data, model, loss, regularization, optimizer, schedule, train,
     init) or one entry of it (a layer such as conv2d, a loss, an optimizer such as adam, a schedule, a
     dataset such as fashion-mnist)."""
+    # imported on use: the library loads NumPy and more, and `nnctl --help` must not wait for it
     from nnctl.config.docs import reference_markdown, reference_topic, topic_names
     from nnctl.errors import InputError
 

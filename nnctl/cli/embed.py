@@ -26,7 +26,8 @@ def command(run: Path, node: str, split: str, out_file: Path | None, config_path
     is a node of its network (see nnctl summary). The data comes from the run's own config.yaml, or from
     --config CONFIG (see docs/trust.md). The file holds arrays codes (N, ...) and labels (N,), read with
     numpy.load."""
-    from nnctl.training.embedding import embed
+    # imported on use: the library loads NumPy and more, and `nnctl --help` must not wait for it
+    from nnctl.commands.embed import embed
 
     written, codes = embed(run, node, split, out_file, config_path)
     click.echo(f"wrote {written}: {len(codes)} outputs of node {node!r}, shape {tuple(codes.shape[1:])} each "

@@ -26,7 +26,8 @@ def command(checkpoint: Path, split: str, batch_size: int | None, config_path: P
     --config CONFIG (a checkpoint's own paths are never followed, see docs/trust.md). With several loss
     terms, each term's loss and each head's accuracy are shown too; for an autoencoder, the mean squared
     error of its reconstructions to the clean inputs (--corrupt damages the inputs first)."""
-    from nnctl.training.evaluation import evaluate_checkpoint, save_evaluation
+    # imported on use: the library loads NumPy and more, and `nnctl --help` must not wait for it
+    from nnctl.commands.evaluate import evaluate_checkpoint, save_evaluation
     from nnctl.viz.tables import confusion_text
 
     result, out = evaluate_checkpoint(checkpoint, split, batch_size, progress=False, config_path=config_path,

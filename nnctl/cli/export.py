@@ -22,6 +22,7 @@ def command(checkpoint: Path, format_: str, out_file: Path | None, check: bool) 
 
     RUN is a run folder (its best.npz; a folder of runs: the newest) or a CHECKPOINT file. The ONNX graph
     takes raw samples: the run's input normalization is its first node. Needs pip install 'nnctl[onnx]'."""
+    # imported on use: the library loads NumPy and more, and `nnctl --help` must not wait for it
     from nnctl.deploy.onnx_export import export_onnx
 
     result = export_onnx(checkpoint, out_file, check)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -31,8 +32,9 @@ def command(config: Path, overrides: tuple[str, ...], samples: int, eps: float, 
     Every layer on its own, every loss term and the whole objective of CONFIG's network are checked, each
     gradient judged against the measured rounding noise of its finite differences (docs/gradcheck.md); the
     command exits 1 when any gradient fails."""
-    import json
+    # imported on use: the library loads NumPy and more, and `nnctl --help` must not wait for it
 
+    # imported on use: the library loads NumPy and more, and `nnctl --help` must not wait for it
     from nnctl.check.runner import format_gradcheck, run_gradcheck
     from nnctl.config.load import load_config
 

@@ -17,11 +17,12 @@ def command(run: Path) -> None:
 
     RUN is a run folder (or a folder of runs: the newest is taken). Per layer, from its health.csv:
     activation std, dead or saturated units, gradient norms and update/weight ratios (docs/health.md)."""
+    # imported on use: the library loads NumPy and more, and `nnctl --help` must not wait for it
     from nnctl.config.load import load_config
     from nnctl.errors import InputError
     from nnctl.health.log import HEALTH_FILE
     from nnctl.health.summary import format_health
-    from nnctl.training.run_dir import find_run
+    from nnctl.runs.run_dir import find_run
 
     run_dir = find_run(run)
     if not (run_dir / HEALTH_FILE).is_file():

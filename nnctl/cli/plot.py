@@ -53,14 +53,16 @@ def command(runs: tuple[Path, ...], metric: str | None, per_step: bool, label_ke
     optimizer step with --per-step, and the legend names each run by the config keys in which the runs differ.
     --filters, --features, --codes and --reconstructions draw pictures of one run's network (or of a
     checkpoint's, or of a config's freshly built one). Pictures go into the run folder unless --out is given."""
+    # imported on use: the library loads NumPy and more, and `nnctl --help` must not wait for it
+    from nnctl.commands.pictures import draw_picture
+    from nnctl.commands.plot_runs import plot_runs
+
     pictures = {"--filters": filters, "--features": image_index is not None, "--codes": codes_node is not None,
                 "--reconstructions": reconstructions is not None}
     chosen = [name for name, given in pictures.items() if given]
     if corruption is not None and chosen != ["--reconstructions"]:
         raise InputError("--corrupt goes with --reconstructions (or nnctl eval --corrupt)")
     if not chosen:
-        from nnctl.viz.overlay import plot_runs
-
         if config_path is not None:
             raise InputError("--config goes with --features, --codes or --reconstructions (the data of a picture)")
 
@@ -72,8 +74,6 @@ def command(runs: tuple[Path, ...], metric: str | None, per_step: bool, label_ke
         raise InputError(f"{chosen[0]} draws a picture of one RUN (a run folder, a checkpoint, or a config for a "
                          f"fresh network); give it alone, without other runs, other pictures or "
                          f"{', '.join(CURVE_OPTIONS)}")
-    from nnctl.viz.pictures import draw_picture
-
     click.echo(draw_picture(runs[0], chosen[0], out_file, split, title, image_index=image_index,
                             node=codes_node, count=reconstructions, corruption=corruption,
                             config_path=config_path))

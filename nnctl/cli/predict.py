@@ -28,6 +28,7 @@ def command(checkpoint: Path, inputs: Path, out_file: Path | None, top_k: int, b
     RUN is a run folder (its best.npz; a folder of runs: the newest) or a CHECKPOINT file. INPUTS: an .npz
     (array x), a CSV file, an IDX file, a PNG/JPEG picture or a folder of them. Pictures become grey (or
     RGB) and are resized to the model's input; every input is normalized as the run's training data was."""
+    # imported on use: the library loads NumPy and more, and `nnctl --help` must not wait for it
     from nnctl.deploy.predict import predict
 
     count = predict(checkpoint, inputs, out_file, top_k, batch_size, progress=not quiet)

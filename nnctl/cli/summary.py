@@ -18,7 +18,9 @@ def command(config: Path, overrides: tuple[str, ...]) -> None:
 
     The data is not read when the dataset says what one sample looks like (MNIST, Fashion-MNIST, the
     synthetic sets, .npz files), so this works before any download."""
+    # imported on use: the library loads NumPy and more, and `nnctl --help` must not wait for it
     from nnctl.config.load import load_config
-    from nnctl.viz.summary import format_summary, network_of
+    from nnctl.commands.summary import network_of
+    from nnctl.viz.summary import format_summary
 
     click.echo(format_summary(network_of(load_config(config, list(overrides)))))

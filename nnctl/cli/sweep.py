@@ -40,6 +40,7 @@ def command(ctx: click.Context, sweep_file: Path, trials: int | None, workers: i
     Random (log-scale), grid or Bayesian TPE search, with pruning. Every trial is an ordinary run folder in
     <out>/<name>/; the sweep folder also gets trials.csv, best.yaml, report.md and pictures. Running the same
     command again continues the study; with --storage postgresql://... several machines join it."""
+    # imported on use: the library loads NumPy and more, and `nnctl --help` must not wait for it
     from nnctl.sweep import require_optuna
     from nnctl.sweep.runner import Request, run_sweep, sweep_status, write_report
 

@@ -29,9 +29,10 @@ def command(config: Path | None, overrides: tuple[str, ...], out: Path, resume_f
 
     Everything goes into a new folder runs/<name>/<timestamp>/: config.yaml, metrics.csv, checkpoints,
     curves, health records and reports. Ctrl-C or SIGTERM saves the exact position; --resume continues it."""
+    # imported on use: the library loads NumPy and more, and `nnctl --help` must not wait for it
     from nnctl.check.overfit import overfit_config, overfit_reached, overfit_verdict
     from nnctl.config.load import load_config
-    from nnctl.config.yamlio import dump_yaml
+    from nnctl.options.yamlio import dump_yaml
     from nnctl.training.resume import resume
     from nnctl.training.runner import train
 

@@ -10,9 +10,22 @@ from __future__ import annotations
 
 import inspect
 
-from nnctl.config.spec import Option
-from nnctl.config.compare import show_value
-from nnctl.config.yamlio import plain
+from nnctl.atomic import write_text_atomic
+from nnctl.config.sections import (
+    EARLY_STOPPING_OPTIONS,
+    INIT_OPTIONS,
+    REGULARIZATION_OPTIONS,
+    TOP_OPTIONS,
+    TRAIN_OPTIONS,
+)
+from nnctl.data import DATA_OPTIONS, DATASETS
+from nnctl.data.augment import AUGMENT_OPTIONS
+from nnctl.nn.model_config import NODE_OPTIONS
+from nnctl.nn.objective import TERM_OPTIONS
+from nnctl.nn.registry import LAYERS, LOSSES, OPTIMIZERS, SCHEDULES
+from nnctl.options.compare import show_value
+from nnctl.options.spec import Option
+from nnctl.options.yamlio import plain
 
 
 def _default(option: Option) -> str:
@@ -49,14 +62,6 @@ def catalogue(title: str, table: dict[str, type], extra_keys: str = "") -> list[
 def reference_sections() -> dict[str, list[str]]:
     """The reference as named sections (top, data, model, loss, regularization, optimizer, schedule, train,
     init), each a list of markdown lines starting with its `###` heading."""
-    from nnctl.config.sections import (EARLY_STOPPING_OPTIONS, INIT_OPTIONS, REGULARIZATION_OPTIONS, TOP_OPTIONS,
-                                       TRAIN_OPTIONS)
-    from nnctl.data import DATA_OPTIONS, DATASETS
-    from nnctl.data.augment import AUGMENT_OPTIONS
-    from nnctl.nn.model_config import NODE_OPTIONS
-    from nnctl.nn.objective import TERM_OPTIONS
-    from nnctl.nn.registry import LAYERS, LOSSES, OPTIMIZERS, SCHEDULES
-
     data = ["### `data`", "", "Keys every dataset accepts:", ""] + option_table(DATA_OPTIONS) + [""]
     for name, cls in DATASETS.items():
         data += [f"#### `dataset: {name}`", "", _summary(cls), ""] + option_table(cls.options) + [""]
@@ -136,8 +141,6 @@ Every key a config file accepts, with its default and meaning. Generated from th
 
 def write_reference(path: str) -> None:
     """Write the whole reference file (header and every section) to `path`."""
-    from nnctl.atomic import write_text_atomic
-
     write_text_atomic(path, HEADER + reference_markdown())
 
 

@@ -10,10 +10,10 @@ import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
-from nnctl.config.overrides import apply_overrides, blamed_item, override_paths, shorten
+from nnctl.options.overrides import apply_overrides, blamed_item, override_paths, shorten
 from nnctl.config.sections import ResolvedConfig, resolve
-from nnctl.config.spec import show
-from nnctl.config.yamlio import check_plain, parse_yaml
+from nnctl.options.spec import show
+from nnctl.options.yamlio import check_plain, parse_yaml
 from nnctl.errors import ConfigError, InputError
 from nnctl.limits import MAX_CONFIG_BYTES, show_bytes
 

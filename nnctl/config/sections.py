@@ -10,9 +10,28 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from nnctl.config.spec import (Bool, Float, Int, ListOf, Mismatch, Option, Optional, OrWord, Str,
-                               did_you_mean, join_path, require_mapping, show, validate)
+from nnctl.data import validate_data_config
+from nnctl.data.augment import AUGMENT_OPTIONS
 from nnctl.errors import ConfigError
+from nnctl.nn.model_config import resolve_model_config
+from nnctl.nn.objective import resolve_loss_config
+from nnctl.nn.registry import OPTIMIZERS, SCHEDULES
+from nnctl.options.spec import (
+    Bool,
+    Float,
+    Int,
+    ListOf,
+    Mismatch,
+    Option,
+    Optional,
+    OrWord,
+    Str,
+    did_you_mean,
+    join_path,
+    require_mapping,
+    show,
+    validate,
+)
 
 SECTIONS = ("name", "seed", "data", "model", "loss", "regularization", "optimizer", "schedule", "train", "init")
 
@@ -176,12 +195,6 @@ def resolve(raw: dict) -> ResolvedConfig:
 
     Raises ConfigError with a key path (no source file: `load_config` adds it).
     """
-    from nnctl.data import validate_data_config
-    from nnctl.nn.model_config import resolve_model_config
-    from nnctl.nn.objective import resolve_loss_config
-    from nnctl.nn.registry import OPTIMIZERS
-    from nnctl.nn.registry import SCHEDULES
-
     for key in raw:
         if key not in SECTIONS:
             raise ConfigError(str(key), f"unknown section{did_you_mean(key, SECTIONS)}; "
@@ -204,7 +217,7 @@ def resolve(raw: dict) -> ResolvedConfig:
 
 def resolve_init(raw: Any, model: dict, path: str) -> dict | None:
     """The `init` section (null: weights start from their initializers). Node names are checked against
-    `model` here; the source checkpoint is only opened when training starts (nnctl.training.init_from).
+    `model` here; the source checkpoint is only opened when training starts (nnctl.runs.init_from).
     Frozen nodes get `trainable: false` in `model` itself, so everything that builds the network sees it."""
     if raw is None:
         return None
@@ -244,6 +257,5 @@ def resolve_train(raw: Any, path: str) -> dict:
         out["early_stopping"] = validate(EARLY_STOPPING_OPTIONS, out["early_stopping"],
                                          join_path(path, "early_stopping"))
     if out["augment"] is not None:
-        from nnctl.data.augment import AUGMENT_OPTIONS
         out["augment"] = validate(AUGMENT_OPTIONS, out["augment"], join_path(path, "augment"))
     return out

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from nnctl.config.spec import Choice, IntOrFraction, Mismatch, Optional, Option, Str
+from nnctl.options.spec import Choice, IntOrFraction, Mismatch, Optional, Option, Str
 from nnctl.data.base import Dataset, Source
 from nnctl.errors import ConfigError, InputError
 from nnctl.limits import MAX_CLASSES, exceeds_budget, show_bytes

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from nnctl.config.spec import Bool, Int, Option, join_path
+from nnctl.options.spec import Bool, Int, Option, join_path
 from nnctl.errors import ConfigError
 
 AUGMENT_OPTIONS = {

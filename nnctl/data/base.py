@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from nnctl.config.spec import Option
+from nnctl.options.spec import Option
 
 
 @dataclass

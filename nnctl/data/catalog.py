@@ -10,10 +10,22 @@ from typing import Any
 
 from nnctl.data.base import Dataset
 from nnctl.data.normalize import METHODS
-from nnctl.nn.registry import DATASETS
+from nnctl.data import arrays, mnist, synthetic
 from nnctl.errors import ConfigError
-from nnctl.config.spec import Bool, Choice, Int, IntOrFraction, Mismatch, Option, Optional, did_you_mean, join_path, \
+from nnctl.options.named import Registry
+from nnctl.options.spec import Bool, Choice, Int, IntOrFraction, Mismatch, Option, Optional, did_you_mean, join_path, \
     require_mapping, show, validate
+
+DATASETS = Registry("dataset", {
+    "mnist": mnist.Mnist,
+    "fashion-mnist": mnist.FashionMnist,
+    "spiral": synthetic.Spiral,
+    "blobs": synthetic.Blobs,
+    "circles": synthetic.Circles,
+    "xor": synthetic.Xor,
+    "npz": arrays.Npz,
+    "csv": arrays.Csv,
+})
 
 
 def ClassList():

@@ -28,6 +28,7 @@ def is_image_file(path: Path) -> bool:
 
 def read_image(path: Path, shape: tuple[int, int, int]) -> np.ndarray:
     """The picture at `path` as uint8 (C, H, W) for shape = (C, H, W) with C 1 (grey) or 3 (RGB)."""
+    # Pillow (installed with matplotlib) is slow to import: loaded only when images are read
     from PIL import Image
 
     channels, height, width = shape

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from nnctl.errors import InputError
+
 METHODS = ("standard", "minmax", "none")
 STD_FLOOR = 1e-6
 CHUNK_ELEMENTS = 1 << 20
@@ -90,7 +92,6 @@ def check_description(description, where: str, groups_for: dict[str, int] | None
     every number finite, scales positive, G values per list. `groups_for` maps "feature"/"channel" to the
     G the inputs have, where known (missing or None: not checked). Raises InputError at `where` (e.g.
     "FILE: normalization")."""
-    from nnctl.errors import InputError
 
     def bad(problem: str) -> InputError:
         return InputError(f"{where}: {problem}; nothing was loaded")

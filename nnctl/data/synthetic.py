@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from nnctl.data.base import Dataset, Source
-from nnctl.config.spec import Float, Int, IntOrFraction, Option
+from nnctl.options.spec import Float, Int, IntOrFraction, Option
 from nnctl.errors import ConfigError
 from nnctl.limits import MAX_CLASSES, exceeds_budget, show_bytes
 

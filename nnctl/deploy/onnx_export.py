@@ -18,6 +18,7 @@ onnx and onnxruntime come with the optional extra `nnctl[onnx]`.
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ from nnctl.atomic import write_bytes_atomic
 from nnctl.deploy.onnx_graph import OPSET, Graph, onnx_nodes
 from nnctl.deploy.saved_model import SavedModel, load_saved_model, to_network_input
 from nnctl.errors import WorkError
-from nnctl.training.run_dir import find_checkpoint
+from nnctl.runs.run_dir import find_checkpoint
 
 INSTALL_HINT = "pip install 'nnctl[onnx]'"
 IR_VERSION = 8           # the IR version that goes with opset 17: runtimes from 2022 on read it
@@ -40,8 +41,6 @@ TOLERANCE = 1e-3         # relative to the largest output: float32 rounding stay
 
 def require(module: str):
     """Import an optional package, or fail in one line saying how to install it."""
-    import importlib
-
     try:
         return importlib.import_module(module)
     except ImportError:
@@ -124,6 +123,7 @@ def largest_difference(model: SavedModel, data: bytes, samples: int = CHECK_SAMP
     on `samples` random raw inputs (see random_raw_inputs); None when onnxruntime is not installed. A
     difference beyond float32 rounding (TOLERANCE of the outputs' size) is a WorkError."""
     try:
+        # optional (the onnx extra): loaded when checking an export
         import onnxruntime
     except ImportError:
         return None

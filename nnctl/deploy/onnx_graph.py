@@ -34,6 +34,7 @@ class Graph:
     """ONNX nodes and initializers under construction, with unique value names derived from node names."""
 
     def __init__(self):
+        # optional (the onnx extra): loaded when exporting
         from onnx import helper, numpy_helper
 
         self.helper, self.numpy_helper = helper, numpy_helper

@@ -27,9 +27,9 @@ from nnctl.data import normalize
 from nnctl.errors import InputError
 from nnctl.nn.network import Network, build_network
 from nnctl.nn.registry import LOSSES
-from nnctl.training.checkpoints import expected_shapes, open_checkpoint, read_checkpoint
-from nnctl.training.run_dir import find_checkpoint
-from nnctl.training.trusted import stored_class_names, stored_sections
+from nnctl.runs.checkpoints import expected_shapes, open_checkpoint, read_checkpoint
+from nnctl.runs.run_dir import find_checkpoint
+from nnctl.runs.trusted import stored_class_names, stored_sections
 
 MAX_SAMPLE_VALUES = 1 << 24          # values in one input sample (16M: far beyond any image nnctl trains on)
 MNIST_FAMILY = ("mnist", "fashion-mnist")
@@ -149,7 +149,7 @@ def csv_options(data: Any) -> dict:
 
 def load_saved_model(target: str | Path) -> SavedModel:
     """The network of a run folder's best.npz (or of a checkpoint file), ready for evaluation-mode passes.
-    Read as nnctl.training.trusted reads any checkpoint: the archive checked before any array is read, the
+    Read as nnctl.runs.trusted reads any checkpoint: the archive checked before any array is read, the
     stored model and loss resolved like a config from a stranger, the network built within the memory
     budget, and only then the arrays of exactly its names and shapes (finite float32/float64). Anything
     missing or damaged is one InputError naming the file."""

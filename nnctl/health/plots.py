@@ -14,6 +14,7 @@ import math
 from pathlib import Path
 
 from nnctl.health.log import Histograms
+from nnctl.health.measure import ACTIVATIONS
 from nnctl.viz.figure import new_figure, save_figure
 
 MAX_HISTOGRAMS = 12
@@ -33,7 +34,6 @@ def series(rows: list[dict], tensor_filter, value: str) -> dict[str, tuple[list[
 
 
 def activation_nodes(rows: list[dict]) -> set[str]:
-    from nnctl.health.measure import ACTIVATIONS
 
     nodes = {r["node"] for r in rows if r["tensor"] == "output" and r["layer"] in ACTIVATIONS}
     return nodes or {r["node"] for r in rows if r["tensor"] == "output"}

@@ -10,14 +10,14 @@ import math
 import numpy as np
 
 from nnctl.layers.base import Layer, Shape
-from nnctl.layers.workers import over_batch
-from nnctl.config.spec import Bool, Float, Option
+from nnctl.workers import over_batch
+from nnctl.options.spec import Bool, Float, Option
 
 
 class ReLU(Layer):
     """y = max(x, 0);  dx = dy * [y > 0]  (the derivative at 0 is taken as 0).
 
-    Keeps its output as the mask; large batches are split over threads (see nnctl.layers.workers).
+    Keeps its output as the mask; large batches are split over threads (see nnctl.workers).
     """
 
     def forward(self, x: np.ndarray, training: bool, rng: np.random.Generator | None = None) -> np.ndarray:

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from nnctl.config.spec import Option
+from nnctl.options.spec import Option
 
 Shape = tuple[int, ...]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnctl.layers.workers import over_batch
+from nnctl.workers import over_batch
 
 
 def channel_sums(x: np.ndarray) -> np.ndarray:

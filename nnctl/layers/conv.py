@@ -10,8 +10,8 @@ from nnctl.layers.init import INITIALIZERS, init_weights
 from nnctl.layers.base import Layer, Shape
 from nnctl.layers.im2col import Im2Col, Scratch, Window, pair, same_padding, show_pair
 from nnctl.layers.im2col_shift import ShiftIm2Col
-from nnctl.layers.workers import over_batch
-from nnctl.config.spec import Bool, Choice, Float, Int, IntPair, Mismatch, Option
+from nnctl.workers import over_batch
+from nnctl.options.spec import Bool, Choice, Float, Int, IntPair, Mismatch, Option
 
 SMALL_K = 16     # products per sample when C*kh*kw is at most this (see Conv2D; measured)
 

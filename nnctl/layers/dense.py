@@ -8,7 +8,7 @@ import numpy as np
 
 from nnctl.layers.init import INITIALIZERS, init_weights
 from nnctl.layers.base import Layer, Shape
-from nnctl.config.spec import Bool, Choice, Float, Int, Option
+from nnctl.options.spec import Bool, Choice, Float, Int, Option
 
 
 class Dense(Layer):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from nnctl.layers.base import Layer
-from nnctl.config.spec import Float, Option
+from nnctl.options.spec import Float, Option
 
 
 class Dropout(Layer):

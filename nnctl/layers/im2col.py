@@ -21,7 +21,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from nnctl.layers.base import BuildError
-from nnctl.layers.workers import over_batch
+from nnctl.workers import over_batch
 from nnctl.limits import MAX_KERNEL_TAPS
 
 

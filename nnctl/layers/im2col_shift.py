@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from nnctl.layers.im2col import ColumnForm, Window
-from nnctl.layers.workers import over_batch
+from nnctl.workers import over_batch
 
 
 class ShiftIm2Col(ColumnForm):

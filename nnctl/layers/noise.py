@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nnctl.config.spec import Bool, Choice, Float, Option
+from nnctl.options.spec import Bool, Choice, Float, Option
 from nnctl.errors import InputError
 from nnctl.layers.base import Layer
 

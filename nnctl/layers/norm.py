@@ -7,8 +7,8 @@ import numpy as np
 from nnctl.errors import WorkError
 from nnctl.layers.base import Layer, Shape
 from nnctl.layers.channels import channel_dots, channel_sums
-from nnctl.layers.workers import over_batch
-from nnctl.config.spec import Choice, Float, Option
+from nnctl.workers import over_batch
+from nnctl.options.spec import Choice, Float, Option
 
 
 class BatchNorm(Layer):

@@ -14,8 +14,8 @@ import numpy as np
 
 from nnctl.layers.base import Layer, Shape
 from nnctl.layers.im2col import Scratch, Window, pair, show_pair
-from nnctl.layers.workers import over_batch
-from nnctl.config.spec import IntPair, Optional, Option
+from nnctl.workers import over_batch
+from nnctl.options.spec import IntPair, Optional, Option
 
 
 class Pool2D(Layer):

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from nnctl.config.spec import Mismatch, Option
+from nnctl.options.spec import Mismatch, Option
 from nnctl.layers.base import Layer, Shape
 
 

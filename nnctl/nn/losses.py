@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from nnctl.errors import InputError
-from nnctl.config.spec import Float, Option, validate
+from nnctl.options.spec import Float, Option, validate
 
 
 class Loss:

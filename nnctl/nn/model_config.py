@@ -14,10 +14,21 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from nnctl.config.spec import (Bool, Float, Int, Mismatch, Option, did_you_mean, join_path, require_mapping, show,
-                               validate)
 from nnctl.errors import ConfigError
 from nnctl.limits import MAX_LAYERS, MAX_VALUES
+from nnctl.nn.registry import LAYERS
+from nnctl.options.spec import (
+    Bool,
+    Float,
+    Int,
+    Mismatch,
+    Option,
+    did_you_mean,
+    join_path,
+    require_mapping,
+    show,
+    validate,
+)
 
 INPUT = "input"   # the name under which nodes refer to the network's input
 FLOAT32_MAX = 3.4028234663852886e38
@@ -126,8 +137,6 @@ def resolve_model_config(raw: Any, path: str) -> tuple[dict, dict[str, str]]:
     Each resolved node carries its name, type, options with defaults filled, and `input`/`inputs` only
     where the user gave them (the default input is the previous node).
     """
-    from nnctl.nn.registry import LAYERS
-
     if isinstance(raw, list):
         raw = {"layers": raw}
     raw = require_mapping(raw, path)

@@ -5,7 +5,7 @@ arrays, so in-place updates reach the layers directly. Buffers (batch-norm runni
 second flat dict, saved with the parameters but never trained.
 
 The trainable parameters live in one contiguous buffer (`flat_params`), their gradients in another
-(`flat_grads`), and each layer's params and grads are views into them (nnctl.nn.flat), so an optimizer
+(`flat_grads`), and each layer's params and grads are views into them (nnctl.optim.flat), so an optimizer
 updates the whole network with a few ufunc calls over one array.
 
 Building is bounded: before each layer allocates anything, the memory of the network so far is
@@ -22,13 +22,14 @@ from typing import Any
 
 import numpy as np
 
-from nnctl.config.spec import join_path
 from nnctl.errors import ConfigError, InputError
 from nnctl.layers.base import Layer, Shape
 from nnctl.limits import memory_budget, show_bytes
-from nnctl.nn.flat import pack
 from nnctl.nn.fusion import ReluPoolFusion
 from nnctl.nn.model_config import INPUT
+from nnctl.nn.registry import LAYERS
+from nnctl.optim.flat import pack
+from nnctl.options.spec import join_path
 
 PARAM_COPIES = 4         # the parameters, their gradients, and up to two optimizer slots (Adam's m and v)
 ACTIVATION_COPIES = 3    # a node's output kept for backward, its gradient, and one temporary of that size
@@ -269,8 +270,6 @@ def build_network(model_cfg: dict, input_shape: Shape, rng: np.random.Generator,
                   node_paths: dict[str, str] | None = None, batch_size: int = 1) -> Network:
     """Instantiate and build the resolved `model` section for inputs of `input_shape` (no batch axis),
     checking first that it fits in memory with batches of `batch_size` (see Network.build)."""
-    from nnctl.nn.registry import LAYERS
-
     nodes: list[Node] = []
     previous = INPUT
     for spec in model_cfg["layers"]:

@@ -25,10 +25,11 @@ from typing import Any
 
 import numpy as np
 
-from nnctl.errors import ConfigError
+from nnctl.errors import ConfigError, InputError
 from nnctl.nn.losses import Loss
 from nnctl.nn.network import Network
-from nnctl.config.spec import Choice, Float, Mismatch, Option, Str, join_path, require_mapping, validate
+from nnctl.nn.registry import LOSSES
+from nnctl.options.spec import Choice, Float, Mismatch, Option, Str, join_path, require_mapping, validate
 
 TERM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
@@ -52,8 +53,6 @@ TERM_OPTIONS = {
 
 def resolve_loss_config(raw: Any, path: str) -> list[dict]:
     """Validate the `loss` section; always returns a list of resolved terms."""
-    from nnctl.nn.registry import LOSSES
-
     items = raw if isinstance(raw, list) else [raw]
     if not items:
         raise ConfigError(path, "expected a loss mapping or a non-empty list of them, got []")
@@ -205,8 +204,6 @@ def build_objective(loss_cfg: list[dict], regularization: dict, network: Network
                     num_classes: int | None = None) -> Objective:
     """Instantiate the resolved loss terms for `network` (node names and term names are checked here);
     `num_classes` (None for real-valued targets) decides which terms are heads."""
-    from nnctl.nn.registry import LOSSES
-
     terms: list[Term] = []
     named: dict[str, str] = {}
     nodes = [spec["input"] or network.output_name for spec in loss_cfg]
@@ -240,7 +237,7 @@ def build_objective(loss_cfg: list[dict], regularization: dict, network: Network
 
 def with_heads_for(objective: Objective, network: Network, num_classes: int | None) -> Objective:
     """The same terms and penalties with heads decided for `num_classes`: for an objective built before
-    its data was known (a checkpoint read as data, nnctl.training.trusted)."""
+    its data was known (a checkpoint read as data, nnctl.runs.trusted)."""
     terms = [replace(term, head=is_head(term.loss, term.target, network.by_name[term.node].layer.out_shape,
                                         num_classes)) for term in objective.terms]
     return Objective(terms, objective.penalties)
@@ -249,8 +246,6 @@ def with_heads_for(objective: Objective, network: Network, num_classes: int | No
 def check_fits_data(objective: Objective, network: Network, splits, node_paths: dict[str, str] | None) -> None:
     """Before any training: every loss term's scores and targets must fit the data (number of classes,
     labels versus real-valued targets, shapes). Raises ConfigError naming the key to change."""
-    from nnctl.errors import InputError
-
     for i, term in enumerate(objective.terms):
         where = f"loss[{i}]" if len(objective.terms) > 1 else "loss"
         classes, shape = splits.num_classes, network.by_name[term.node].layer.out_shape

@@ -8,47 +8,13 @@ work as on a dict.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
-
-from nnctl.config.spec import did_you_mean, show
-from nnctl.data import arrays, mnist, synthetic
-from nnctl.errors import ConfigError
+from nnctl.data.catalog import DATASETS
 from nnctl.layers import activations, conv, dense, dropout, init, merge, noise, norm, pool, shape
 from nnctl.nn import losses
 from nnctl.optim import optimizers, schedules
+from nnctl.options.named import Registry
 
-
-class Registry(Mapping):
-    """A named table of one kind of component ("layer", "loss", ...)."""
-
-    def __init__(self, kind: str, table: dict[str, Any], hints: dict[str, str] | None = None):
-        self.kind = kind
-        self.table = table
-        self.hints = hints or {}
-
-    def lookup(self, name: object, path: str) -> Any:
-        """The entry registered as `name`, or a ConfigError at `path` with a hint (a name that belongs
-        elsewhere) or a did-you-mean, else the list of names."""
-        if not isinstance(name, str):
-            raise ConfigError(path, f"expected a {self.kind} name, got {show(name)}")
-        if name not in self.table:
-            hint = self.hints.get(name) or did_you_mean(name, self.table) or \
-                f"; known {self.kind}{'es' if self.kind.endswith('s') else 's'}: {', '.join(self.table)}"
-            raise ConfigError(path, f"unknown {self.kind} {name!r}{hint}")
-        return self.table[name]
-
-    def names(self) -> list[str]:
-        return list(self.table)
-
-    def __getitem__(self, name: str) -> Any:
-        return self.table[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.table)
-
-    def __len__(self) -> int:
-        return len(self.table)
+__all__ = ["DATASETS", "INITIALIZERS", "LAYERS", "LOSSES", "OPTIMIZERS", "Registry", "SCHEDULES"]
 
 
 LAYERS = Registry("layer", {
@@ -117,14 +83,3 @@ SCHEDULES = Registry("schedule", {
 })
 
 INITIALIZERS = Registry("initializer", init.STD_RULES)
-
-DATASETS = Registry("dataset", {
-    "mnist": mnist.Mnist,
-    "fashion-mnist": mnist.FashionMnist,
-    "spiral": synthetic.Spiral,
-    "blobs": synthetic.Blobs,
-    "circles": synthetic.Circles,
-    "xor": synthetic.Xor,
-    "npz": arrays.Npz,
-    "csv": arrays.Csv,
-})

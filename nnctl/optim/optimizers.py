@@ -14,9 +14,9 @@ Every step follows the same three stages, with g the caller's gradient (never mo
 
 Speed: all arithmetic is in-place NumPy ufuncs with `out=` on preallocated buffers, in the dtype of the
 parameters (float32 state for float32 params); Python scalars never upcast (NEP 50). When the parameters
-tile one flat buffer (a Network's `flat_params`, see nnctl.nn.flat) and the gradients one too, the state
+tile one flat buffer (a Network's `flat_params`, see nnctl.optim.flat) and the gradients one too, the state
 and scratch arrays are flat as well and the rule runs once over the whole buffer, in chunks split over
-the worker threads (nnctl.layers.workers); otherwise it runs key by key. The arithmetic per element is
+the worker threads (nnctl.workers); otherwise it runs key by key. The arithmetic per element is
 the same either way, so both give identical numbers. The clipping
 factor is never applied as a pass of its own: each rule receives it as `scale` and folds it into the
 scalar factors it multiplies by anyway (scale * g enters the rule wherever g does). Only L2 decay keys
@@ -31,9 +31,9 @@ from typing import Any
 import numpy as np
 
 from nnctl.errors import InputError
-from nnctl.config.spec import Float, Option, Optional, validate
-from nnctl.layers.workers import over_batch
-from nnctl.nn.flat import pack, span
+from nnctl.options.spec import Float, Option, Optional, validate
+from nnctl.workers import over_batch
+from nnctl.optim.flat import pack, span
 
 STEP_KEY = "t"
 MOMENTUM = Option(Float(0, 1, high_open=True), 0.9, "mu, the fraction of the velocity kept per step")

@@ -18,7 +18,7 @@ from typing import Any
 
 from nnctl.errors import ConfigError, InputError
 from nnctl.optim.monitor import Monitor
-from nnctl.config.spec import Choice, Float, Int, ListOf, Mismatch, Option, Str, validate
+from nnctl.options.spec import Choice, Float, Int, ListOf, Mismatch, Option, Str, validate
 
 
 def increasing_epochs(value: Any) -> list[int]:

@@ -31,6 +31,7 @@ class MissingPackage(WorkError):
 def require_optuna() -> None:
     """Raise MissingPackage (one line saying what to install) when Optuna cannot be imported."""
     try:
+        # optional (the sweep extra): loaded when a sweep runs
         import optuna  # noqa: F401
     except ImportError:
         raise MissingPackage(f"nnctl sweep needs Optuna, which is not installed: {INSTALL}") from None
@@ -41,6 +42,7 @@ def quiet() -> Iterator[None]:
     """Silence Optuna's warnings about experimental features nnctl relies on knowingly (heartbeats, the
     constant liar, PED-ANOVA importances) and its advice to use Study.optimize."""
     with warnings.catch_warnings():
+        # optional (the sweep extra): loaded when a sweep runs
         from optuna.exceptions import ExperimentalWarning
 
         warnings.simplefilter("ignore", ExperimentalWarning)

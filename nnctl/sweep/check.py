@@ -14,9 +14,14 @@ import itertools
 import json
 from typing import Any
 
-from nnctl.config.spec import join_path, show
+from nnctl.build.metric_names import produced_metrics
+from nnctl.build.prepare import prepare
+from nnctl.config.load import errors_name
 from nnctl.errors import ConfigError
+from nnctl.options.spec import join_path, show
+from nnctl.runs.init_from import initialize_from
 from nnctl.sweep.spec import SweepSpec
+from nnctl.training.trainer import Trainer
 
 MAX_COMBINATIONS = 64
 
@@ -30,11 +35,6 @@ class Builder:
     def build(self, config):
         """The Trainer for `config` (nothing trained, nothing written), its `init` weights copied in as a new
         run's are. Raises ConfigError."""
-        from nnctl.config.load import errors_name
-        from nnctl.training.init_from import initialize_from
-        from nnctl.training.prepare import prepare
-        from nnctl.training.trainer import Trainer
-
         key = json.dumps([config["data"], config["seed"], getattr(config, "source", "")], sort_keys=True,
                          default=str)
         setup = prepare(config, progress=False, splits=self.splits.get(key))
@@ -90,8 +90,6 @@ def try_corner(spec: SweepSpec, builder: Builder, values: dict[str, Any], error)
 
 def resolve_metric(spec: SweepSpec, trainer) -> str:
     """The sweep's metric: `auto` is the base run's monitored metric; a named one must be produced."""
-    from nnctl.training.metric_names import produced_metrics
-
     if spec.metric == "auto":
         return trainer.monitor
     produced = produced_metrics(trainer.setup)

@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from nnctl.atomic import write_text_atomic
 from nnctl.config.docs import option_table
 from nnctl.sweep.spec import PRUNERS, SAMPLERS, SWEEP_OPTIONS
@@ -23,8 +25,6 @@ def sweep_reference() -> str:
 
 def replace_between(path: str, start: str, end: str, text: str) -> None:
     """Put `text` between the markers `start` and `end` of the file at `path`, in place of what was there."""
-    from pathlib import Path
-
     old = Path(path).read_text(encoding="utf-8")
     begin, stop = old.index(start) + len(start), old.index(end)
     write_text_atomic(path, old[:begin] + text + old[stop:])

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from nnctl.config.overrides import canonical_path, split_key_path
-from nnctl.config.spec import did_you_mean, join_path, show
 from nnctl.errors import ConfigError
+from nnctl.nn.model_config import NODE_OPTIONS
+from nnctl.nn.registry import LAYERS
+from nnctl.options.overrides import canonical_path, split_key_path
+from nnctl.options.spec import did_you_mean, join_path, show
 
 
 def check_exists(param, raw: dict, config: dict, where: str) -> None:
@@ -60,9 +62,6 @@ def walk(node: Any, parts: list) -> tuple[int, Any]:
 
 def layer_keys(node: Any) -> set[str]:
     """The keys a layer mapping may hold (its type's options and the per-node ones); none for other nodes."""
-    from nnctl.nn.model_config import NODE_OPTIONS
-    from nnctl.nn.registry import LAYERS
-
     if not isinstance(node, dict) or node.get("type") not in LAYERS:
         return set()
     return set(LAYERS[node["type"]].options) | set(NODE_OPTIONS)

@@ -72,6 +72,7 @@ def plot_params(rows: list[dict], params: list, metric: str, path: Path) -> None
 def show_range(ax, param) -> None:
     """The x axis spans the parameter's whole range (so a cluster shows where it sits in it), on a log scale
     for log parameters (powers of 2 for integers); a choice's values label its positions."""
+    # slow to import: loaded only when a picture is drawn
     from matplotlib import ticker
 
     if param.kind == "choice":
@@ -96,6 +97,7 @@ def position(param, value) -> float:
 
 
 def plot_parallel(rows: list[dict], params: list, metric: str, maximize: bool, path: Path) -> None:
+    # slow to import: loaded only when a picture is drawn
     import matplotlib
 
     complete = scored(rows, metric, "complete")

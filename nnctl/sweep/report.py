@@ -17,11 +17,13 @@ import math
 from pathlib import Path
 
 from nnctl.atomic import write_text_atomic
-from nnctl.config.yamlio import dump_yaml
+from nnctl.options.yamlio import dump_yaml
 from nnctl.sweep import quiet
 from nnctl.sweep.narrow import narrowed_sweep
 from nnctl.sweep.plots import plot_history, plot_importance, plot_parallel, plot_params
+from nnctl.sweep.space import parse_param
 from nnctl.sweep.status import best_trial, counts_text, params_text
+from nnctl.training.runner import self_contained
 from nnctl.viz.tables import markdown_table
 
 MIN_FOR_IMPORTANCE = 4
@@ -29,6 +31,7 @@ MIN_FOR_IMPORTANCE = 4
 
 def trial_rows(plan, trials: list) -> list[dict]:
     """A dict per trial that ran (queued and voided trials left out), with the columns of trials.csv."""
+    # optional (the sweep extra): loaded when a sweep runs
     from optuna.trial import TrialState
 
     rows = []
@@ -61,8 +64,6 @@ def csv_text(rows: list[dict], columns: list[str]) -> str:
 
 def best_yaml(plan, best) -> str:
     """The best trial's resolved config, headed by where it came from and how to repeat it exactly."""
-    from nnctl.training.runner import self_contained
-
     run = best.user_attrs.get("run", f"trial-{best.number:04d}")
     config = plan.spec.config_for(best.params, name=f"{plan.spec.name}-{run}")
     threads = best.user_attrs.get("threads")
@@ -76,6 +77,7 @@ def best_yaml(plan, best) -> str:
 
 def importances(study, params: list) -> dict[str, float] | None:
     """PED-ANOVA importances of the parameters (summing to 1), or None with too few complete trials."""
+    # optional (the sweep extra): loaded when a sweep runs
     from optuna.importance import PedAnovaImportanceEvaluator, get_param_importances
     from optuna.trial import TrialState
 
@@ -94,6 +96,7 @@ def importances(study, params: list) -> dict[str, float] | None:
 
 def write_outputs(plan, handle) -> list[str]:
     """Write every output into the sweep folder; returns the names of the files written."""
+    # optional (the sweep extra): loaded when a sweep runs
     from optuna.trial import TrialState
 
     folder, study, spec = plan.sweep_dir, handle.study, plan.spec
@@ -171,8 +174,6 @@ def render_report(plan, study, rows, best, found, pictures, narrowed) -> str:
 
 def narrowed_entry(param, sweep: dict) -> str:
     """How narrowed.yaml gives a parameter: its new distribution, or the value it is fixed at."""
-    from nnctl.sweep.space import parse_param
-
     if param.key in sweep["space"]:
         return parse_param(param.key, sweep["space"][param.key], "").describe()
     return f"fixed at {shown(sweep['set'][param.key])}"

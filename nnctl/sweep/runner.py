@@ -17,8 +17,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nnctl.errors import InputError, Interrupted, WorkError
-from nnctl.sweep.study import Plan, StudyHandle, StudyMissing, open_study
+from nnctl.sweep.check import check_sweep
+from nnctl.sweep.report import write_outputs
+from nnctl.sweep.spec import read_sweep
+from nnctl.sweep.status import best_trial, counts_text, status_text
 from nnctl.sweep.storage import storage_url
+from nnctl.sweep.study import Plan, StudyHandle, StudyMissing, identity_problem, open_study
+from nnctl.sweep.supervisor import Supervisor, fail_dead_local_trials, worker_threads
+from nnctl.sweep.tickets import issue, waiting
+from nnctl.sweep.worker import work
+from nnctl.training.runner import to_stderr
+from nnctl.training.signals import StopSignals
 
 
 @dataclass
@@ -37,9 +46,6 @@ class Request:
 
 def make_plan(request: Request, check: bool) -> Plan:
     """Read the sweep file (and with `check`, try its corners and resolve its metric)."""
-    from nnctl.sweep.check import check_sweep
-    from nnctl.sweep.spec import read_sweep
-
     spec = read_sweep(request.path, request.changes)
     if request.trials is not None:
         spec.trials = min(request.trials, len(spec.grid())) if spec.sampler["type"] == "grid" else request.trials
@@ -51,14 +57,8 @@ def make_plan(request: Request, check: bool) -> Plan:
 def run_sweep(request: Request, say) -> None:
     """Run the sweep, saying what happens line by line, the last line a summary. Raises Interrupted after
     Ctrl-C and WorkError when a worker failed, in both cases after the outputs are written."""
+    # optional (the sweep extra): loaded when a sweep runs
     import optuna
-
-    from nnctl.sweep.report import write_outputs
-    from nnctl.sweep.supervisor import Supervisor, fail_dead_local_trials, worker_threads
-    from nnctl.sweep.tickets import issue, waiting
-    from nnctl.sweep.worker import work
-    from nnctl.training.signals import StopSignals
-    from nnctl.training.runner import to_stderr
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     plan = make_plan(request, check=True)
@@ -128,7 +128,6 @@ def open_existing(request: Request, verify: bool = True) -> tuple[Plan, StudyHan
 
 
 def summary_line(plan: Plan, handle: StudyHandle, written: list[str]) -> str:
-    from nnctl.sweep.status import best_trial, counts_text
 
     best = best_trial(handle.study, plan.maximize)
     best_text = f"best trial {best.number}: {plan.metric} {best.value:.4f}" if best else "no trial completed"
@@ -139,9 +138,6 @@ def summary_line(plan: Plan, handle: StudyHandle, written: list[str]) -> str:
 def sweep_status(request: Request) -> str:
     """--status: the study's progress, read from its storage (nothing is created or written); a study started
     from another version of the sweep file is shown too, with a note saying how it differs."""
-    from nnctl.sweep.study import identity_problem
-    from nnctl.sweep.status import status_text
-
     plan, handle = open_existing(request, verify=False)
     problem = identity_problem(plan, handle.study)
     note = f"\nnote: the {plan.where} {problem}, so running this sweep file would not continue it" \
@@ -151,7 +147,5 @@ def sweep_status(request: Request) -> str:
 
 def write_report(request: Request) -> str:
     """--report: write the sweep's outputs from its storage, run nothing; returns a line naming them."""
-    from nnctl.sweep.report import write_outputs
-
     plan, handle = open_existing(request)
     return summary_line(plan, handle, write_outputs(plan, handle))

@@ -16,9 +16,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from nnctl.config.overrides import canonical_path, split_key_path
-from nnctl.config.spec import Bool, Mismatch, did_you_mean, join_path, show
 from nnctl.errors import ConfigError
+from nnctl.options.overrides import canonical_path, split_key_path
+from nnctl.options.spec import Bool, Mismatch, did_you_mean, join_path, show
 
 KINDS = ("uniform", "loguniform", "int", "choice")
 MODIFIERS = {"uniform": ("step",), "loguniform": (), "int": ("log", "step"), "choice": ()}
@@ -44,6 +44,7 @@ class Param:
 
     def distribution(self):
         """The optuna.distributions object this parameter is drawn from."""
+        # optional (the sweep extra): loaded when a sweep runs
         from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
         if self.kind == "choice":

@@ -25,11 +25,21 @@ from pathlib import Path
 from typing import Any
 
 from nnctl.config.load import errors_name, read_raw_config, read_yaml_file
-from nnctl.config.overrides import PathMissing, assign, canonical_path, split_key_path
 from nnctl.config.sections import METRICS, ResolvedConfig, RunName, resolve
-from nnctl.config.spec import (REQUIRED, Choice, Int, Option, Optional, did_you_mean, join_path, require_mapping,
-                               show, validate)
 from nnctl.errors import ConfigError
+from nnctl.options.overrides import PathMissing, assign, canonical_path, split_key_path
+from nnctl.options.spec import (
+    REQUIRED,
+    Choice,
+    Int,
+    Option,
+    Optional,
+    did_you_mean,
+    join_path,
+    require_mapping,
+    show,
+    validate,
+)
 from nnctl.sweep.paths import blame, check_exists, overlap
 from nnctl.sweep.space import KEY_PATH, Param, grid_points, parse_param
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections import Counter
 
-from nnctl.config.spec import show
+from nnctl.options.spec import show
 from nnctl.sweep.tickets import holds_ticket
 
 
 def tally(study) -> Counter:
     """Counts of complete, pruned, failed, running and queued trials, and of those given back (retried)."""
+    # optional (the sweep extra): loaded when a sweep runs
     from optuna.trial import TrialState
 
     words = {TrialState.COMPLETE: "complete", TrialState.PRUNED: "pruned", TrialState.FAIL: "failed",
@@ -46,6 +47,7 @@ def counts_text(study) -> str:
 
 def best_trial(study, maximize: bool):
     """The complete trial with the best value (the lowest number among equals), or None."""
+    # optional (the sweep extra): loaded when a sweep runs
     from optuna.trial import TrialState
 
     complete = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if t.value is not None]
@@ -60,6 +62,7 @@ def params_text(params: dict) -> str:
 
 def status_text(plan, handle) -> str:
     """Several lines: the study, its search, the counts, the best trial and the trials running now."""
+    # optional (the sweep extra): loaded when a sweep runs
     from optuna.trial import TrialState
 
     spec, study = plan.spec, handle.study

@@ -16,6 +16,7 @@ Three things are added to Optuna's RDBStorage:
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
 import os
 import random
@@ -46,6 +47,7 @@ def storage_url(given: str | None, sweep_dir: Path) -> str:
 def masked(url: str) -> str:
     """The URL with its password (if any) replaced by ***."""
     try:
+        # optional (comes with the sweep extra's Optuna): loaded when a sweep opens its storage
         from sqlalchemy.engine import make_url
 
         return make_url(url).render_as_string(hide_password=True)
@@ -63,6 +65,7 @@ def heartbeat_seconds() -> tuple[int, int]:
 def open_storage(url: str):
     """An optuna RDBStorage on `url` with heartbeats (and immediate transactions for SQLite). A database that
     cannot be reached is one WorkError line; a missing driver names what to install."""
+    # optional (the sweep extra): loaded when a sweep runs
     import optuna
     import sqlalchemy
 
@@ -96,8 +99,6 @@ def open_storage(url: str):
 def with_driver(url: str) -> str:
     """A postgresql:// URL made to name the driver that is installed (psycopg2, else psycopg 3): SQLAlchemy
     2.1 assumes psycopg 3 where older versions assumed psycopg2."""
-    import importlib.util
-
     if not url.startswith("postgresql://"):
         return url
     for module, driver in (("psycopg2", "psycopg2"), ("psycopg", "psycopg")):
@@ -108,6 +109,7 @@ def with_driver(url: str) -> str:
 
 def immediate_transactions(engine) -> None:
     """Make every transaction on a SQLite engine take the write lock when it begins (BEGIN IMMEDIATE)."""
+    # optional (comes with the sweep extra's Optuna): loaded when a sweep opens its storage
     from sqlalchemy import event
 
     @event.listens_for(engine, "connect")

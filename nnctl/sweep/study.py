@@ -11,17 +11,20 @@ depend on which worker took it, and workers never repeat each other's random str
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from nnctl.config.yamlio import plain
+from nnctl.config.sections import resolve
 from nnctl.errors import ConfigError, InputError
 from nnctl.optim.monitor import direction
+from nnctl.options.yamlio import plain
 from nnctl.sweep import quiet
 from nnctl.sweep.spec import SweepSpec
 from nnctl.sweep.storage import masked, open_storage
+from nnctl.training.resume import differing_keys
 
 IDENTITY = "nnctl_sweep"
 
@@ -67,6 +70,7 @@ class StudyHandle:
 
     def running(self, number: int) -> bool:
         """Is trial `number` still running, as the database says now?"""
+        # optional (the sweep extra): loaded when a sweep runs
         from optuna.trial import TrialState
 
         return self.storage.get_trial(self.trial_id(number)).state == TrialState.RUNNING
@@ -81,6 +85,7 @@ def open_study(plan: Plan, create: bool, adopt_metric: bool = False, verify: boo
     it was started from another sweep. With `adopt_metric`, the plan takes the study's metric (for --status
     and --report, which do not resolve `metric: auto`); without `verify`, a study started from another sweep
     is opened too (--status only reads it)."""
+    # optional (the sweep extra): loaded when a sweep runs
     import optuna
 
     storage = open_storage(plan.storage_url)
@@ -116,8 +121,6 @@ def check_identity(plan: Plan, study) -> None:
 
 def identity_problem(plan: Plan, study) -> str | None:
     """How the study differs from the plan's sweep ('was started with another space (...)'), or None."""
-    from nnctl.training.resume import differing_keys
-
     stored = wait_for_identity(study)
     if stored is None:
         return "was not made by nnctl sweep"
@@ -139,8 +142,6 @@ def identity_problem(plan: Plan, study) -> str | None:
 def with_current_defaults(config: dict) -> dict:
     """A base config as stored by the study (perhaps by an older nnctl), resolved again: keys added to nnctl
     since then take their defaults, as they do for `nnctl train --resume`, so only real changes count."""
-    from nnctl.config.sections import resolve
-
     try:
         again = resolve({**config, "name": "stored"})
     except ConfigError:          # no longer valid: compared as stored, and refused as different
@@ -150,8 +151,6 @@ def with_current_defaults(config: dict) -> dict:
 
 def wait_for_identity(study, seconds: float = 30.0) -> dict | None:
     """The study's stored identity; a study created a moment ago by another process may not have it yet."""
-    import time
-
     deadline = time.monotonic() + seconds
     while True:
         stored = study.user_attrs.get(IDENTITY)
@@ -162,6 +161,7 @@ def wait_for_identity(study, seconds: float = 30.0) -> dict | None:
 
 def sampler_for(spec: SweepSpec, number: int):
     """The sampler that draws trial `number`'s parameters, seeded by the sweep's seed and that number."""
+    # optional (the sweep extra): loaded when a sweep runs
     import optuna
 
     seed = int(np.random.SeedSequence([spec.seed, number]).generate_state(1)[0])
@@ -176,6 +176,7 @@ def pruner_for(spec: SweepSpec):
     """The study's pruner. Steps are epochs (1, 2, ...); median prunes from epoch warmup_epochs + 1 on,
     below the median of the trials that reached that epoch; hyperband runs up to the most epochs a trial
     can have."""
+    # optional (the sweep extra): loaded when a sweep runs
     import optuna
 
     kind = spec.pruner

@@ -103,6 +103,7 @@ class Supervisor:
 def fail_trials_of(handle, pid: int, how: str, host: str | None = None) -> list[str]:
     """Mark the trials a dead worker process was running as failed (status killed) and queue each again once;
     returns a line for each."""
+    # optional (the sweep extra): loaded when a sweep runs
     from optuna.trial import TrialState
 
     name = f"{host or socket.gethostname()}:{pid}"
@@ -126,6 +127,7 @@ def fail_trials_of(handle, pid: int, how: str, host: str | None = None) -> list[
 def mark_killed(handle, number: int, message: str):
     """Fail a running trial whose worker is gone; returns its FrozenTrial, or None when another process
     ended it first."""
+    # optional (the sweep extra): loaded when a sweep runs
     from optuna.exceptions import UpdateFinishedTrialError
     from optuna.trial import TrialState
 
@@ -142,6 +144,7 @@ def mark_killed(handle, number: int, message: str):
 
 def fail_dead_local_trials(handle) -> list[str]:
     """Trials left running by processes of this machine that no longer exist: failed and queued again."""
+    # optional (the sweep extra): loaded when a sweep runs
     from optuna.trial import TrialState
 
     host, lines = socket.gethostname(), []

@@ -27,6 +27,7 @@ GIVEN_BACK = ("interrupted", "void")     # statuses of failed trials whose ticke
 def holds_ticket(trial) -> bool:
     """Does this trial (an optuna FrozenTrial) count against its ticket? Queued, running and finished
     trials do; a voided or interrupted one does not, nor a killed one that may still be retried."""
+    # optional (the sweep extra): loaded when a sweep runs
     from optuna.trial import TrialState
 
     if trial.state != TrialState.FAIL:
@@ -54,6 +55,7 @@ def issue(study, budget: int, grid: list[dict] | None, seed: int) -> int:
 
 def waiting(study) -> int:
     """How many queued trials the study has."""
+    # optional (the sweep extra): loaded when a sweep runs
     from optuna.trial import TrialState
 
     return len(study.get_trials(deepcopy=False, states=(TrialState.WAITING,)))
@@ -75,6 +77,7 @@ def claim(study, trial) -> dict | None:
 
 
 def void(study, trial, why: str) -> None:
+    # optional (the sweep extra): loaded when a sweep runs
     from optuna.trial import TrialState
 
     trial.set_user_attr("status", "void")

@@ -16,9 +16,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from nnctl.config.spec import show
 from nnctl.errors import ConfigError, InputError, Interrupted, WorkError
+from nnctl.options.spec import show
+from nnctl.sweep.study import sampler_for
 from nnctl.training.callbacks import Callback, StopRun
+from nnctl.training.resume import resume
+from nnctl.training.runner import train
 from nnctl.training.signals import StopRequested
 
 
@@ -82,10 +85,6 @@ class HonourStop(Callback):
 def run_trial(plan, handle, trial, ticket: dict, stop, notify) -> Outcome:
     """Draw (or read back) the trial's parameters and train its run; never raises for the run's own
     failures, which become the Outcome."""
-    from nnctl.sweep.study import sampler_for
-    from nnctl.training.resume import resume
-    from nnctl.training.runner import train
-
     spec = plan.spec
     handle.study.sampler = sampler_for(spec, trial.number)
     values = {param.path: param.suggest(trial) for param in spec.params}

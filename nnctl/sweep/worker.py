@@ -18,11 +18,19 @@ import socket
 import sys
 import threading
 import traceback
+from pathlib import Path
 
 from nnctl.errors import Interrupted, NnctlError
 from nnctl.sweep import quiet
+from nnctl.sweep.spec import read_sweep
+from nnctl.sweep.storage import heartbeat_seconds
+from nnctl.sweep.study import Plan, open_study
+from nnctl.sweep.tickets import claim, give_back, waiting
 from nnctl.sweep.trial import Outcome, describe, run_trial
+from nnctl.threads import blas_threads
+from nnctl.training.runner import to_stderr
 from nnctl.training.signals import StopSignals
+
 
 class Heartbeat:
     """Context manager: records the trial's heartbeat now and then every `interval` seconds in a thread."""
@@ -57,11 +65,9 @@ def worker_name() -> str:
 
 def work(plan, handle, stop: StopSignals, say, notify) -> int:
     """Run queued trials until none is left; returns how many ran. Raises Interrupted after a stop signal."""
+    # optional (the sweep extra): loaded when a sweep runs
     from optuna.storages import fail_stale_trials
 
-    from nnctl.sweep.storage import heartbeat_seconds
-    from nnctl.sweep.tickets import claim, waiting
-    from nnctl.threads import blas_threads
 
     study, ran, threads = handle.study, 0, blas_threads()
     while stop.requested is None:
@@ -94,10 +100,10 @@ def work(plan, handle, stop: StopSignals, say, notify) -> int:
 
 def record(handle, trial, outcome: Outcome) -> None:
     """Store the outcome in the trial's attributes and tell the study; an interrupted trial is queued again."""
+    # optional (the sweep extra): loaded when a sweep runs
     from optuna.exceptions import UpdateFinishedTrialError
     from optuna.trial import TrialState
 
-    from nnctl.sweep.tickets import give_back
 
     attrs = {"status": outcome.status, "value": outcome.value, "epochs": outcome.epochs,
              "epochs_planned": outcome.epochs_planned, "seconds": round(outcome.seconds, 3),
@@ -127,13 +133,8 @@ def say(line: str) -> None:
 def main(argv: list[str] | None = None) -> None:
     """`python -m nnctl.sweep.worker SWEEP --storage URL --study NAME --sweep-dir DIR --metric M`: one worker
     process of a supervised sweep (the study must exist)."""
-    from pathlib import Path
-
+    # optional (the sweep extra): loaded when a sweep runs
     import optuna
-
-    from nnctl.sweep.spec import read_sweep
-    from nnctl.sweep.study import Plan, open_study
-    from nnctl.training.runner import to_stderr
 
     parser = argparse.ArgumentParser(prog="python -m nnctl.sweep.worker")
     parser.add_argument("sweep")

@@ -18,15 +18,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from nnctl.atomic import remove_leftovers, write_text_atomic
-from nnctl.config.compare import differing_keys
+from nnctl.options.compare import differing_keys
 from nnctl.config.load import load_config
 from nnctl.config.sections import ResolvedConfig
-from nnctl.config.yamlio import dump_yaml, plain
+from nnctl.options.yamlio import dump_yaml, plain
 from nnctl.errors import InputError
 from nnctl.limits import MAX_META_BYTES
 from nnctl.threads import blas_threads
 from nnctl.training.callbacks import Callback
-from nnctl.training.checkpoints import expected_shapes, load_checkpoint
+from nnctl.runs.checkpoints import expected_shapes, load_checkpoint
 from nnctl.training.runner import TrainResult, build_trainer, execute, self_contained, to_stderr, watchers
 from nnctl.training.signals import StopSignals
 from nnctl.training.snapshots import restore_snapshot

@@ -24,19 +24,19 @@ from pathlib import Path
 import numpy as np
 
 from nnctl.atomic import WriteFailed, write_text_atomic
+from nnctl.build.prepare import config_dir, prepare
 from nnctl.config.load import errors_name
-from nnctl.config.yamlio import dump_yaml, plain
-from nnctl.errors import ConfigError, Interrupted, NnctlError, WorkError
+from nnctl.errors import ConfigError, InputError, Interrupted, NnctlError, WorkError
 from nnctl.limits import MAX_CONFIG_BYTES, show_bytes
+from nnctl.options.yamlio import dump_yaml, plain
+from nnctl.runs.init_from import init_source, initialize_from
+from nnctl.runs.run_dir import MetricsLog, create_run_dir
 from nnctl.training.callbacks import Callback, CallbackList, StopRun
 from nnctl.training.finish import finish
 from nnctl.training.health import HealthRecorder
-from nnctl.training.init_from import init_source, initialize_from
 from nnctl.training.loop import fit
 from nnctl.training.periodic import PeriodicCheckpoint
-from nnctl.training.prepare import config_dir, prepare
 from nnctl.training.progress import ProgressBar
-from nnctl.training.run_dir import MetricsLog, create_run_dir
 from nnctl.training.signals import StopRequested, StopSignals
 from nnctl.training.snapshots import save_snapshot
 from nnctl.training.step_log import StepLog
@@ -112,7 +112,6 @@ def run_config_text(config: dict) -> str:
 
 
 def claim(run_dir: Path) -> Path:
-    from nnctl.errors import InputError
 
     run_dir.mkdir(parents=True, exist_ok=True)
     if any(run_dir.iterdir()):

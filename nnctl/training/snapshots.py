@@ -23,10 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
-from nnctl.config.yamlio import plain
+from nnctl.options.yamlio import plain
 from nnctl.errors import InputError
 from nnctl.threads import blas_threads
-from nnctl.training.checkpoints import Checkpoint, save_checkpoint
+from nnctl.runs.checkpoints import Checkpoint, save_checkpoint
 from nnctl.training.report import versions
 from nnctl.training.trainer import Diverged, EpochProgress, Trainer
 

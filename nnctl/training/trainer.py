@@ -23,10 +23,10 @@ from nnctl.nn.registry import OPTIMIZERS, SCHEDULES
 from nnctl.optim.monitor import Monitor
 from nnctl.training.bn_recompute import recompute_batchnorm
 from nnctl.training.callbacks import StepInfo
-from nnctl.training.metric_names import (check_metric_names, measures_accuracy, metric_columns, monitored_metric,
+from nnctl.build.metric_names import (check_metric_names, measures_accuracy, metric_columns, monitored_metric,
                                          split_metrics)
 from nnctl.training.metrics import evaluate
-from nnctl.training.prepare import Setup, evaluation_generator
+from nnctl.build.prepare import Setup, evaluation_generator
 
 
 class Diverged(WorkError):

@@ -14,10 +14,6 @@ from pathlib import Path
 
 import numpy as np
 
-from nnctl.analysis.node_outputs import check_node, node_outputs, split_data
-from nnctl.analysis.knn import knn_accuracy
-from nnctl.analysis.pca import fit_pca
-from nnctl.errors import InputError
 from nnctl.viz.figure import new_figure, save_figure
 
 NEIGHBOURS = 5
@@ -30,37 +26,6 @@ class Panel:
     title: str
     points: np.ndarray
     accuracy: float
-
-
-def two_d(train: np.ndarray, shown: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
-    """(train 2-D, shown 2-D, projected?): rows as they are when 2 wide, else PCA fitted on `train`."""
-    if train.shape[1] == 2:
-        return train.astype(np.float64), shown.astype(np.float64), False
-    pca = fit_pca(train, 2)
-    return pca.project(train), pca.project(shown), True
-
-
-def code_panels(setup, node: str, split: str, source: str) -> tuple[list[Panel], np.ndarray]:
-    """The codes panel and the PCA panel for `split` of a run, and the split's labels (M,)."""
-    if setup.splits.num_classes is None:
-        raise InputError(f"{source}: --codes colours points by class, but this run's data has real-valued targets")
-    check_node(setup.network, node)
-    (train_x, train_y), (x, y) = setup.splits.train, split_data(setup, split, source)
-    batch = setup.eval_batch
-    train_codes = node_outputs(setup.network, train_x, node, batch).reshape(len(train_x), -1)
-    codes = node_outputs(setup.network, x, node, batch).reshape(len(x), -1)
-    width = train_codes.shape[1]
-    if width < 2:
-        raise InputError(f"--codes {node!r}: the node gives 1 value per sample; a map needs at least 2")
-    train_points, points, projected = two_d(train_codes, codes)
-    what = f"{width}-D codes of {node!r}" + (", PCA to 2-D" if projected else "")
-    panels = [Panel(what, points, knn_accuracy(train_points, train_y, points, y, NEIGHBOURS))]
-    pca = fit_pca(train_x, 2)
-    train_points, points = pca.project(train_x), pca.project(x)
-    inputs = int(np.prod(train_x.shape[1:]))
-    panels.append(Panel(f"PCA of the {inputs}-D inputs", points, knn_accuracy(train_points, train_y, points, y,
-                                                                              NEIGHBOURS)))
-    return panels, y
 
 
 def plot_code_panels(panels: list[Panel], labels: np.ndarray, class_names: list[str] | None, split: str,
@@ -83,12 +48,3 @@ def plot_code_panels(panels: list[Panel], labels: np.ndarray, class_names: list[
     if title:
         figure.suptitle(title)
     save_figure(figure, path)
-
-
-def draw_codes(setup, node: str, split: str, out_file: Path, source: str, title: str = "") -> list[Panel]:
-    """Write the codes-versus-PCA picture of a run to `out_file`; returns its panels (codes first)."""
-    panels, labels = code_panels(setup, node, split, source)
-    title = title or (f"{setup.config['name']}: {split} split; {NEIGHBOURS}-NN fitted on the "
-                      f"{len(setup.splits.train[0])} training points")
-    plot_code_panels(panels, labels, setup.splits.class_names, split, out_file, title)
-    return panels

@@ -25,6 +25,7 @@ def metric_label(metric: str) -> str:
 
 def integer_epochs(ax) -> None:
     """Ticks on whole numbers only on the x axis (epochs or steps)."""
+    # slow to import: loaded only when a picture is drawn
     from matplotlib.ticker import MaxNLocator
 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))

@@ -13,6 +13,7 @@ from nnctl.atomic import atomic_file
 
 def new_figure(width: float, height: float):
     """A Figure of width x height inches at 110 dpi, laid out with constrained layout."""
+    # slow to import: loaded only when a picture is drawn
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 

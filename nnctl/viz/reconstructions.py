@@ -16,46 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from nnctl.analysis.node_outputs import split_data
 from nnctl.errors import InputError
-from nnctl.layers.noise import Corruption, Noise, corrupt
-from nnctl.layers.shape import Flatten, Reshape
-from nnctl.nn.model_config import INPUT
-from nnctl.training.prepare import evaluation_generator
 from nnctl.viz.figure import new_figure, save_figure
 from nnctl.viz.pictures import square_image_shape
-
-MAX_IMAGES = 50
-
-
-def reconstruction_term(setup, source: str):
-    """The first loss term with `target: input`; InputError naming `source` when there is none."""
-    for term in setup.objective.terms:
-        if term.target == "input":
-            return term
-    raise InputError(f"{source}: no loss term reconstructs the input (target: input), so there are no "
-                     f"reconstructions to draw")
-
-
-def fed_by_input(network, node) -> bool:
-    """Does `node` see the network input itself, up to flatten and reshape (which keep every value)?"""
-    while node.inputs != [INPUT]:
-        if len(node.inputs) != 1:
-            return False
-        node = network.by_name[node.inputs[0]]
-        if not isinstance(node.layer, (Flatten, Reshape)):
-            return False
-    return True
-
-
-def own_corruption(network) -> Corruption | None:
-    """The damage of the run's first noise layer that takes the network input (up to flatten and
-    reshape), if any: damaging the input with it is what that layer does in training."""
-    for node in network.nodes:
-        if isinstance(node.layer, Noise) and fed_by_input(network, node):
-            return node.layer.how
-    return None
-
 
 def image_shape(shape: tuple[int, ...]) -> tuple[int, int, int]:
     """(C, H, W) to draw samples of `shape`: images as they are, flat vectors as square 1- or 3-channel images."""
@@ -66,19 +29,6 @@ def image_shape(shape: tuple[int, ...]) -> tuple[int, int, int]:
         return square
     raise InputError(f"samples of shape {shape} are neither images nor flattened square images, so they cannot "
                      f"be drawn")
-
-
-def reconstruct(setup, count: int, split: str, how: Corruption | None, source: str):
-    """(clean (K, ...), corrupted or None, reconstructions shaped like clean) for the first `count` images."""
-    term = reconstruction_term(setup, source)
-    x, _ = split_data(setup, split, source)
-    if not 1 <= count <= min(MAX_IMAGES, len(x)):
-        raise InputError(f"--reconstructions {count}: expected 1 to {min(MAX_IMAGES, len(x))} images (the {split} "
-                         f"split has {len(x)})")
-    clean = x[:count]
-    damaged = None if how is None else corrupt(clean, how, evaluation_generator(setup.config["seed"]))[0]
-    scores = setup.network.forward(clean if damaged is None else damaged, training=False, keep=[term.node])[term.node]
-    return clean, damaged, term.loss.output(scores).reshape(clean.shape)
 
 
 def plot_rows(rows: list[tuple[str, np.ndarray]], path: Path, title: str) -> None:
@@ -103,16 +53,3 @@ def plot_rows(rows: list[tuple[str, np.ndarray]], path: Path, title: str) -> Non
         axes[r][0].set_ylabel(label, fontsize=8)
     figure.suptitle(title, fontsize=10)
     save_figure(figure, path)
-
-
-def draw_reconstructions(setup, count: int, split: str, how: Corruption | None, out_file: Path, source: str,
-                         title: str = "") -> tuple[int, float]:
-    """Write the picture; returns (rows drawn, mean squared error of the reconstructions to the clean images)."""
-    how = how or own_corruption(setup.network)
-    clean, damaged, rebuilt = reconstruct(setup, count, split, how, source)
-    rows = [("input", clean)] + ([(f"corrupted\n({how.describe()})", damaged)] if damaged is not None else [])
-    rows.append(("reconstruction", rebuilt))
-    mse = float(np.mean(np.square(rebuilt.astype(np.float64) - clean)))
-    title = title or f"{setup.config['name']}: {count} {split} images; mean squared error {mse:.4f}"
-    plot_rows(rows, out_file, title)
-    return len(rows), mse

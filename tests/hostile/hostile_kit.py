@@ -25,8 +25,8 @@ from typing import Callable
 import numpy as np
 
 from nnctl.config.load import load_config
-from nnctl.config.yamlio import dump_yaml, plain
-from nnctl.training.checkpoints import FORMAT, save_checkpoint
+from nnctl.options.yamlio import dump_yaml, plain
+from nnctl.runs.checkpoints import FORMAT, save_checkpoint
 
 DRIVER = Path(__file__).with_name("bounded_driver.py")
 MEMORY_LIMIT = "1G"                 # NNCTL_MEMORY_LIMIT: the budget the messages quote ("1.0 GiB available")

@@ -22,7 +22,7 @@ import numpy as np
 from hostile_kit import (GIGABYTE, GIGABYTE_INFO, GOOD, Case, bomb, canary_data, case_suite,
                          checkpoint_bytes, config_change, crafted, good_parts, images_config, lone_with_canary,
                          meta_change, npy_bytes, param_change, patch_central_size, run_folder, with_good_entries)
-from nnctl.training.checkpoints import FORMAT
+from nnctl.runs.checkpoints import FORMAT
 
 EVAL_RUN = ["eval", "run"]
 BEST = "run/checkpoints/best.npz"

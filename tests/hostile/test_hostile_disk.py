@@ -13,7 +13,7 @@ import pytest
 
 from fault_kit import (BIG, ENV, in_namespace, leftovers, needs_mounts, nnctl, on_small_disk, pages, the_run,
                        without_write_permission, write_config)
-from nnctl.training.checkpoints import load_checkpoint
+from nnctl.runs.checkpoints import load_checkpoint
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from fault_kit import BIG, DIVERGING, ENV, leftovers, nnctl, the_run, wait_for, wait_for_run, write_config
 from nnctl.cli import cli
-from nnctl.training.checkpoints import load_checkpoint
+from nnctl.runs.checkpoints import load_checkpoint
 
 
 # ------------------------------------------------------------------------------------ divergence

@@ -1,7 +1,7 @@
 """Hostile files for the commands that take a saved network or new samples: `nnctl predict` (the
 checkpoint, and INPUTS as .npz, CSV, IDX or pictures), `nnctl export` and `init.from` in a config.
 
-The checkpoint is read as nnctl.training.trusted reads any (data, never instructions: a stored data file is
+The checkpoint is read as nnctl.runs.trusted reads any (data, never instructions: a stored data file is
 a named pipe nobody writes, so following it would hang the case until its alarm); INPUTS are read within
 the memory budget (declared sizes checked before reading). Each case asserts exit code, the exact line,
 nothing written (in particular no --out file and no run folder), and bounded memory (see hostile_kit.py).
@@ -24,7 +24,7 @@ import numpy as np
 from hostile_kit import (GIGABYTE, GIGABYTE_INFO, GOOD, Case, bomb, canary_data, case_suite,
                          checkpoint_bytes, crafted, good_parts, lone_with_canary, meta_change, npy_bytes,
                          npz_bytes, param_change, patch_central_size, with_good_entries, zip_of)
-from nnctl.training.checkpoints import FORMAT
+from nnctl.runs.checkpoints import FORMAT
 
 X = npz_bytes(x=np.arange(6, dtype=np.float32).reshape(3, 2))
 PREDICT = ["predict", "lone.npz", "x.npz", "--out", "p.csv"]

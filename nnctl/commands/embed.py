@@ -9,9 +9,9 @@ import numpy as np
 
 from nnctl.analysis.node_outputs import check_node, node_outputs, split_data
 from nnctl.atomic import atomic_file
+from nnctl.commands.evaluate import setup_from_checkpoint
 from nnctl.npzfile import write_npz
-from nnctl.training.evaluation import setup_from_checkpoint
-from nnctl.training.run_dir import newest_run
+from nnctl.runs.run_dir import newest_run
 
 
 def default_embed_path(target: Path, node: str, split: str) -> Path:
@@ -28,7 +28,7 @@ def embed(target: Path, node: str, split: str = "test", out: Path | None = None,
     """Write the outputs of `node` on `split` of a run (folder or checkpoint) to `out` (default
     RUN/embed_<node>_<split>.npz) as arrays `codes` (N, ...), `labels` (N,) or (N, K), `node` and `split`;
     returns (the file, the codes). The data comes from the run's config.yaml or `config_path`, never from
-    the checkpoint (nnctl.training.evaluation.setup_from_checkpoint)."""
+    the checkpoint (nnctl.commands.evaluate.setup_from_checkpoint)."""
     setup, _ = setup_from_checkpoint(target, progress=False, config_path=config_path)
     check_node(setup.network, node)
     x, y = split_data(setup, split, str(target))

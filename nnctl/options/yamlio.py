@@ -24,7 +24,7 @@ try:
 except ImportError:          # PyYAML without libyaml: the pure-Python parser does the same, slower
     CParser = None
 
-from nnctl.config.spec import join_path
+from nnctl.options.spec import join_path
 from nnctl.errors import ConfigError
 from nnctl.limits import MAX_CONFIG_BYTES, MAX_DEPTH, MAX_VALUES, show_bytes
 

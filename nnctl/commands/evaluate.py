@@ -7,7 +7,7 @@ Where the data comes from is decided by the command line, never by the checkpoin
   the same seed, so the splits are the ones the run trained on; its network gets the checkpoint's arrays
   (names, shapes, dtypes and values checked, in bounded memory).
 - --config CONFIG: the data section and seed of CONFIG; the network is the checkpoint's own, read as data
-  (nnctl.training.trusted: architecture, input normalization and class names, each checked).
+  (nnctl.runs.trusted: architecture, input normalization and class names, each checked).
 - a checkpoint outside a run folder and no --config: refused, since the data paths stored in a
   checkpoint are never followed.
 RUN may also be a folder of runs (its newest run is taken). `--corrupt` damages every input before the
@@ -22,17 +22,17 @@ import json
 from pathlib import Path
 
 from nnctl.atomic import write_text_atomic
+from nnctl.build.prepare import Setup, config_dir, evaluation_generator, prepare, seed_streams
 from nnctl.config.load import errors_name, load_config
 from nnctl.data import load_splits
 from nnctl.errors import InputError
-from nnctl.layers.noise import Corruption, corrupt
+from nnctl.layers.noise import Corruption, Noise, corrupt
 from nnctl.nn.eval_batch import eval_batch_bound
 from nnctl.nn.objective import check_fits_data, with_heads_for
-from nnctl.training.checkpoints import expected_shapes, load_checkpoint
+from nnctl.runs.checkpoints import expected_shapes, load_checkpoint
+from nnctl.runs.run_dir import newest_run
+from nnctl.runs.trusted import counter, load_trusted
 from nnctl.training.metrics import evaluate
-from nnctl.training.prepare import Setup, config_dir, evaluation_generator, prepare, seed_streams
-from nnctl.training.run_dir import newest_run
-from nnctl.training.trusted import counter, load_trusted
 
 
 def checkpoint_of(target: str | Path) -> tuple[Path, Path | None]:
@@ -92,8 +92,6 @@ def setup_with_config(path: Path, config: dict, progress: bool) -> tuple[Setup, 
 
 def refuse_double_damage(network) -> None:
     """--corrupt on a network whose noise layer already damages evaluation inputs would damage them twice."""
-    from nnctl.layers.noise import Noise
-
     for node in network.nodes:
         if isinstance(node.layer, Noise) and node.layer.config["at_eval"]:
             raise InputError(f"--corrupt: noise layer {node.name!r} of this run already damages inputs at evaluation "

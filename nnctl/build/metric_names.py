@@ -9,11 +9,11 @@ accuracy, `train_acc.NAME` and `val_acc.NAME`, NAME being the term's name.
 
 from __future__ import annotations
 
-from nnctl.config.spec import did_you_mean
+from nnctl.options.spec import did_you_mean
 from nnctl.data.augment import check_augment
 from nnctl.errors import ConfigError
 from nnctl.nn.objective import Objective
-from nnctl.training.prepare import Setup
+from nnctl.build.prepare import Setup
 
 PREFERENCE = ("val_acc", "val_loss", "train_acc", "train_loss")
 

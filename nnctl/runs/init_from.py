@@ -29,9 +29,9 @@ from nnctl.data.mnist import sha256_of
 from nnctl.errors import ConfigError, InputError
 from nnctl.nn.network import Network
 from nnctl.npzfile import Entry
-from nnctl.training.checkpoints import open_checkpoint, read_checkpoint
-from nnctl.training.prepare import config_dir
-from nnctl.training.run_dir import find_checkpoint
+from nnctl.runs.checkpoints import open_checkpoint, read_checkpoint
+from nnctl.build.prepare import config_dir
+from nnctl.runs.run_dir import find_checkpoint
 
 
 def shown(path: Path) -> str:

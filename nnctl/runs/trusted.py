@@ -13,12 +13,12 @@ about the network itself, each part checked like a config from an untrusted file
 Everything else in the metadata (the stored data section with its paths, dataset names, download flags,
 the config file's folder, the training state) is ignored: a checkpoint never decides which files are
 read, downloaded or written. Arrays are read only after their names and shapes match the network built
-from the checked architecture (nnctl.training.checkpoints), so a stored config cannot make nnctl
+from the checked architecture (nnctl.runs.checkpoints), so a stored config cannot make nnctl
 allocate more than the memory check of that build allows.
 
 Used by `nnctl eval` and `nnctl plot`; `nnctl predict` and `nnctl export` (nnctl.deploy.saved_model) use
 its checks the same way (stored_sections, stored_class_names, then the build before the arrays), and
-`init.from` (nnctl.training.init_from) takes only tensors, planned from the declared entries.
+`init.from` (nnctl.runs.init_from) takes only tensors, planned from the declared entries.
 """
 
 from __future__ import annotations
@@ -32,15 +32,15 @@ import numpy as np
 
 from nnctl.config.load import errors_name
 from nnctl.config.sections import REGULARIZATION_OPTIONS
-from nnctl.config.spec import validate
-from nnctl.config.yamlio import check_plain
+from nnctl.options.spec import validate
+from nnctl.options.yamlio import check_plain
 from nnctl.data.normalize import check_description
 from nnctl.errors import InputError
 from nnctl.limits import MAX_CLASSES, MAX_NAME_CHARS
 from nnctl.nn.model_config import resolve_model_config
 from nnctl.nn.network import Network, build_network
 from nnctl.nn.objective import Objective, build_objective, resolve_loss_config
-from nnctl.training.checkpoints import expected_shapes, open_checkpoint, read_checkpoint
+from nnctl.runs.checkpoints import expected_shapes, open_checkpoint, read_checkpoint
 
 MAX_INPUT_SIDE = 1 << 31
 DEFAULT_LOSS = {"type": "softmax_cross_entropy"}

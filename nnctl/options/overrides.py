@@ -11,8 +11,8 @@ import copy
 import re
 from typing import Any
 
-from nnctl.config.spec import join_path, show
-from nnctl.config.yamlio import parse_value
+from nnctl.options.spec import join_path, show
+from nnctl.options.yamlio import parse_value
 from nnctl.errors import ConfigError, InputError
 from nnctl.limits import MAX_DEPTH
 

@@ -4,7 +4,7 @@
       config.yaml        the resolved config (defaults filled, overrides applied)
       metrics.csv        one row per epoch: epoch, lr, train_loss, train_acc, val_loss, val_acc, seconds
                          (with several loss terms also train_loss.NAME, val_acc.NAME, ...: see
-                         nnctl.training.metric_names)
+                         nnctl.build.metric_names)
       steps.csv          one row per optimizer step (or every k-th): step, epoch, loss, lr
       checkpoints/       last.npz, best.npz
       curves.png         loss and accuracy curves
