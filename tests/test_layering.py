@@ -115,3 +115,22 @@ def test_a_cycle_and_a_climbing_import_are_caught():
     assert import_graph.strongly_connected(import_graph.graph_of(made_up, unit=False)) == [
         ["nnctl.layers.dense", "nnctl.nn.network"]]
     assert import_graph.rank_of("nnctl.layers") < import_graph.rank_of("nnctl.nn")
+
+
+CHECKPOINT_READERS = {"open_checkpoint", "read_checkpoint", "load_checkpoint", "load_arrays", "build_network"}
+
+
+def test_commands_get_networks_from_checkpoints_through_the_one_loader():
+    """eval, predict, export, embed and plot turn a checkpoint into a network only by
+    nnctl.runs.loader.load_model: no module of the command layers reads checkpoint arrays itself."""
+    readers = []
+    for name, path in import_graph.all_modules().items():
+        if name.split(".")[1:2] in (["commands"], ["deploy"], ["cli"]) and name != "nnctl.commands.summary":
+            for node in ast.walk(ast.parse(path.read_text())):
+                called = node.func if isinstance(node, ast.Call) else None
+                called_name = getattr(called, "attr", None) or getattr(called, "id", None)
+                if called_name in CHECKPOINT_READERS:
+                    readers.append(f"{name}:{node.lineno} {called_name}")
+    assert readers == []
+    loader = (TOOLS.parent / "nnctl" / "runs" / "loader.py").read_text()
+    assert "def load_model(" in loader and "read_checkpoint(" in loader

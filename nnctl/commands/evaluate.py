@@ -4,10 +4,11 @@
 
 Where the data comes from is decided by the command line, never by the checkpoint (docs/trust.md):
 - RUN, or a checkpoint in RUN/checkpoints/ next to RUN/config.yaml: the run's own config, rebuilt with
-  the same seed, so the splits are the ones the run trained on; its network gets the checkpoint's arrays
-  (names, shapes, dtypes and values checked, in bounded memory).
-- --config CONFIG: the data section and seed of CONFIG; the network is the checkpoint's own, read as data
-  (nnctl.runs.trusted: architecture, input normalization and class names, each checked).
+  the same seed, so the splits are the ones the run trained on.
+- --config CONFIG: the data section and seed of CONFIG.
+Either way the network is the checkpoint's own, read as data by nnctl.runs.loader (architecture, input
+normalization and class names, each checked; arrays of exactly the built network's names and shapes, in
+bounded memory), and the data is normalized with the statistics it stores.
 - a checkpoint outside a run folder and no --config: refused, since the data paths stored in a
   checkpoint are never followed.
 RUN may also be a folder of runs (its newest run is taken). `--corrupt` damages every input before the
@@ -19,19 +20,20 @@ so a read-only run folder still shows its numbers before the one-line write erro
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from nnctl.atomic import write_text_atomic
-from nnctl.build.prepare import Setup, config_dir, evaluation_generator, prepare, seed_streams
+from nnctl.build.prepare import Setup, config_dir, evaluation_generator, seed_streams
 from nnctl.config.load import errors_name, load_config
+from nnctl.config.sections import ResolvedConfig
 from nnctl.data import load_splits
 from nnctl.errors import InputError
 from nnctl.layers.noise import Corruption, Noise, corrupt
 from nnctl.nn.eval_batch import eval_batch_bound
 from nnctl.nn.objective import check_fits_data, with_heads_for
-from nnctl.runs.checkpoints import expected_shapes, load_checkpoint
+from nnctl.runs.loader import load_model
 from nnctl.runs.run_dir import newest_run
-from nnctl.runs.trusted import counter, load_trusted
 from nnctl.training.metrics import evaluate
 
 
@@ -49,33 +51,40 @@ def checkpoint_of(target: str | Path) -> tuple[Path, Path | None]:
     return target, run_dir if run_dir is not None and (run_dir / "config.yaml").is_file() else None
 
 
+@dataclass(frozen=True)
+class CheckpointFacts:
+    """What a command says about the checkpoint it used: the file, the epoch and step its weights belong
+    to (None when not stated), and the class names (the checkpoint's, else the data's)."""
+
+    checkpoint: Path
+    epoch: int | None
+    step: int | None
+    class_names: list[str] | None
+
+
 def setup_from_checkpoint(target: str | Path, progress: bool = True,
-                          config_path: str | Path | None = None) -> tuple[Setup, dict]:
-    """The data splits and the checkpoint's network, as the module docstring says; returns (setup, facts)
-    with facts {"checkpoint", "epoch", "step", "class_names"} checked from the checkpoint's metadata."""
+                          config_path: str | Path | None = None) -> tuple[Setup, CheckpointFacts]:
+    """The checkpoint's network (nnctl.runs.loader.load_model) and the data of the run's own config.yaml or
+    of `config_path`, as the module docstring says."""
     path, run_dir = checkpoint_of(target)
     if config_path is not None:
-        return setup_with_config(path, load_config(config_path), progress)
-    if run_dir is None:
-        if path.is_file():
-            raise InputError(f"{path}: a checkpoint outside a run folder brings no data that nnctl would use "
-                             f"(the paths stored in a checkpoint are never followed); give the data with "
-                             f"--config CONFIG")
+        config = load_config(config_path)
+    elif run_dir is not None:
+        config = load_config(run_dir / "config.yaml")
+    elif path.is_file():
+        raise InputError(f"{path}: a checkpoint outside a run folder brings no data that nnctl would use "
+                         f"(the paths stored in a checkpoint are never followed); give the data with "
+                         f"--config CONFIG")
+    else:
         raise InputError(f"{path}: no such checkpoint file or run folder")
-    setup = prepare(load_config(run_dir / "config.yaml"), progress=progress)
-    net = setup.network
-    ckpt = load_checkpoint(path, expected_shapes(net.params(), net.buffers()), groups=("param", "buffer"))
-    net.load_arrays(ckpt.params, ckpt.buffers, str(path))
-    facts = {"checkpoint": str(path), "epoch": counter(ckpt.meta, "epoch"), "step": counter(ckpt.meta, "step"),
-             "class_names": setup.splits.class_names}
-    return setup, facts
+    return setup_with_config(path, config, progress)
 
 
-def setup_with_config(path: Path, config: dict, progress: bool) -> tuple[Setup, dict]:
+def setup_with_config(path: Path, config: ResolvedConfig, progress: bool) -> tuple[Setup, CheckpointFacts]:
     """The checkpoint's own network (read as data) and the data of `config`, normalized as the network
-    was trained."""
+    was trained (with the statistics the checkpoint stores)."""
     train = config["train"]
-    model = load_trusted(path, batch_size=max(train["batch_size"], eval_batch_bound(train["eval_batch_size"])))
+    model = load_model(path, batch_size=max(train["batch_size"], eval_batch_bound(train["eval_batch_size"])))
     data_seq, rng = seed_streams(config["seed"])
     with errors_name(config):
         splits = load_splits(config["data"], data_seq, config_dir(config), progress, model.normalization)
@@ -85,8 +94,7 @@ def setup_with_config(path: Path, config: dict, progress: bool) -> tuple[Setup, 
     objective = with_heads_for(model.objective, model.network, splits.num_classes)
     with errors_name(f"{path} (stored config)"):
         check_fits_data(objective, model.network, splits, None)
-    facts = {"checkpoint": str(path), "epoch": model.epoch, "step": model.step,
-             "class_names": model.class_names or splits.class_names}
+    facts = CheckpointFacts(path, model.epoch, model.step, model.class_names or splits.class_names)
     return Setup(config, splits, model.network, objective, rng), facts
 
 
@@ -117,7 +125,7 @@ def evaluate_checkpoint(target: str | Path, split: str = "test", batch_size: int
     generator) while reconstructions are compared with the clean inputs. Returns (result, the JSON file
     `save_evaluation` writes it to); nothing is written here."""
     setup, facts = setup_from_checkpoint(target, progress, config_path)
-    path = Path(facts["checkpoint"])
+    path = facts.checkpoint
     data = getattr(setup.splits, split)
     if data is None or len(data[0]) == 0:
         raise InputError(f"{path}: this run's data has no {split} split")
@@ -129,8 +137,8 @@ def evaluate_checkpoint(target: str | Path, split: str = "test", batch_size: int
     result = evaluate(setup.network, setup.objective, data[0], data[1],
                       batch_size or setup.eval_batch, setup.splits.num_classes,
                       evaluation_generator(setup.config["seed"]), damage)
-    result.update({"checkpoint": str(path), "split": split, "epoch": facts["epoch"], "step": facts["step"] or 0,
-                   "class_names": facts["class_names"],
+    result.update({"checkpoint": str(path), "split": split, "epoch": facts.epoch, "step": facts.step or 0,
+                   "class_names": facts.class_names,
                    "corruption": None if corruption is None else corruption.describe()})
     return result, report_path(path, split, corruption)
 

@@ -12,8 +12,8 @@ from nnctl.commands.evaluate import checkpoint_of, setup_from_checkpoint
 from nnctl.commands.reconstructions import draw_reconstructions
 from nnctl.config.load import load_config
 from nnctl.errors import InputError
+from nnctl.runs.loader import load_model
 from nnctl.runs.run_dir import newest_run
-from nnctl.runs.trusted import load_trusted
 from nnctl.viz.codes import NEIGHBOURS
 from nnctl.viz.pictures import plot_feature_maps, plot_filters
 
@@ -22,14 +22,12 @@ def setup_for_pictures(path: Path, with_data: bool = True, config_path: Path | N
     """A trained network from a run folder (its best.npz) or a checkpoint, or a freshly built one from a
     config (fixed filters, initial weights): an object with `.network` and, `with_data`, `.splits`. A
     checkpoint's images come from its run's config.yaml or from `config_path`, never from paths stored in
-    it; a checkpoint outside a run folder without them is read as data only (nnctl.runs.trusted) and no
+    it; a checkpoint outside a run folder without them is read as data only (nnctl.runs.loader) and no
     data is read at all."""
     if path.is_dir() or path.suffix == ".npz":
-
         if with_data or config_path is not None or checkpoint_of(path)[1] is not None:
             return setup_from_checkpoint(path, progress=False, config_path=config_path)[0]
-        return load_trusted(path)
-
+        return load_model(path)
     return prepare(load_config(path), progress=False)
 
 

@@ -237,7 +237,7 @@ def build_objective(loss_cfg: list[dict], regularization: dict, network: Network
 
 def with_heads_for(objective: Objective, network: Network, num_classes: int | None) -> Objective:
     """The same terms and penalties with heads decided for `num_classes`: for an objective built before
-    its data was known (a checkpoint read as data, nnctl.runs.trusted)."""
+    its data was known (a checkpoint read as data, nnctl.runs.loader)."""
     terms = [replace(term, head=is_head(term.loss, term.target, network.by_name[term.node].layer.out_shape,
                                         num_classes)) for term in objective.terms]
     return Objective(terms, objective.penalties)

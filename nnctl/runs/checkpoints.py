@@ -8,7 +8,7 @@ Layout of the archive (every entry a numeric array, so `np.load(..., allow_pickl
                             schedule state, versions
 
 Reading is for files from anywhere: bounded in memory and strict about what an entry may hold (see
-`load_checkpoint`). What the metadata may decide is the caller's business: nnctl.runs.trusted takes
+`load_checkpoint`). What the metadata may decide is the caller's business: nnctl.runs.loader takes
 only the architecture, normalization and class names from it, checked like a config.
 """
 

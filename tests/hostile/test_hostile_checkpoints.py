@@ -138,8 +138,8 @@ CASES = [
     Case("class_names_not_strings", EVAL_LONE, "lone.npz: class_names: expected at most 100000 strings of at most "
                                                "1000 characters; nothing was loaded",
          files={"lone.npz": meta_change(class_names=[0, {"path": "/etc"}, 2]), "c.yaml": GOOD}),
-    Case("input_shape_zero", EVAL_LONE, "lone.npz: input_shape: expected 1 to 3 positive integers; nothing was "
-                                        "loaded", files={"lone.npz": meta_change(input_shape=[0]), "c.yaml": GOOD}),
+    Case("input_shape_zero", EVAL_LONE, "lone.npz: 'input_shape' in its metadata is not a shape (found [0]); "
+                                        "nothing was loaded", files={"lone.npz": meta_change(input_shape=[0]), "c.yaml": GOOD}),
     Case("input_shape_not_the_data", EVAL_LONE, "lone.npz: the network takes inputs of shape (3,), but the data of "
                                                 "c.yaml gives (2,)",
          files={"lone.npz": crafted(lambda p, b, o, m: (m.update(input_shape=[3]), p.update(

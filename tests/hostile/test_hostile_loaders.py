@@ -1,7 +1,7 @@
 """Hostile files for the commands that take a saved network or new samples: `nnctl predict` (the
 checkpoint, and INPUTS as .npz, CSV, IDX or pictures), `nnctl export` and `init.from` in a config.
 
-The checkpoint is read as nnctl.runs.trusted reads any (data, never instructions: a stored data file is
+The checkpoint is read as nnctl.runs.loader reads any (data, never instructions: a stored data file is
 a named pipe nobody writes, so following it would hang the case until its alarm); INPUTS are read within
 the memory budget (declared sizes checked before reading). Each case asserts exit code, the exact line,
 nothing written (in particular no --out file and no run folder), and bounded memory (see hostile_kit.py).
@@ -115,8 +115,8 @@ CASES = [
     Case("predict_class_names_too_many", PREDICT, "lone.npz: class_names: expected at most 100000 strings of at "
                                                   "most 1000 characters; nothing was loaded",
          files=lone(meta_change(class_names=["c"] * 100_001))),
-    Case("predict_normalization_nan", PREDICT, "lone.npz: its input normalization needs 2 numbers in 'mean'; "
-                                               "nothing was loaded",
+    Case("predict_normalization_nan", PREDICT, "lone.npz: normalization: expected mean to be a non-empty list of "
+                                               "finite numbers; nothing was loaded",
          files=lone(meta_change(normalization={"method": "standard", "per": "feature", "raw_divisor": 1,
                                                "mean": [float("nan"), 0], "std": [1, 1]}))),
     Case("predict_image_shape_lies", PREDICT, "lone.npz: its image_shape (1, 1000, 1000) does not fit its "
