@@ -34,7 +34,6 @@ def series(rows: list[dict], tensor_filter, value: str) -> dict[str, tuple[list[
 
 
 def activation_nodes(rows: list[dict]) -> set[str]:
-
     nodes = {r["node"] for r in rows if r["tensor"] == "output" and r["layer"] in ACTIVATIONS}
     return nodes or {r["node"] for r in rows if r["tensor"] == "output"}
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from nnctl.options.spec import Option
+from nnctl.options.spec import Option, validate
 
 Shape = tuple[int, ...]
 
@@ -53,8 +53,11 @@ class Layer:
     evaluates_when_frozen = False
 
     def __init__(self, name: str, **config: Any):
+        """`config`: the layer's own options (see `options`), checked here with the same one-line errors as
+        a config file's, the key path starting at the layer's name (e.g. "d.units: expected a positive
+        integer, got -3"); defaults are filled in."""
         self.name = name
-        self.config = config
+        self.config = validate(self.options, config, name)
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
         self.buffers: dict[str, np.ndarray] = {}

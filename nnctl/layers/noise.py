@@ -108,7 +108,8 @@ class Noise(Layer):
 
     def __init__(self, name: str, **config):
         super().__init__(name, **config)
-        self.how = Corruption(config["mode"], config["p"], config["std"], config["low"], config["high"])
+        how = self.config
+        self.how = Corruption(how["mode"], how["p"], how["std"], how["low"], how["high"])
         self.keep: np.ndarray | None = None
         self.active = False
 

@@ -164,8 +164,16 @@ class Objective:
             if term.weight != 1.0:
                 d *= d.dtype.type(term.weight)
             seeds[term.node] = d if term.node not in seeds else seeds[term.node] + d
-        self.scores = {}
+        self.release()
         return network.backward(seeds, need_input_grad)
+
+    def release(self) -> None:
+        """Let go of the last forward's scores (an evaluation's last batch, a check) so they can be freed."""
+        self.scores = {}
+
+    def scores_of(self, node: str) -> np.ndarray:
+        """The last forward's output of the scored node `node`."""
+        return self.scores[node]
 
     def primary_scores(self) -> np.ndarray:
         """Scores of the primary term's node from the last `forward`: (N, C)."""
@@ -274,4 +282,4 @@ def check_fits_data(objective: Objective, network: Network, splits, node_paths: 
         message = str(exc).split(": ", 1)[-1] if isinstance(exc, InputError) else str(exc)
         raise ConfigError("loss", f"does not fit the data: {message}") from None
     finally:
-        objective.scores = {}
+        objective.release()

@@ -128,7 +128,6 @@ def open_existing(request: Request, verify: bool = True) -> tuple[Plan, StudyHan
 
 
 def summary_line(plan: Plan, handle: StudyHandle, written: list[str]) -> str:
-
     best = best_trial(handle.study, plan.maximize)
     best_text = f"best trial {best.number}: {plan.metric} {best.value:.4f}" if best else "no trial completed"
     return f"sweep {plan.spec.name}: {counts_text(handle.study)}; {best_text}; wrote {', '.join(written)} in " \

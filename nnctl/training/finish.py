@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 from nnctl.atomic import WriteFailed
 from nnctl.errors import InputError
-from nnctl.runs.checkpoints import expected_shapes, load_checkpoint
 from nnctl.health.summary import health_summary
+from nnctl.runs.checkpoints import expected_shapes, load_checkpoint
 from nnctl.training.report import versions, write_report
 from nnctl.training.signals import StopRequested
 from nnctl.training.trainer import Trainer

@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from nnctl.health.log import HEALTH_FILE, HealthLog, read_health, read_histograms
-from nnctl.health.measure import histogram, norm, output_stats, param_stats, probe_rows, probe_size, ACTIVATIONS
+from nnctl.health.measure import ACTIVATIONS, histogram, norm, output_stats, param_stats, probe_rows, probe_size
 from nnctl.health.plots import plot_health
 from nnctl.nn.model_config import INPUT
 from nnctl.training.callbacks import Callback, StepInfo

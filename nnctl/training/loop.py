@@ -13,7 +13,7 @@ import time
 from nnctl.training.callbacks import Callback
 from nnctl.training.signals import StopSignals
 from nnctl.training.snapshots import save_snapshot
-from nnctl.training.trainer import EpochProgress, Trainer
+from nnctl.training.trainer import Trainer
 
 
 def fit(trainer: Trainer, callbacks: Callback, signals: StopSignals) -> str:
@@ -55,8 +55,7 @@ def train_one_epoch(trainer: Trainer) -> dict:
     """The steps of one epoch and nothing else (no validation, no files, the position left at the epoch's
     start): for benchmarks and tests. Returns the epoch's train_* metrics (per term with several terms)."""
     run_steps(trainer, Callback(), None)
-    p, trainer.progress = trainer.progress, EpochProgress()
-    return trainer.train_metrics(p)
+    return trainer.train_metrics(trainer.take_progress())
 
 
 def end_epoch(trainer: Trainer, seconds: float) -> dict:

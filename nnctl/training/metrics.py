@@ -57,7 +57,7 @@ def evaluate(network: Network, objective: Objective, x: np.ndarray, y: np.ndarra
     starts = range(0, len(x), batch_size)
     for start in starts if bar is None else tqdm(starts, desc=bar, unit="batch", leave=False, dynamic_ncols=True):
         if stop is not None and (signum := stop()) is not None:
-            objective.scores = {}
+            objective.release()
             raise StopRequested(signum)
         xb, yb = x[start:start + batch_size], y[start:start + batch_size]
         seen = xb if corrupt is None else corrupt(xb)
@@ -69,10 +69,10 @@ def evaluate(network: Network, objective: Objective, x: np.ndarray, y: np.ndarra
             primary_preds.append(objective.primary.predict(objective.primary_scores()))
         if rebuilds:
             term = terms[rebuilds[0]]
-            scores = objective.scores[term.node]
+            scores = objective.scores_of(term.node)
             residual = term.loss.output(scores) - xb.reshape(scores.shape)
             squared_error += float(np.square(residual, dtype=np.float64).sum())
-    objective.scores = {}
+    objective.release()
     count = max(len(x), 1)
     result: dict = {"loss": total_loss / count + objective.penalty(network.params()), "samples": len(x)}
     if len(terms) > 1:

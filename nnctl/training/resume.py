@@ -18,15 +18,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from nnctl.atomic import remove_leftovers, write_text_atomic
-from nnctl.options.compare import differing_keys
 from nnctl.config.load import load_config
 from nnctl.config.sections import ResolvedConfig
-from nnctl.options.yamlio import dump_yaml, plain
 from nnctl.errors import InputError
 from nnctl.limits import MAX_META_BYTES
+from nnctl.options.compare import differing_keys
+from nnctl.options.yamlio import dump_yaml, plain
+from nnctl.runs.checkpoints import expected_shapes, load_checkpoint
 from nnctl.threads import blas_threads
 from nnctl.training.callbacks import Callback
-from nnctl.runs.checkpoints import expected_shapes, load_checkpoint
 from nnctl.training.runner import TrainResult, build_trainer, execute, self_contained, to_stderr, watchers
 from nnctl.training.signals import StopSignals
 from nnctl.training.snapshots import restore_snapshot
@@ -90,7 +90,7 @@ def resume(target: str | Path, overrides: Sequence[str] = (), config_path: Path 
         if folder.is_dir():
             remove_leftovers(folder)
     trainer = build_trainer(config, progress, initialize=checkpoint is None)   # else its weights are the run's own
-    trainer.run_dir = run_dir
+    trainer.use_folder(run_dir)
     if checkpoint is not None:
         net = trainer.network
         ckpt = load_checkpoint(checkpoint, expected_shapes(net.params(), net.buffers()))

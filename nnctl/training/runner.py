@@ -30,7 +30,7 @@ from nnctl.errors import ConfigError, InputError, Interrupted, NnctlError, WorkE
 from nnctl.limits import MAX_CONFIG_BYTES, show_bytes
 from nnctl.options.yamlio import dump_yaml, plain
 from nnctl.runs.init_from import init_source, initialize_from
-from nnctl.runs.run_dir import MetricsLog, create_run_dir
+from nnctl.runs.run_dir import create_run_dir
 from nnctl.training.callbacks import Callback, CallbackList, StopRun
 from nnctl.training.finish import finish
 from nnctl.training.health import HealthRecorder
@@ -61,9 +61,7 @@ def build_trainer(config: dict, progress: bool, initialize: bool = True) -> Trai
     setup = prepare(config, progress=progress)
     with errors_name(config):
         weights_from = initialize_from(setup.network, config) if initialize and config.get("init") else None
-        trainer = Trainer(setup)
-    trainer.weights_from = weights_from
-    return trainer
+        return Trainer(setup, weights_from, show_progress=progress and sys.stderr.isatty())
 
 
 def self_contained(config: dict) -> dict:
@@ -86,9 +84,9 @@ def train(config: dict, out: str | Path = "runs", progress: bool = True, callbac
     config_text = run_config_text(config)
     with StopSignals() as signals:
         if run_dir is None:
-            trainer.run_dir = create_run_dir(out, config["name"], config_text)
+            trainer.use_folder(create_run_dir(out, config["name"], config_text))
         else:
-            trainer.run_dir = claim(Path(run_dir))
+            trainer.use_folder(claim(Path(run_dir)))
             write_text_atomic(trainer.run_dir / "config.yaml", config_text, "config")
         if progress:
             to_stderr(f"run folder: {trainer.run_dir}")
@@ -112,7 +110,7 @@ def run_config_text(config: dict) -> str:
 
 
 def claim(run_dir: Path) -> Path:
-
+    """`run_dir` made if missing, and refused unless empty: a run never writes over another."""
     run_dir.mkdir(parents=True, exist_ok=True)
     if any(run_dir.iterdir()):
         raise InputError(f"{run_dir}: the run folder is not empty")
@@ -123,7 +121,6 @@ def watchers(trainer: Trainer, progress: bool, extra: Sequence[Callback]) -> Cal
     """The callbacks of a run: the progress bar, health records, steps.csv, periodic checkpoints, then the
     caller's own. Health and steps.csv come before checkpoints, so a checkpoint's position never runs ahead
     of health.csv or of steps.csv's rows."""
-    trainer.show_progress = progress and sys.stderr.isatty()
     chosen: list[Callback] = [ProgressBar()] if progress else []
     if trainer.train_cfg["health_every"] is not None:
         chosen.append(HealthRecorder(trainer.train_cfg["health_every"]))
@@ -139,7 +136,7 @@ def execute(trainer: Trainer, callbacks: CallbackList, signals: StopSignals, row
     Overflow warnings are silenced: the loss guard reports a diverging run instead."""
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         try:
-            trainer.log = MetricsLog(trainer.run_dir / "metrics.csv", list(rows), trainer.columns)
+            trainer.open_log(list(rows))
             signals.check()
             status = fit(trainer, callbacks, signals)
             message = "" if status == "completed" else (
@@ -160,7 +157,7 @@ def execute(trainer: Trainer, callbacks: CallbackList, signals: StopSignals, row
 
 def completed(trainer: Trainer, callbacks: CallbackList, signals: StopSignals, status: str, message: str) -> dict:
     """A normal ending (completed, stopped early, or a callback's status): the best weights measured."""
-    signals.finishing = True
+    signals.begin_ending()
     callbacks.on_fit_end(trainer, status)
     ending = finish(trainer, status, message, stop=signals.pending)
     run = trainer.run_dir
@@ -182,21 +179,18 @@ def interrupted(trainer: Trainer, callbacks: CallbackList, signals: StopSignals,
     skips it); then the report, whatever else arrives."""
     # From here on a second Ctrl-C can only cut the save short: anywhere else it would escape this ending
     # and leave no report (CI once caught one arriving while the kept checkpoints were listed).
-    signals.finishing = True
+    signals.begin_ending()
     what = f"kept {kept_checkpoints(trainer)}"
     try:
         callbacks.on_fit_end(trainer, "interrupted")
         if save:
-            signals.finishing = False
-            try:
+            with signals.saving():
                 what = f"saved {save_snapshot(trainer, 'last')} ({trainer.position()})"
-            finally:
-                signals.finishing = True
     except KeyboardInterrupt:
         what = f"skipped saving the exact position (a second Ctrl-C) and kept {kept_checkpoints(trainer)}"
     except (WriteFailed, Diverged) as exc:
         what = f"could not save the exact position ({exc}) and kept {kept_checkpoints(trainer)}"
-    signals.finishing = True
+    signals.begin_ending()
     name = signal.Signals(signum).name
     ending = finish(trainer, "interrupted", f"stopped by {name} at {trainer.position()}", evaluate=False)
     raise Interrupted(f"interrupted: {what} {report_words(trainer, ending)}; continue with nnctl train "
@@ -205,7 +199,7 @@ def interrupted(trainer: Trainer, callbacks: CallbackList, signals: StopSignals,
 
 def diverged(trainer: Trainer, callbacks: CallbackList, signals: StopSignals, exc: Diverged) -> dict:
     """End a diverged run: the report measures the best checkpoint (and says so), exit 1."""
-    signals.finishing = True
+    signals.begin_ending()
     callbacks.on_fit_end(trainer, "diverged")
     best = trainer.best.best_epoch
     kept = f"kept the best checkpoint (epoch {best})" if best else \
@@ -219,7 +213,7 @@ def diverged(trainer: Trainer, callbacks: CallbackList, signals: StopSignals, ex
 
 def failed(trainer: Trainer, callbacks: CallbackList, signals: StopSignals, exc: BaseException) -> dict:
     """End a run that an error stopped (a full disk, a bug): the first failure is the one reported."""
-    signals.finishing = True
+    signals.begin_ending()
     with contextlib.suppress(Exception):
         callbacks.on_fit_end(trainer, "failed")
     detail = str(exc) if isinstance(exc, NnctlError) else f"{type(exc).__name__}: {exc}"

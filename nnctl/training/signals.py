@@ -16,8 +16,10 @@ script) stays ignored, as Unix programs do.
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
+from collections.abc import Iterator
 from types import FrameType
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -41,14 +43,34 @@ class StopSignals:
 
     def __init__(self):
         self.requested: int | None = None
-        self.finishing = False
+        self._finishing = False
         self.previous: dict[int, object] = {}
 
     def handle(self, signum: int, frame: FrameType | None) -> None:
-        if not self.finishing and self.requested == signal.SIGINT and signum == signal.SIGINT:
+        if not self._finishing and self.requested == signal.SIGINT and signum == signal.SIGINT:
             raise KeyboardInterrupt
         if self.requested is None:
             self.requested = signum
+
+    @property
+    def finishing(self) -> bool:
+        """Is the run ending (signals only recorded, never raised)?"""
+        return self._finishing
+
+    def begin_ending(self) -> None:
+        """From now on the run is ending: a second Ctrl-C is recorded, never raised, so no ending loses its
+        report. Called first thing by every ending, and again after `saving`."""
+        self._finishing = True
+
+    @contextlib.contextmanager
+    def saving(self) -> Iterator[None]:
+        """Inside: the exact-position save of an interrupted run, which a second Ctrl-C may cut short (a
+        person who does not want to wait); on leaving, however it is left, the run is ending again."""
+        self._finishing = False
+        try:
+            yield
+        finally:
+            self._finishing = True
 
     def check(self) -> None:
         """Raise StopRequested if a stop signal has arrived."""

@@ -23,12 +23,12 @@ from pathlib import Path
 
 import numpy as np
 
-from nnctl.options.yamlio import plain
 from nnctl.errors import InputError
-from nnctl.threads import blas_threads
+from nnctl.options.yamlio import plain
 from nnctl.runs.checkpoints import Checkpoint, save_checkpoint
+from nnctl.threads import blas_threads
 from nnctl.training.report import versions
-from nnctl.training.trainer import Diverged, EpochProgress, Trainer
+from nnctl.training.trainer import Diverged, EpochProgress, RestoredState, Trainer
 
 
 def snapshot_meta(trainer: Trainer) -> dict:
@@ -100,12 +100,11 @@ def restore_snapshot(trainer: Trainer, ckpt: Checkpoint, source: str) -> None:
         raise InputError(f"{source}: {exc}; the run cannot be resumed from it") from None
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"{source}: damaged training state ({exc}); the run cannot be resumed from it") from None
-    trainer.epoch, trainer.progress, trainer.history = epoch, saved_progress, history
-    trainer.global_step = int(meta.get("global_step", 0))
-    trainer.weights_from = meta.get("init") if isinstance(meta.get("init"), dict) else None
-    trainer.resumes = int(meta.get("resumes", 0)) + 1
     first = meta.get("first_loss")
-    trainer.first_loss = float(first) if isinstance(first, (int, float)) and math.isfinite(first) else None
+    trainer.restore(RestoredState(epoch, saved_progress, history, int(meta.get("global_step", 0)),
+                                  meta.get("init") if isinstance(meta.get("init"), dict) else None,
+                                  int(meta.get("resumes", 0)) + 1,
+                                  float(first) if isinstance(first, (int, float)) and math.isfinite(first) else None))
     trainer.saved["last"] = trainer.position()
     if trainer.best.best_epoch:
         trainer.saved["best"] = f"end of epoch {trainer.best.best_epoch}"

@@ -16,17 +16,23 @@ from pathlib import Path
 
 import numpy as np
 
+from nnctl.build.metric_names import (
+    check_metric_names,
+    measures_accuracy,
+    metric_columns,
+    monitored_metric,
+    split_metrics,
+)
+from nnctl.build.prepare import Setup, evaluation_generator
 from nnctl.data.augment import augment_batch
 from nnctl.data.loader import RowGatherer
 from nnctl.errors import WorkError
 from nnctl.nn.registry import OPTIMIZERS, SCHEDULES
 from nnctl.optim.monitor import Monitor
+from nnctl.runs.run_dir import MetricsLog
 from nnctl.training.bn_recompute import recompute_batchnorm
 from nnctl.training.callbacks import StepInfo
-from nnctl.build.metric_names import (check_metric_names, measures_accuracy, metric_columns, monitored_metric,
-                                         split_metrics)
 from nnctl.training.metrics import evaluate
-from nnctl.build.prepare import Setup, evaluation_generator
 
 
 class Diverged(WorkError):
@@ -54,11 +60,28 @@ class EpochProgress:
     head_correct: list[int] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class RestoredState:
+    """A run's position and history as a checkpoint holds them (see snapshots.restore_snapshot)."""
+
+    epoch: int
+    progress: EpochProgress
+    history: list[dict]
+    global_step: int
+    weights_from: dict | None
+    resumes: int
+    first_loss: float | None
+
+
 class Trainer:
     """One run of a prepared network. Raises ConfigError (before anything is written) when metrics named
-    by the config do not exist for this run."""
+    by the config do not exist for this run.
 
-    def __init__(self, setup: Setup):
+    `weights_from` says where the starting weights came from (init.from), for the report; `show_progress`
+    draws bars for long evaluations too. The run folder is given once it exists (`use_folder`), and its
+    metrics.csv opened by `open_log`."""
+
+    def __init__(self, setup: Setup, weights_from: dict | None = None, show_progress: bool = False):
         self.setup = setup
         self.config = cfg = setup.config
         self.train_cfg = cfg["train"]
@@ -83,13 +106,37 @@ class Trainer:
         self.resumes = 0
         self.first_loss: float | None = None      # the run's first batch loss: the divergence bound's base
         self.saved: dict[str, str] = {}             # checkpoint name -> position of its last good write
-        self.weights_from: dict | None = None     # where the starting weights came from (init.from), or None
+        self.weights_from = weights_from
         self.run_dir: Path | None = None
-        self.show_progress = False            # bars for long evaluations too (set by the runner)
+        self.log: MetricsLog | None = None
+        self.improved = False                 # did the last epoch improve the monitored metric?
+        self.show_progress = show_progress
         x = setup.splits.train[0]
         self.steps_per_epoch = math.ceil(len(x) / self.train_cfg["batch_size"])
         self.order: np.ndarray | None = None
         self.gather = RowGatherer()            # batch work arrays, reused from step to step
+
+    # -------------------------------------------------------------------------------------- the run's place
+    def use_folder(self, run_dir: Path) -> None:
+        """The run folder everything is written into, once it exists."""
+        self.run_dir = run_dir
+
+    def open_log(self, rows: list[dict]) -> None:
+        """Start metrics.csv with `rows` (a resumed run's rows so far)."""
+        self.log = MetricsLog(self.run_dir / "metrics.csv", rows, self.columns)
+
+    def restore(self, state: RestoredState) -> None:
+        """Take up the position and history a checkpoint holds (the network, optimizer, schedule, monitors
+        and generator are loaded through their own methods first)."""
+        self.epoch, self.progress, self.history = state.epoch, state.progress, state.history
+        self.global_step, self.weights_from = state.global_step, state.weights_from
+        self.resumes, self.first_loss = state.resumes, state.first_loss
+
+    def take_progress(self) -> EpochProgress:
+        """The current epoch's progress, leaving a fresh one in its place (the position back at the
+        epoch's start)."""
+        progress, self.progress = self.progress, EpochProgress()
+        return progress
 
     # -------------------------------------------------------------------------------------- epochs
     def open_epoch(self) -> None:
