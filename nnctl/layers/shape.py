@@ -27,7 +27,7 @@ class Flatten(Layer):
 def _target_shape(value: Any) -> tuple[int, ...]:
     """A list of positive integers, at most one of them -1 (that size is inferred)."""
     what = "a list of positive integers (one of them may be -1), e.g. [1, 28, 28]"
-    if not isinstance(value, list) or not value:
+    if not isinstance(value, (list, tuple)) or not value:
         raise Mismatch(what)
     if any(isinstance(v, bool) or not isinstance(v, int) or (v < 1 and v != -1) for v in value):
         raise Mismatch(what)

@@ -193,7 +193,7 @@ def OrWord(word: str, inner: Checker) -> Checker:
 
 def ListOf(inner: Checker, min_len: int = 0, what: str | None = None) -> Checker:
     def check(value: Any) -> list:
-        if not isinstance(value, list) or len(value) < min_len:
+        if not isinstance(value, (list, tuple)) or len(value) < min_len:
             raise Mismatch(what or f"a list of at least {min_len} items")
         out = []
         for item in value:
@@ -212,7 +212,7 @@ def IntPair(low: int = 1) -> Checker:
     what = f"a {word} integer or a pair [h, w] of them"
 
     def check(value: Any) -> tuple[int, int]:
-        items = value if isinstance(value, list) else [value, value]
+        items = value if isinstance(value, (list, tuple)) else [value, value]
         if len(items) != 2 or any(isinstance(v, bool) or not isinstance(v, int) or v < low for v in items):
             raise Mismatch(what)
         return int(items[0]), int(items[1])
