@@ -58,7 +58,7 @@ def bench(config_path: Path, repeat: int, every: str, overrides: list[str]) -> f
               f"samples", flush=True)
         saved, steps = trainer.setup.splits.train, trainer.steps_per_epoch     # warm-up: 5 steps of each kind
         x, y = saved
-        trainer.setup.splits.train = (x[: 5 * config["train"]["batch_size"]], y[: 5 * config["train"]["batch_size"]])
+        trainer.setup.splits.train = (x[: 5 * config.train["batch_size"]], y[: 5 * config.train["batch_size"]])
         trainer.steps_per_epoch = 5
         timed_epoch(trainer, Callback())
         timed_epoch(trainer, CallbackList([recorder]))

@@ -20,7 +20,8 @@ Also printed:
   `--no-stages` skips it.
 
 `--nnctl-src DIR` makes the nnctl side import nnctl from DIR (another checkout, e.g. main in a
-`git worktree`), for before/after figures with the same benchmark.
+`git worktree`), for before/after figures with the same benchmark. The checkout must have the package
+layout of milestone 3 (nnctl.build, nnctl.runs); for an older one run that checkout's own benchmark.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def load_data(config: dict):
 
 def eval_batch_of(resolved: dict, setup) -> int:
     """The batch nnctl evaluates in (an nnctl from before auto eval batches, via --nnctl-src, has only the number)."""
-    return setup.eval_batch if hasattr(setup, "eval_batch") else resolved["train"]["eval_batch_size"]
+    return setup.eval_batch if hasattr(setup, "eval_batch") else resolved.train["eval_batch_size"]
 
 
 def nnctl_worker(config: dict, warmup_batches: int, stages: bool) -> dict:
@@ -100,9 +101,9 @@ def torch_worker(config: dict, build_model, warmup_batches: int) -> dict:
     x, y = torch.from_numpy(x_np), torch.from_numpy(y_np)
     torch.manual_seed(0)
     model = build_model(torch)
-    optimizer = torch.optim.Adam(model.parameters(), lr=resolved["optimizer"]["lr"])
+    optimizer = torch.optim.Adam(model.parameters(), lr=resolved.optimizer["lr"])
     loss_fn = torch.nn.CrossEntropyLoss()
-    batch, eval_batch = resolved["train"]["batch_size"], eval_batch_of(resolved, setup)
+    batch, eval_batch = resolved.train["batch_size"], eval_batch_of(resolved, setup)
     generator = torch.Generator().manual_seed(0)
 
     def epoch(limit: int | None) -> tuple[float, float]:

@@ -161,9 +161,9 @@ def test_overrides_parse_yaml_values(tmp_path):
     config.write_text(GOOD)
     resolved = load_config(config, ["optimizer.lr=3e-4", "model.layers.0.units=32", "train.epochs=7",
                                     "optimizer.type=sgd"])
-    assert resolved["optimizer"] == {"type": "sgd", "lr": 3e-4, "weight_decay": 0.0, "clip_norm": None}
-    assert resolved["model"]["layers"][0]["units"] == 32
-    assert resolved["train"]["epochs"] == 7
+    assert resolved.optimizer == {"type": "sgd", "lr": 3e-4, "weight_decay": 0.0, "clip_norm": None}
+    assert resolved.model["layers"][0]["units"] == 32
+    assert resolved.train["epochs"] == 7
 
 
 def test_exponent_floats_are_numbers_and_names_default_to_stem(tmp_path):
@@ -172,8 +172,8 @@ def test_exponent_floats_are_numbers_and_names_default_to_stem(tmp_path):
     config = tmp_path / "expo.yaml"
     config.write_text(replace("name: tiny\n", "").replace("lr: 1.0e-2", "lr: 1e-3"))
     resolved = load_config(config)
-    assert resolved["optimizer"]["lr"] == 0.001
-    assert resolved["name"] == "expo"
+    assert resolved.optimizer["lr"] == 0.001
+    assert resolved.name == "expo"
 
 
 def test_repeat_expands_and_names_nodes(tmp_path):
@@ -184,7 +184,7 @@ def test_repeat_expands_and_names_nodes(tmp_path):
     config = tmp_path / "rep.yaml"
     config.write_text(text)
     resolved = load_config(config)
-    names = [n["name"] for n in resolved["model"]["layers"]]
+    names = [n["name"] for n in resolved.model["layers"]]
     assert names == ["dense1", "relu1", "dense2", "relu2", "dense3", "relu3", "dense4"]
     assert resolved.node_paths["dense2"] == "model.layers[0].layers[0]"
     assert resolved.node_paths["dense4"] == "model.layers[1]"

@@ -27,7 +27,7 @@ BENCH_MLP = [{"type": "dense", "units": 256}, {"type": "relu"}, {"type": "dense"
 def network(layers, in_shape, dtype=np.float32):
     config = resolve({"data": {"dataset": "spiral"}, "model": {"layers": layers},
                       "loss": {"type": "softmax_cross_entropy"}})
-    return build_network(config["model"], in_shape, np.random.default_rng(0), dtype)
+    return build_network(config.model, in_shape, np.random.default_rng(0), dtype)
 
 
 def test_dense_networks_evaluate_in_the_largest_batches():
@@ -45,7 +45,7 @@ def test_the_benchmark_cnn_evaluates_in_batches_of_128():
 
 def test_fashion_cnn_evaluates_in_batches_of_64():
     config = load_config(ROOT / "configs" / "fashion_cnn.yaml")
-    net = build_network(config["model"], FASHION, np.random.default_rng(0))
+    net = build_network(config.model, FASHION, np.random.default_rng(0))
     assert largest_array_per_sample(net) == 64 * 9 * 14 * 14    # the third convolution's columns
     assert auto_eval_batch(net) == 64                            # 33,554,432 // 451,584 = 74
 
@@ -71,12 +71,12 @@ def test_a_number_is_used_as_given():
 def test_the_config_takes_auto_or_a_positive_integer(value):
     config = resolve({"data": {"dataset": "spiral"}, "model": [{"type": "dense", "units": 3}],
                       "train": {"eval_batch_size": value}})
-    assert config["train"]["eval_batch_size"] == value
+    assert config.train["eval_batch_size"] == value
 
 
 def test_auto_is_the_default():
     config = resolve({"data": {"dataset": "spiral"}, "model": [{"type": "dense", "units": 3}]})
-    assert config["train"]["eval_batch_size"] == "auto"
+    assert config.train["eval_batch_size"] == "auto"
 
 
 @pytest.mark.parametrize("value", ["big", 0, 2.5, True])

@@ -21,7 +21,7 @@ MODEL = {"layers": [
 def network():
     from nnctl.config.sections import resolve
     config = resolve({"data": {"dataset": "spiral"}, "model": MODEL, "loss": {"type": "softmax_cross_entropy"}})
-    return build_network(config["model"], (1, 6, 6), np.random.default_rng(0))
+    return build_network(config.model, (1, 6, 6), np.random.default_rng(0))
 
 
 def test_pack_copies_in_order_and_span_finds_the_whole_buffer():

@@ -22,7 +22,7 @@ LAYERS = [
 def network(layers=LAYERS, dtype=np.float64, fused=True):
     config = resolve({"data": {"dataset": "spiral"}, "model": {"layers": layers},
                       "loss": {"type": "softmax_cross_entropy"}})
-    net = build_network(config["model"], (2, 8, 8), np.random.default_rng(0), dtype)
+    net = build_network(config.model, (2, 8, 8), np.random.default_rng(0), dtype)
     if not fused:
         net.fusion.pool_of = {}
     return net

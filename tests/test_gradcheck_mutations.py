@@ -52,7 +52,7 @@ def example_from_configs(kind: str) -> tuple[dict, tuple] | None:
         if f"type: {kind}" not in path.read_text(encoding="utf-8"):
             continue
         config = load_config(path)
-        nodes = [node for node in config["model"]["layers"] if node["type"] == kind]
+        nodes = [node for node in config.model["layers"] if node["type"] == kind]
         try:
             network = prepare(config, dtype=np.float64, progress=False).network
         except NnctlError:           # e.g. MNIST not downloaded here

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from nnctl.cli import cli
 from nnctl.config.load import load_config
+from nnctl.config.sections import resolve
 from nnctl.errors import ConfigError, InputError, WorkError
 from nnctl.health import findings, measure
 from nnctl.health.findings import find
@@ -164,12 +165,16 @@ def weight(step, node, ratio, grad=1.0):
             "update_ratio": ratio}
 
 
-def texts(rows, config=None):
-    return [f.text() for f in find(rows, config or {})]
+def texts(rows, sections=None):
+    """The findings' texts for `rows`, with a config resolved from `sections` (model and optimizer parts; a
+    spiral dataset for the rest) or none at all."""
+    config = None if sections is None else resolve({"data": {"dataset": "spiral"}, "model": {"layers": [
+        {"type": "dense", "units": 3}]}, **sections})
+    return [f.text() for f in find(rows, config)]
 
 
-SMALL_SCALE = {"model": {"layers": [{"name": f"dense{i}", "type": "dense", "init": "normal", "weight_scale": 0.001}
-                                    for i in range(1, 4)]}}
+SMALL_SCALE = {"model": {"layers": [{"name": f"dense{i}", "type": "dense", "units": 3, "init": "normal",
+                                     "weight_scale": 0.001} for i in range(1, 4)]}}
 
 
 def test_vanishing_activations_name_the_first_layer_and_the_weight_scale():
@@ -195,7 +200,8 @@ def test_exploding_activations():
 
 
 def test_saturation_from_the_start_blames_the_scale_and_later_the_learning_rate():
-    large = {"model": {"layers": [{"name": "dense1", "type": "dense", "init": "normal", "weight_scale": 1.0}]}}
+    large = {"model": {"layers": [{"name": "dense1", "type": "dense", "units": 3, "init": "normal",
+                                   "weight_scale": 1.0}]}}
     rows = [out(s, "dense1", "dense", 20.0) for s in (1, 5, 9)]
     rows += [out(1, "tanh1", "tanh", 0.99, saturated=0.97), out(5, "tanh1", "tanh", 0.99, saturated=0.9),
              out(9, "tanh1", "tanh", 0.99, saturated=0.6)]

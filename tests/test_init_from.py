@@ -104,7 +104,7 @@ def test_a_relative_init_from_is_taken_from_the_config_folder_and_written_absolu
     config = load_config(finetune_config(folder, "  from: pre_runs\n  layers: [dense1, batchnorm1]"))
     result = train(config, tmp_path / "out", progress=False)
     written = load_config(result.run_dir / "config.yaml")
-    assert written["init"]["from"] == str((folder / "pre_runs").resolve())
+    assert written.init["from"] == str((folder / "pre_runs").resolve())
     assert result.report["init"]["from"] == str((folder / "pre_runs" / run.name / "checkpoints" / "best.npz"))
 
 
@@ -148,7 +148,7 @@ def test_frozen_tensors_are_unchanged_after_training_and_the_others_train(tmp_pa
     _, run = pretrained
     config = load_config(finetune_config(
         tmp_path, f"  from: {run}\n  layers: [dense1, batchnorm1, dense2]\n  freeze: [dense1, batchnorm1]"))
-    assert [n.get("trainable", True) for n in config["model"]["layers"]] == [False, False, True, True, True, True]
+    assert [n.get("trainable", True) for n in config.model["layers"]] == [False, False, True, True, True, True]
     result = train(config, tmp_path / "runs", progress=False)
     theirs = source_arrays(run)
     after = source_arrays(result.run_dir)

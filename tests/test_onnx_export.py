@@ -129,7 +129,7 @@ def test_every_layer_type_and_batchnorm_statistics(stats, normalize, tmp_path):
     config_path = tmp_path / "every.yaml"
     config_path.write_text(EVERY_LAYER.format(stats=stats, normalize=normalize))
     config = load_config(config_path)
-    assert {node["type"] for node in config["model"]["layers"]} == set(LAYERS), "a layer type is not exported here"
+    assert {node["type"] for node in config.model["layers"]} == set(LAYERS), "a layer type is not exported here"
     run_dir = train(config, tmp_path / "runs", progress=False).run_dir
     out = tmp_path / "every.onnx"
     assert invoke("export", run_dir, "--format", "onnx", "--out", out).exit_code == 0

@@ -142,7 +142,7 @@ def interrupted_then_resumed(config, out, stop: SignalAt):
     with pytest.raises(Interrupted) as caught:
         train(config, out, progress=False, callbacks=[stop])
     assert caught.value.exit_code == 128 + stop.signum
-    run = next((out / config["name"]).iterdir())
+    run = next((out / config.name).iterdir())
     last = load_checkpoint(run / "checkpoints" / "last.npz").meta
     result = resume(run, progress=False)
     assert result.report["resumes"] == 1
@@ -193,7 +193,7 @@ def test_more_epochs_and_more_patience_may_be_asked_for(tmp_path):
     assert short.report["epochs_run"] == 6
     result = resume(short.run_dir, ["train.epochs=8"], progress=False)
     assert result.report["epochs_run"] == 8
-    assert load_config(short.run_dir / "config.yaml")["train"]["epochs"] == 8
+    assert load_config(short.run_dir / "config.yaml").train["epochs"] == 8
     assert_same_run(reference, short.run_dir)
 
 

@@ -207,16 +207,16 @@ def test_a_good_sweep_file_is_read_with_its_defaults(tmp_path):
     assert check_sweep(spec) == "val_acc"        # metric auto: the base run's monitored metric
     config = spec.config_for({"optimizer.lr": 0.05, "model.layers[0].layers[0].units": 16, "train.batch_size": 9},
                              name="sw-trial-0003")
-    assert config["optimizer"]["lr"] == 0.05 and config["train"]["batch_size"] == 9
-    assert config["model"]["layers"][0]["units"] == 16 and config["train"]["epochs"] == 1
-    assert config["name"] == "sw-trial-0003" and config.source == str(tmp_path / "base.yaml")
+    assert config.optimizer["lr"] == 0.05 and config.train["batch_size"] == 9
+    assert config.model["layers"][0]["units"] == 16 and config.train["epochs"] == 1
+    assert config.name == "sw-trial-0003" and config.source == str(tmp_path / "base.yaml")
 
 
 def test_a_space_path_may_vary_what_set_switches_on(tmp_path):
     path = write_sweep(tmp_path, "set:\n  train.early_stopping: {patience: 3}\n"
                                  "space:\n  train.early_stopping.patience: {int: [2, 5]}\n")
     spec = read_sweep(path)
-    assert spec.config_for({"train.early_stopping.patience": 4})["train"]["early_stopping"]["patience"] == 4
+    assert spec.config_for({"train.early_stopping.patience": 4}).train["early_stopping"]["patience"] == 4
 
 
 def test_command_line_changes_replace_keys_of_the_file(tmp_path):
@@ -237,7 +237,7 @@ def test_the_example_sweeps_are_valid():
     for path in sweeps:
         spec = read_sweep(path)
         assert spec.name == path.stem
-        if spec.config["data"]["dataset"] == "spiral":       # the Fashion-MNIST ones load 60,000 images
+        if spec.config.data["dataset"] == "spiral":       # the Fashion-MNIST ones load 60,000 images
             assert check_sweep(spec) == "val_acc"
 
 

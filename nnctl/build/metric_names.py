@@ -68,7 +68,7 @@ def split_metrics(split: str, result: dict | None) -> dict:
 def monitored_metric(config: dict, setup: Setup) -> str:
     """The metric that decides which epoch is best: train.monitor, or for `auto` the first of val_acc,
     val_loss, train_acc, train_loss that this run produces."""
-    metric = config["train"]["monitor"]
+    metric = config.train["monitor"]
     if metric == "auto":
         produced = produced_metrics(setup)
         metric = next(m for m in PREFERENCE if m in produced)
@@ -80,10 +80,10 @@ def check_metric_names(config: dict, setup: Setup) -> None:
     no *_acc where no accuracy is measured, no .NAME that is not a term); augmentation needs image-shaped
     inputs. Raises ConfigError."""
     produced = produced_metrics(setup)
-    named = [("train.monitor", config["train"]["monitor"]), ("schedule.metric", config["schedule"].get("metric"))]
-    if config["train"]["early_stopping"]:
-        named.append(("train.early_stopping.metric", config["train"]["early_stopping"]["metric"]))
-    check_augment(config["train"]["augment"], setup.splits.input_shape, "train.augment")
+    named = [("train.monitor", config.train["monitor"]), ("schedule.metric", config.schedule.get("metric"))]
+    if config.train["early_stopping"]:
+        named.append(("train.early_stopping.metric", config.train["early_stopping"]["metric"]))
+    check_augment(config.train["augment"], setup.splits.input_shape, "train.augment")
     for path, metric in named:
         if metric not in (None, "auto") and metric.partition(".")[0] not in PREFERENCE:
             raise ConfigError(path, f"unknown metric {metric!r}{did_you_mean(metric, PREFERENCE)}; this run "

@@ -46,7 +46,7 @@ class Setup:
     @property
     def eval_batch(self) -> int:
         """Samples per evaluation pass: train.eval_batch_size, auto resolved for this network."""
-        return eval_batch_size(self.config["train"]["eval_batch_size"], self.network)
+        return eval_batch_size(self.config.train["eval_batch_size"], self.network)
 
 
 def config_dir(config: dict, fallback: str | Path = ".") -> Path:
@@ -58,14 +58,14 @@ def config_dir(config: dict, fallback: str | Path = ".") -> Path:
 def prepare(config: dict, dtype: Any = np.float32, base_dir: Path | None = None, progress: bool = True,
             splits: Splits | None = None) -> Setup:
     """Load data and build the network and objective for a resolved config."""
-    data_seq, rng = seed_streams(config["seed"])
+    data_seq, rng = seed_streams(config.seed)
     with errors_name(config):
         if splits is None:
-            splits = load_splits(config["data"], data_seq, base_dir or config_dir(config), progress=progress)
-        train = config["train"]
+            splits = load_splits(config.data, data_seq, base_dir or config_dir(config), progress=progress)
+        train = config.train
         batch = min(max(train["batch_size"], eval_batch_bound(train["eval_batch_size"])), len(splits.train[0]))
-        network = build_network(config["model"], splits.input_shape, rng, dtype,
+        network = build_network(config.model, splits.input_shape, rng, dtype,
                                 getattr(config, "node_paths", None), batch)
-        objective = build_objective(config["loss"], config["regularization"], network, splits.num_classes)
+        objective = build_objective(config.loss, config.regularization, network, splits.num_classes)
         check_fits_data(objective, network, splits, getattr(config, "node_paths", None))
     return Setup(config, splits, network, objective, rng)

@@ -15,9 +15,8 @@ from nnctl.config.sections import ResolvedConfig
 
 def overfit_config(config: ResolvedConfig, samples: int) -> ResolvedConfig:
     """A copy of `config` that trains on `samples` samples without regularization."""
-    out = ResolvedConfig(copy.deepcopy(dict(config)))
-    out.source, out.node_paths, out.overrides = config.source, config.node_paths, config.overrides
-    out["name"] = f"{config['name']}-overfit{samples}"
+    out = copy.deepcopy(config.sections())
+    out["name"] = f"{config.name}-overfit{samples}"
     out["data"]["limit"] = samples
     out["regularization"] = {key: 0.0 for key in out["regularization"]}
     out["optimizer"]["weight_decay"] = 0.0
@@ -32,7 +31,7 @@ def overfit_config(config: ResolvedConfig, samples: int) -> ResolvedConfig:
     out["train"]["early_stopping"] = None
     out["train"]["augment"] = None
     out["train"]["monitor"] = "train_loss"
-    return out
+    return config.with_sections(**out)
 
 
 def overfit_reached(report: dict) -> bool | None:

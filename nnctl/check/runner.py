@@ -25,14 +25,21 @@ from typing import Any
 
 import numpy as np
 
-from nnctl.errors import InputError
-from nnctl.check.gradcheck import (MAX_ENTRIES, PASS_LIMIT, TOLERANCE, CheckRow, check_layer, check_loss,
-                                   check_network, mask_generator)
-from nnctl.nn.model_config import INPUT
-from nnctl.check.reference import compare_with_reference, has_reference
 from nnctl.build.prepare import prepare
+from nnctl.check.gradcheck import (
+    MAX_ENTRIES,
+    PASS_LIMIT,
+    TOLERANCE,
+    CheckRow,
+    check_layer,
+    check_loss,
+    check_network,
+    mask_generator,
+)
+from nnctl.check.reference import compare_with_reference, has_reference
+from nnctl.errors import InputError
+from nnctl.nn.model_config import INPUT
 from nnctl.viz.tables import align
-
 
 REFERENCE_LIMIT = 1e-9   # largest |fast - loop| accepted in float64
 
@@ -67,7 +74,7 @@ def run_gradcheck(config: dict, samples: int = 8, eps: float = 1e-6, layer: str 
     network, objective = setup.network, setup.objective
     if layer is not None and layer not in network.by_name:
         raise InputError(f"--layer {layer!r}: no such node; nodes are {', '.join(network.by_name)}")
-    seed = config["seed"]
+    seed = config.seed
     x, y = sample_batch(setup.splits, samples, stream(seed, "batch"))
 
     objective.forward(network, x, y, training=False)

@@ -49,9 +49,9 @@ def command(config: Path | None, overrides: tuple[str, ...], out: Path, resume_f
     if overfit is not None:
         resolved = overfit_config(resolved, overfit)
     if print_config:
-        click.echo(dump_yaml(dict(resolved)), nl=False)
+        click.echo(dump_yaml(resolved.sections()), nl=False)
         return
-    result = train(resolved, out, progress=resolved["train"]["progress"] and not quiet)
+    result = train(resolved, out, progress=resolved.train["progress"] and not quiet)
     click.echo(final_line(result.report))
     if overfit is not None:
         click.echo(overfit_verdict(result.report))

@@ -53,7 +53,7 @@ def code_panels(setup, node: str, split: str, source: str) -> tuple[list[Panel],
 def draw_codes(setup, node: str, split: str, out_file: Path, source: str, title: str = "") -> list[Panel]:
     """Write the codes-versus-PCA picture of a run to `out_file`; returns its panels (codes first)."""
     panels, labels = code_panels(setup, node, split, source)
-    title = title or (f"{setup.config['name']}: {split} split; {NEIGHBOURS}-NN fitted on the "
+    title = title or (f"{setup.config.name}: {split} split; {NEIGHBOURS}-NN fitted on the "
                       f"{len(setup.splits.train[0])} training points")
     plot_code_panels(panels, labels, setup.splits.class_names, split, out_file, title)
     return panels

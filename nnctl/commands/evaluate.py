@@ -83,11 +83,11 @@ def setup_from_checkpoint(target: str | Path, progress: bool = True,
 def setup_with_config(path: Path, config: ResolvedConfig, progress: bool) -> tuple[Setup, CheckpointFacts]:
     """The checkpoint's own network (read as data) and the data of `config`, normalized as the network
     was trained (with the statistics the checkpoint stores)."""
-    train = config["train"]
+    train = config.train
     model = load_model(path, batch_size=max(train["batch_size"], eval_batch_bound(train["eval_batch_size"])))
-    data_seq, rng = seed_streams(config["seed"])
+    data_seq, rng = seed_streams(config.seed)
     with errors_name(config):
-        splits = load_splits(config["data"], data_seq, config_dir(config), progress, model.normalization)
+        splits = load_splits(config.data, data_seq, config_dir(config), progress, model.normalization)
     if tuple(splits.input_shape) != model.input_shape:
         raise InputError(f"{path}: the network takes inputs of shape {model.input_shape}, but the data of "
                          f"{config.source} gives {tuple(splits.input_shape)}")
@@ -132,11 +132,11 @@ def evaluate_checkpoint(target: str | Path, split: str = "test", batch_size: int
     damage = None
     if corruption is not None:
         refuse_double_damage(setup.network)
-        damage_rng = evaluation_generator(setup.config["seed"])
+        damage_rng = evaluation_generator(setup.config.seed)
         damage = lambda xb: corrupt(xb, corruption, damage_rng)[0]    # noqa: E731 (one generator for all batches)
     result = evaluate(setup.network, setup.objective, data[0], data[1],
                       batch_size or setup.eval_batch, setup.splits.num_classes,
-                      evaluation_generator(setup.config["seed"]), damage)
+                      evaluation_generator(setup.config.seed), damage)
     result.update({"checkpoint": str(path), "split": split, "epoch": facts.epoch, "step": facts.step or 0,
                    "class_names": facts.class_names,
                    "corruption": None if corruption is None else corruption.describe()})

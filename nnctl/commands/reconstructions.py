@@ -62,7 +62,7 @@ def reconstruct(setup, count: int, split: str, how: Corruption | None, source: s
         raise InputError(f"--reconstructions {count}: expected 1 to {min(MAX_IMAGES, len(x))} images (the {split} "
                          f"split has {len(x)})")
     clean = x[:count]
-    damaged = None if how is None else corrupt(clean, how, evaluation_generator(setup.config["seed"]))[0]
+    damaged = None if how is None else corrupt(clean, how, evaluation_generator(setup.config.seed))[0]
     scores = setup.network.forward(clean if damaged is None else damaged, training=False, keep=[term.node])[term.node]
     return clean, damaged, term.loss.output(scores).reshape(clean.shape)
 
@@ -75,6 +75,6 @@ def draw_reconstructions(setup, count: int, split: str, how: Corruption | None, 
     rows = [("input", clean)] + ([(f"corrupted\n({how.describe()})", damaged)] if damaged is not None else [])
     rows.append(("reconstruction", rebuilt))
     mse = float(np.mean(np.square(rebuilt.astype(np.float64) - clean)))
-    title = title or f"{setup.config['name']}: {count} {split} images; mean squared error {mse:.4f}"
+    title = title or f"{setup.config.name}: {count} {split} images; mean squared error {mse:.4f}"
     plot_rows(rows, out_file, title)
     return len(rows), mse

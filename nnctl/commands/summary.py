@@ -15,7 +15,7 @@ def input_shape_without_data(config: dict) -> tuple[int, ...] | None:
     """One sample's shape as the network sees it (flattened when data.flatten is on), from the dataset's
     own description, without reading the data; None when only loading the data tells."""
 
-    cfg = config["data"]
+    cfg = config.data
     cls = DATASETS[cfg["dataset"]]
     described = cls(**{key: cfg[key] for key in cls.options}).sample_shape(config_dir(config))
     if described is None:
@@ -32,4 +32,4 @@ def network_of(config: dict) -> Network:
     if shape is None:
         return prepare(config, progress=False).network
     with errors_name(config):
-        return build_network(config["model"], shape, seed_streams(config["seed"])[1], node_paths=config.node_paths)
+        return build_network(config.model, shape, seed_streams(config.seed)[1], node_paths=config.node_paths)

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
-from nnctl.options.overrides import apply_overrides, blamed_item, override_paths, shorten
 from nnctl.config.sections import ResolvedConfig, resolve
-from nnctl.options.spec import show
-from nnctl.options.yamlio import check_plain, parse_yaml
 from nnctl.errors import ConfigError, InputError
 from nnctl.limits import MAX_CONFIG_BYTES, show_bytes
+from nnctl.options.overrides import apply_overrides, blamed_item, override_paths, shorten
+from nnctl.options.spec import show
+from nnctl.options.yamlio import check_plain, parse_yaml
 
 
 def load_config(path: str | Path, overrides: list[str] = ()) -> ResolvedConfig:
@@ -28,8 +29,7 @@ def load_config(path: str | Path, overrides: list[str] = ()) -> ResolvedConfig:
     blame = override_paths(list(overrides))
     with errors_name(source, blame):
         config = resolve(raw)
-    config.source, config.overrides = source, blame
-    return config
+    return replace(config, source=source, overrides=blame)
 
 
 def read_raw_config(path: str | Path) -> dict:
@@ -75,13 +75,13 @@ def read_yaml_text(path: Path, what: str) -> str:
 
 
 @contextlib.contextmanager
-def errors_name(source: str | Path | dict, overrides: dict[str, str] | None = None) -> Iterator[None]:
+def errors_name(source: str | Path | ResolvedConfig, overrides: dict[str, str] | None = None) -> Iterator[None]:
     """The one place that attaches where a config value came from to errors: a ConfigError raised inside
     the block leaves naming the --set item that gave the value (`overrides`: key path -> item), else
     `source`, the file (a path, or a ResolvedConfig whose `source` and `overrides` are used), unless it
     already names one."""
-    if isinstance(source, dict):
-        name, overrides = getattr(source, "source", ""), getattr(source, "overrides", {})
+    if isinstance(source, ResolvedConfig):
+        name, overrides = source.source, source.overrides
     else:
         name = str(source)
     try:

@@ -8,6 +8,7 @@ error is a ConfigError with the key path (`nnctl.config.load` adds the file).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from nnctl.data import validate_data_config
@@ -176,8 +177,11 @@ INIT_OPTIONS = {
 }
 
 
-class ResolvedConfig(dict):
-    """The resolved config (a plain dict of sections) plus where it came from.
+@dataclass(frozen=True)
+class ResolvedConfig:
+    """The resolved config: its ten sections, every default filled in and every check passed, plus where it
+    came from. Sections are plain data as `nnctl docs` describes them (a section's keys are declared next to
+    what they configure); `sections()` gives them as one mapping in file order, which config.yaml holds.
 
     `source` is the config file; `node_paths` maps each model node's name to the key path it was declared
     at in that file (so an error found while building the network can point at the right line);
@@ -185,9 +189,27 @@ class ResolvedConfig(dict):
     names --set rather than the file.
     """
 
+    name: str
+    seed: int
+    data: dict
+    model: dict
+    loss: list[dict]
+    regularization: dict
+    optimizer: dict
+    schedule: dict
+    train: dict
+    init: dict | None
     source: str = ""
-    node_paths: dict[str, str] = {}
-    overrides: dict[str, str] = {}
+    node_paths: dict[str, str] = field(default_factory=dict, compare=False)
+    overrides: dict[str, str] = field(default_factory=dict, compare=False)
+
+    def sections(self) -> dict[str, Any]:
+        """The ten sections as one mapping, in file order (the values themselves, not copies)."""
+        return {section: getattr(self, section) for section in SECTIONS}
+
+    def with_sections(self, **changed: Any) -> ResolvedConfig:
+        """The same config with some sections replaced (same source, node paths and overrides)."""
+        return replace(self, **changed)
 
 
 def resolve(raw: dict) -> ResolvedConfig:
@@ -199,20 +221,21 @@ def resolve(raw: dict) -> ResolvedConfig:
         if key not in SECTIONS:
             raise ConfigError(str(key), f"unknown section{did_you_mean(key, SECTIONS)}; "
                                         f"sections are {', '.join(SECTIONS)}")
-    out = ResolvedConfig(validate(TOP_OPTIONS, {k: raw[k] for k in TOP_OPTIONS if k in raw}, ""))
+    top = validate(TOP_OPTIONS, {k: raw[k] for k in TOP_OPTIONS if k in raw}, "")
     if "data" not in raw:
         raise ConfigError("data", "required section is missing")
-    out["data"] = validate_data_config(raw["data"], "data")
+    data = validate_data_config(raw["data"], "data")
     if "model" not in raw:
         raise ConfigError("model", "required section is missing")
-    out["model"], out.node_paths = resolve_model_config(raw["model"], "model")
-    out["loss"] = resolve_loss_config(raw.get("loss", {"type": "softmax_cross_entropy"}), "loss")
-    out["regularization"] = validate(REGULARIZATION_OPTIONS, raw.get("regularization"), "regularization")
-    out["optimizer"] = resolve_component(raw.get("optimizer"), "optimizer", OPTIMIZERS, default="adam")
-    out["schedule"] = resolve_component(raw.get("schedule"), "schedule", SCHEDULES, default="constant")
-    out["train"] = resolve_train(raw.get("train"), "train")
-    out["init"] = resolve_init(raw.get("init"), out["model"], "init")
-    return out
+    model, node_paths = resolve_model_config(raw["model"], "model")
+    loss = resolve_loss_config(raw.get("loss", {"type": "softmax_cross_entropy"}), "loss")
+    regularization = validate(REGULARIZATION_OPTIONS, raw.get("regularization"), "regularization")
+    optimizer = resolve_component(raw.get("optimizer"), "optimizer", OPTIMIZERS, default="adam")
+    schedule = resolve_component(raw.get("schedule"), "schedule", SCHEDULES, default="constant")
+    train = resolve_train(raw.get("train"), "train")
+    init = resolve_init(raw.get("init"), model, "init")
+    return ResolvedConfig(top["name"], top["seed"], data, model, loss, regularization, optimizer, schedule, train,
+                          init, node_paths=node_paths)
 
 
 def resolve_init(raw: Any, model: dict, path: str) -> dict | None:

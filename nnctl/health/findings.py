@@ -25,6 +25,7 @@ import math
 import statistics
 from dataclasses import dataclass
 
+from nnctl.config.sections import ResolvedConfig
 from nnctl.health.measure import SATURATION_SLOPE
 
 VANISH_SHARE = 1e-3
@@ -105,7 +106,7 @@ class Records:
         return rows[index]["std"] if rows and rows[index]["std"] else 1.0
 
 
-def find(rows: list[dict], config: dict) -> list[Finding]:
+def find(rows: list[dict], config: ResolvedConfig | None) -> list[Finding]:
     """Every finding for a run's health rows (empty when nothing looks wrong)."""
     if not rows:
         return []
@@ -117,11 +118,11 @@ def find(rows: list[dict], config: dict) -> list[Finding]:
 
 # ---------------------------------------------------------------------------------------------- rules
 
-def scale_remedy(config: dict, node: str, too: str, otherwise: str) -> str:
+def scale_remedy(config: ResolvedConfig | None, node: str, too: str, otherwise: str) -> str:
     """'weight_scale 0.001 is too small; ...' when every layer of the config's model up to `node` that draws
     initial weights uses init: normal with one weight_scale, else `otherwise`."""
     inits = set()
-    for spec in config.get("model", {}).get("layers", []):
+    for spec in config.model["layers"] if config is not None else []:
         if "init" in spec:
             inits.add((spec["init"], spec.get("weight_scale")))
         if spec.get("name") == node:
@@ -131,7 +132,7 @@ def scale_remedy(config: dict, node: str, too: str, otherwise: str) -> str:
     return otherwise
 
 
-def vanishing(records: Records, config: dict) -> Finding | None:
+def vanishing(records: Records, config: ResolvedConfig | None) -> Finding | None:
     small = [(n, rs[0]["std"], rs[-1]["std"]) for n, rs in records.outputs()
              if rs[0]["std"] is not None and rs[-1]["std"] is not None
              and rs[0]["std"] < VANISH_SHARE * records.input_std(0)
@@ -147,7 +148,7 @@ def vanishing(records: Records, config: dict) -> Finding | None:
     return Finding("vanishing", [first], evidence, remedy)
 
 
-def exploding(records: Records, config: dict) -> Finding | None:
+def exploding(records: Records, config: ResolvedConfig | None) -> Finding | None:
     large = [(n, rs[0]["std"], rs[-1]["std"]) for n, rs in records.outputs()
              if rs[0]["std"] is not None and rs[-1]["std"] is not None
              and rs[0]["std"] > EXPLODE_FACTOR * records.input_std(0)
@@ -170,7 +171,7 @@ def share_of(hit: list[tuple], index: int) -> tuple[str, tuple]:
     return f"up to {100 * worst[index]:.0f}% ({worst[0]})", worst
 
 
-def saturated(records: Records, config: dict) -> Finding | None:
+def saturated(records: Records, config: ResolvedConfig | None) -> Finding | None:
     hit = []
     for node, rs in records.outputs():
         shares = [r["saturated"] for r in rs]
@@ -228,12 +229,12 @@ def ratio_evidence(hit: list[tuple[str, float]], worst: tuple[str, float], bound
     return f"update/weight ratio {bound} {short(worst[1])} ({worst[0].rsplit('.', 1)[0]}; median over training{tail})"
 
 
-def update_high(records: Records, config: dict) -> Finding | None:
+def update_high(records: Records, config: ResolvedConfig | None) -> Finding | None:
     hit = [(w, m) for w, rs in records.weights() if (m := median_ratio(rs)) is not None and m > UPDATE_HIGH]
     if not hit:
         return None
     worst = max(hit, key=lambda h: h[1])
-    lr = config.get("optimizer", {}).get("lr")
+    lr = config.optimizer["lr"] if config is not None else None
     return Finding("update_high", [h[0].rsplit(".", 1)[0] for h in hit],
                    ratio_evidence(hit, worst, "up to", f"; rule of thumb {short(RULE_OF_THUMB)}"),
                    "the learning rate" + (f" {short(lr)}" if lr is not None else "") + " is likely too high")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from nnctl.config.sections import ResolvedConfig
 from nnctl.health.findings import Records, find, median_ratio, short
 from nnctl.health.log import HEALTH_FILE, read_health
 from nnctl.viz.tables import align
@@ -11,7 +12,7 @@ from nnctl.viz.tables import align
 NO_FINDINGS = "no problems found (thresholds: docs/health.md)"
 
 
-def health_summary(run_dir: Path, config: dict) -> dict | None:
+def health_summary(run_dir: Path, config: ResolvedConfig | None) -> dict | None:
     """{"records": number of records, "findings": [one line each]} from RUN/health.csv; None without one."""
     if not (Path(run_dir) / HEALTH_FILE).is_file():
         return None
@@ -50,7 +51,7 @@ def layer_table(rows: list[dict]) -> list[str]:
     return align([header] + body, indent="  ")
 
 
-def format_health(run_dir: Path, config: dict) -> str:
+def format_health(run_dir: Path, config: ResolvedConfig | None) -> str:
     """What `nnctl health RUN` prints: the records' span, the layer table, the findings."""
     rows = read_health(run_dir)
     if not rows:

@@ -44,7 +44,7 @@ def shown(path: Path) -> str:
 
 def init_source(config: dict) -> Path:
     """init.from as an absolute path: relative paths are taken from the config file's folder."""
-    given = Path(config["init"]["from"]).expanduser()
+    given = Path(config.init["from"]).expanduser()
     return given if given.is_absolute() else (config_dir(config) / given).resolve()
 
 
@@ -115,11 +115,11 @@ def plan_copy(network: Network, source: dict[str, dict[str, Entry]], layers, whe
 
 
 def initialize_from(network: Network, config: dict) -> dict:
-    """Copy the tensors `config["init"]` selects into `network` (frozen nodes are already marked by the
+    """Copy the tensors `config.init` selects into `network` (frozen nodes are already marked by the
     config). Returns the record of where the weights came from, for the report and the checkpoints:
     {"from": checkpoint, "sha256", "epoch", "copied": {new: old}, "frozen": [...], "not_copied": [...]}.
     Raises ConfigError (key path init.*) before changing anything when something does not fit."""
-    init = config["init"]
+    init = config.init
     path = source_checkpoint(init_source(config))
     where = shown(path)
     entries, meta = open_checkpoint(Path(where))    # declarations checked, no array data read yet

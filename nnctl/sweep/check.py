@@ -35,11 +35,11 @@ class Builder:
     def build(self, config):
         """The Trainer for `config` (nothing trained, nothing written), its `init` weights copied in as a new
         run's are. Raises ConfigError."""
-        key = json.dumps([config["data"], config["seed"], getattr(config, "source", "")], sort_keys=True,
+        key = json.dumps([config.data, config.seed, getattr(config, "source", "")], sort_keys=True,
                          default=str)
         setup = prepare(config, progress=False, splits=self.splits.get(key))
         self.splits[key] = setup.splits
-        if config.get("init"):
+        if config.init:
             with errors_name(config):
                 initialize_from(setup.network, config)
         return Trainer(setup)

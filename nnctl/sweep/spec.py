@@ -20,7 +20,7 @@
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -116,9 +116,7 @@ class SweepSpec:
                 assign(raw, list(param.parts), values[param.path])
         if name is not None:
             raw["name"] = name
-        config = resolve(raw)
-        config.source = self.base_source
-        return config
+        return replace(resolve(raw), source=self.base_source)
 
     def grid(self) -> list[dict[str, Any]]:
         return grid_points(self.params, "space")
@@ -142,7 +140,7 @@ def read_sweep(path: str | Path, changes: dict[str, Any] | None = None) -> Sweep
         params = read_space(top["space"], set_values)
         config = resolve_base(config_raw, set_values, base_source, inline=isinstance(top["base"], dict))
         for param in params:
-            check_exists(param, config_raw, config, join_path("space", param.key))
+            check_exists(param, config_raw, config.sections(), join_path("space", param.key))
         spec = SweepSpec(source=source, name=top["name"] or path.stem, base=top["base"], base_source=base_source,
                          raw=config_raw, config=config, set_values=set_values, params=params, sampler=sampler,
                          pruner=pruner, metric=top["metric"], trials=top["trials"] or DEFAULT_TRIALS,
@@ -229,5 +227,4 @@ def resolve_base(raw: dict, set_values: dict, base_source: str, inline: bool) ->
         config = resolve(raw)
     except ConfigError as exc:
         raise blame(exc, set_values, base_source, inline) from None
-    config.source = base_source
-    return config
+    return replace(config, source=base_source)

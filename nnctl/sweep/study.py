@@ -20,11 +20,11 @@ import numpy as np
 from nnctl.config.sections import resolve
 from nnctl.errors import ConfigError, InputError
 from nnctl.optim.monitor import direction
+from nnctl.options.compare import differing_keys
 from nnctl.options.yamlio import plain
 from nnctl.sweep import quiet
 from nnctl.sweep.spec import SweepSpec
 from nnctl.sweep.storage import masked, open_storage
-from nnctl.training.resume import differing_keys
 
 IDENTITY = "nnctl_sweep"
 
@@ -53,7 +53,7 @@ class Plan:
 
     def identity(self) -> dict:
         """What the study must keep: the resolved base config with `set` (its name aside), space, metric."""
-        config = {k: v for k, v in plain(dict(self.spec.config)).items() if k != "name"}
+        config = {k: v for k, v in plain(self.spec.config.sections()).items() if k != "name"}
         return {"config": config, "space": {p.path: p.as_yaml() for p in self.spec.params}, "metric": self.metric}
 
 
@@ -146,7 +146,7 @@ def with_current_defaults(config: dict) -> dict:
         again = resolve({**config, "name": "stored"})
     except ConfigError:          # no longer valid: compared as stored, and refused as different
         return config
-    return {k: v for k, v in plain(dict(again)).items() if k != "name"}
+    return {k: v for k, v in plain(again.sections()).items() if k != "name"}
 
 
 def wait_for_identity(study, seconds: float = 30.0) -> dict | None:
@@ -194,4 +194,4 @@ def most_epochs(spec: SweepSpec) -> int:
     for param in spec.params:
         if param.path == "train.epochs":
             return int(max(param.choices) if param.kind == "choice" else param.high)
-    return int(spec.config["train"]["epochs"])
+    return int(spec.config.train["epochs"])

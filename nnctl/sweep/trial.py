@@ -95,7 +95,7 @@ def run_trial(plan, handle, trial, ticket: dict, stop, notify) -> Outcome:
     started = time.perf_counter()
     try:
         config = spec.config_for(values, name=f"{spec.name}-{run}")
-        outcome.epochs_planned = config["train"]["epochs"]
+        outcome.epochs_planned = config.train["epochs"]
         callbacks = [HonourStop(stop), ReportToStudy(handle, trial, plan.metric, spec.pruner["type"])]
         if (run_dir / "config.yaml").is_file():
             report = resume(run_dir, progress=False, callbacks=callbacks, notify=notify).report

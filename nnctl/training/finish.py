@@ -55,7 +55,7 @@ def finish(trainer: Trainer, status: str, message: str = "", evaluate: bool = Tr
     batches. The report always holds the best epoch's own metrics row."""
     seconds = [row["seconds"] for row in trainer.history]
     best_epoch = trainer.best.best_epoch
-    report = {"name": trainer.config["name"], "run_dir": str(trainer.run_dir), "status": status,
+    report = {"name": trainer.config.name, "run_dir": str(trainer.run_dir), "status": status,
               "message": message, "epochs_planned": trainer.train_cfg["epochs"], "epochs_run": trainer.epoch,
               "steps_into_next_epoch": trainer.progress.step, "best_epoch": best_epoch,
               "monitor": trainer.monitor, "best_value": trainer.best.best,
@@ -74,13 +74,13 @@ def finish(trainer: Trainer, status: str, message: str = "", evaluate: bool = Tr
         evaluate_best(trainer, ending, stop)
     if trainer.history:
         attempt(ending, lambda: plot_curves(trainer.history, trainer.run_dir / "curves.png",
-                                            title=trainer.config["name"], best_epoch=best_epoch,
+                                            title=trainer.config.name, best_epoch=best_epoch,
                                             monitor=trainer.monitor))
     shown = next((split for split in ("test", "val", "train") if (report.get(split) or {}).get("confusion")), None)
     if shown is not None:
         attempt(ending, lambda: plot_confusion(
             report[shown]["confusion"], report["class_names"], trainer.run_dir / "confusion.png",
-            title=f"{trainer.config['name']}: {shown} split, best epoch ({best_epoch})"))
+            title=f"{trainer.config.name}: {shown} split, best epoch ({best_epoch})"))
     attempt(ending, lambda: write_report(trainer.run_dir, report))
     return ending
 

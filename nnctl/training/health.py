@@ -101,4 +101,4 @@ class HealthRecorder(Callback):
         rows = read_health(trainer.run_dir)
         if rows:
             start, end = read_histograms(trainer.run_dir)
-            plot_health(rows, start, end, trainer.run_dir / "health.png", title=trainer.config["name"])
+            plot_health(rows, start, end, trainer.run_dir / "health.png", title=trainer.config.name)

@@ -57,7 +57,7 @@ def resumed_config(run_dir: Path, overrides: Sequence[str], config_path: Path | 
     """The run's config with the allowed overrides; any other difference is one InputError listing the keys."""
     original = load_config(run_dir / "config.yaml")
     wanted = load_config(config_path or run_dir / "config.yaml", list(overrides))
-    changed = [k for k in differing_keys(plain(dict(original)), plain(self_contained(wanted)))
+    changed = [k for k in differing_keys(plain(original.sections()), plain(self_contained(wanted)))
                if k not in CHANGEABLE]
     if changed:
         shown = ", ".join(changed[:6]) + (f" and {len(changed) - 6} more" if len(changed) > 6 else "")

@@ -60,19 +60,19 @@ def build_trainer(config: dict, progress: bool, initialize: bool = True) -> Trai
     run leaves that to its own checkpoint."""
     setup = prepare(config, progress=progress)
     with errors_name(config):
-        weights_from = initialize_from(setup.network, config) if initialize and config.get("init") else None
+        weights_from = initialize_from(setup.network, config) if initialize and config.init else None
         return Trainer(setup, weights_from, show_progress=progress and sys.stderr.isatty())
 
 
 def self_contained(config: dict) -> dict:
     """The config as written into the run folder: a relative data.path and init.from made absolute (they
     were relative to the config file, which the run folder's config.yaml is not next to)."""
-    out = dict(config)
-    path = config["data"].get("path")
+    out = config.sections()
+    path = config.data.get("path")
     if isinstance(path, str) and not Path(path).expanduser().is_absolute():
-        out["data"] = {**config["data"], "path": str((config_dir(config) / Path(path).expanduser()).resolve())}
-    if config.get("init"):
-        out["init"] = {**config["init"], "from": str(init_source(config))}
+        out["data"] = {**config.data, "path": str((config_dir(config) / Path(path).expanduser()).resolve())}
+    if config.init:
+        out["init"] = {**config.init, "from": str(init_source(config))}
     return out
 
 
@@ -84,7 +84,7 @@ def train(config: dict, out: str | Path = "runs", progress: bool = True, callbac
     config_text = run_config_text(config)
     with StopSignals() as signals:
         if run_dir is None:
-            trainer.use_folder(create_run_dir(out, config["name"], config_text))
+            trainer.use_folder(create_run_dir(out, config.name, config_text))
         else:
             trainer.use_folder(claim(Path(run_dir)))
             write_text_atomic(trainer.run_dir / "config.yaml", config_text, "config")

@@ -35,7 +35,7 @@ def snapshot_meta(trainer: Trainer) -> dict:
     p = trainer.progress
     splits = trainer.setup.splits
     return {
-        "config": plain(dict(trainer.config)),
+        "config": plain(trainer.config.sections()),
         "epoch": trainer.epoch, "step": p.step, "global_step": trainer.global_step,
         "metrics": trainer.history[-1] if trainer.history and p.step == 0 else None,
         "history": trainer.history,

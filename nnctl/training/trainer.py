@@ -84,13 +84,13 @@ class Trainer:
     def __init__(self, setup: Setup, weights_from: dict | None = None, show_progress: bool = False):
         self.setup = setup
         self.config = cfg = setup.config
-        self.train_cfg = cfg["train"]
+        self.train_cfg = cfg.train
         self.network, self.objective, self.rng = setup.network, setup.objective, setup.rng
         self.params = self.network.trainable_params()
-        self.optimizer = OPTIMIZERS[cfg["optimizer"]["type"]](
-            self.params, self.network.penalized_keys(), **options_of(cfg["optimizer"]))
-        self.schedule = SCHEDULES[cfg["schedule"]["type"]](
-            cfg["optimizer"]["lr"], self.train_cfg["epochs"], **options_of(cfg["schedule"]))
+        self.optimizer = OPTIMIZERS[cfg.optimizer["type"]](
+            self.params, self.network.penalized_keys(), **options_of(cfg.optimizer))
+        self.schedule = SCHEDULES[cfg.schedule["type"]](
+            cfg.optimizer["lr"], self.train_cfg["epochs"], **options_of(cfg.schedule))
         check_metric_names(cfg, setup)
         self.counts_accuracy = measures_accuracy(setup)
         self.columns = metric_columns(setup)
@@ -269,5 +269,5 @@ class Trainer:
         if data is None or len(data[0]) == 0:
             return None
         return evaluate(self.network, self.objective, data[0], data[1], self.setup.eval_batch,
-                        self.setup.splits.num_classes, evaluation_generator(self.config["seed"]), stop=stop,
+                        self.setup.splits.num_classes, evaluation_generator(self.config.seed), stop=stop,
                         bar=bar)

@@ -167,7 +167,7 @@ def resolved_json(config_text: str) -> str:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "c.yaml"
         path.write_text(config_text)
-        return json.dumps(plain(dict(load_config(path))))
+        return json.dumps(plain(load_config(path).sections()))
 
 
 def good_parts(config_text: str = GOOD) -> tuple[dict, dict, dict, dict]:
