@@ -1,4 +1,21 @@
-"""nnctl: train NumPy neural networks from YAML files."""
+"""nnctl: train NumPy neural networks from YAML files.
+
+The packages form layers; a module imports only from its own layer or those below it (tests/test_layering.py
+checks this, and tools/import_graph.py holds the order):
+
+    cli                                   options in, one call, lines out
+    commands                              eval, embed, plot, summary as functions
+    check, deploy, sweep                  gradcheck and overfit; predict and ONNX; sweeps
+    training                              trainer, loop, callbacks, endings, resume
+    runs                                  run folders, checkpoints as data, the one checkpoint -> network loader
+    build                                 config -> data splits, network, objective
+    viz, health                           drawing and measuring only
+    config, analysis                      the resolved config; PCA, k-NN, node outputs
+    nn                                    the registry of names, network, losses, objective
+    layers, optim, data                   parts
+    options                               option tables, YAML, overrides
+    atomic, npzfile, threads, workers, limits, errors     the ground
+"""
 
 import os
 

@@ -24,11 +24,30 @@ def interruptible():
 
 
 REAL_FASHION = mnist.SYSTEM_DATA_DIR / "fashion-mnist"      # NNCTL_SYSTEM_DATA moves it (offline checks)
+MARKED = {"data": False}                                     # is the running test marked `data`?
+
+
+@pytest.fixture(autouse=True)
+def datasets_only_where_marked(request, tmp_path_factory, monkeypatch):
+    """Only tests marked `data` see the real datasets. Every other test runs as on a machine that has none:
+    the system data folder and NNCTL_DATA are empty folders and the mirrors answer nothing (in this process
+    and in the processes it starts). So a test that needs data without saying so fails in the run that has
+    the data, and the offline check (.ci/readme-offline) need only run the marked tests again."""
+    MARKED["data"] = request.node.get_closest_marker("data") is not None
+    if not MARKED["data"]:
+        empty = tmp_path_factory.mktemp("no-datasets")
+        monkeypatch.setattr(mnist, "SYSTEM_DATA_DIR", empty)
+        for variable, value in (("NNCTL_SYSTEM_DATA", empty), ("NNCTL_DATA", empty),
+                                ("NNCTL_MIRRORS", "http://127.0.0.1:9/no-datasets/")):
+            monkeypatch.setenv(variable, str(value))
+    yield
 
 
 def require_fashion() -> Path:
-    """The folder of the real Fashion-MNIST files (Debian's dataset-fashion-mnist). When they are absent the
-    calling test is skipped with the reason, except in CI (CI=true), which installs them: there it fails."""
+    """The folder of the real Fashion-MNIST files (Debian's dataset-fashion-mnist), for a test marked `data`.
+    When they are absent the test is skipped with the reason, except in CI (CI=true), which installs them:
+    there it fails."""
+    assert MARKED["data"], "a test that uses the real Fashion-MNIST must be marked @pytest.mark.data"
     names = [f"{stem}.gz" for stem in mnist.FILES.values()]
     if all((REAL_FASHION / name).is_file() for name in names):
         return REAL_FASHION

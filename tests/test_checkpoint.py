@@ -8,8 +8,9 @@ import zipfile
 import numpy as np
 import pytest
 
-from nnctl.runs.checkpoints import FORMAT, load_checkpoint, save_checkpoint
 from nnctl.errors import InputError
+from nnctl.runs.checkpoints import FORMAT, load_checkpoint, save_checkpoint
+from nnctl.runs.meta import CheckpointMeta
 
 
 def sample():
@@ -17,7 +18,7 @@ def sample():
     params = {"dense1.W": rng.standard_normal((4, 3)).astype(np.float32), "dense1.b": np.zeros(3, np.float32)}
     buffers = {"bn1.running_mean": np.arange(3, dtype=np.float32)}
     optim = {"m/dense1.W": rng.standard_normal((4, 3)).astype(np.float32), "t": np.array(7)}
-    meta = {"epoch": 3, "config": {"name": "x", "seed": 1}, "rng_state": rng.bit_generator.state}
+    meta = CheckpointMeta(epoch=3, config={"name": "x", "seed": 1}, rng_state=rng.bit_generator.state)
     return params, buffers, optim, meta
 
 
@@ -31,7 +32,7 @@ def test_round_trip_is_exact(tmp_path):
         for k in mine:
             assert theirs[k].dtype == mine[k].dtype
             np.testing.assert_array_equal(theirs[k], mine[k])
-    assert ckpt.meta == {"format": FORMAT, **json.loads(json.dumps(meta))}
+    assert ckpt.meta == meta
 
 
 def test_rng_state_survives_json(tmp_path):
@@ -39,9 +40,9 @@ def test_rng_state_survives_json(tmp_path):
     rng = np.random.default_rng(11)
     rng.standard_normal(5)
     path = tmp_path / "ck.npz"
-    save_checkpoint(path, params, buffers, optim, {"rng_state": rng.bit_generator.state})
+    save_checkpoint(path, params, buffers, optim, CheckpointMeta(rng_state=rng.bit_generator.state))
     restored = np.random.default_rng()
-    restored.bit_generator.state = load_checkpoint(path).meta["rng_state"]
+    restored.bit_generator.state = load_checkpoint(path).meta.rng_state
     np.testing.assert_array_equal(restored.standard_normal(4), rng.standard_normal(4))
 
 
@@ -61,7 +62,7 @@ def test_failed_save_keeps_the_old_file(tmp_path):
     save_checkpoint(path, params, buffers, optim, meta)
     before = path.read_bytes()
     with pytest.raises(TypeError):
-        save_checkpoint(path, params, buffers, optim, {"not json": object()})
+        save_checkpoint(path, params, buffers, optim, CheckpointMeta(history=[object()]))
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ck.npz"]
 

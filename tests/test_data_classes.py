@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -71,6 +70,7 @@ def test_for_synthetic_sets_classes_stays_the_number_of_classes(tmp_path):
     assert splits.num_classes == 4
 
 
+@pytest.mark.data
 def test_fashion_mnist_classes_5_to_9():
     require_fashion()
     with pytest.MonkeyPatch.context() as patch:

@@ -68,6 +68,7 @@ def test_files_are_checked_against_the_known_digests(tmp_path, fake_mnist, put_f
                                f"own IDX files")
 
 
+@pytest.mark.data
 def test_fashion_files_under_dataset_mnist_are_named(tmp_path):
     fashion_folder = require_fashion()
     with pytest.raises(InputError) as info:
@@ -119,6 +120,7 @@ def test_mnist_pixels_scaled_and_standardized_per_channel(data_env, fake_mnist, 
 
 # ------------------------------------------------------------------------------ the real Fashion-MNIST
 
+@pytest.mark.data
 def test_installed_fashion_files_have_accepted_hashes():
     folder = require_fashion()
     expected = mnist.COLLECTIONS["fashion-mnist"].sha256
@@ -139,6 +141,7 @@ def fashion():
         return load_splits(cfg, np.random.SeedSequence(0), Path("."), progress=False)
 
 
+@pytest.mark.data
 def test_real_fashion_mnist_shapes_and_types(fashion):
     x, y = fashion.train
     x_test, y_test = fashion.test
@@ -150,11 +153,13 @@ def test_real_fashion_mnist_shapes_and_types(fashion):
     assert fashion.class_names[0] == "T-shirt/top" and fashion.class_names[9] == "Ankle boot"
 
 
+@pytest.mark.data
 def test_real_fashion_mnist_label_counts(fashion):
     np.testing.assert_array_equal(np.bincount(fashion.train[1], minlength=10), [6000] * 10)
     np.testing.assert_array_equal(np.bincount(fashion.test[1], minlength=10), [1000] * 10)
 
 
+@pytest.mark.data
 def test_real_fashion_first_image_matches_the_file(fashion):
     raw = gzip.decompress((REAL_FASHION / "train-images-idx3-ubyte.gz").read_bytes())
     first = np.frombuffer(raw, dtype=np.uint8, count=784, offset=16)

@@ -173,6 +173,7 @@ def test_every_loss_passes_and_a_gradient_off_by_1e3_fails(monkeypatch, kind):
         monkeypatch.undo()
 
 
+@pytest.mark.data
 def test_a_layer_without_a_case_or_defaults_is_built_from_a_shipped_config(monkeypatch):
     require_fashion()                         # configs/autoencoder.yaml's data must be at hand
     monkeypatch.delitem(CASES, "dense")       # as for a layer added after this test was written

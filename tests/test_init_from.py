@@ -82,7 +82,7 @@ def test_init_from_a_run_folder_copies_the_named_nodes_exactly(tmp_path, pretrai
     assert trainer.weights_from["copied"] == {"dense1": "dense1", "batchnorm1": "batchnorm1", "dense2": "dense2"}
     assert trainer.weights_from["not_copied"] == ["head"]
     assert trainer.weights_from["from"] == str(run / "checkpoints" / "best.npz")
-    assert trainer.weights_from["epoch"] == load_checkpoint(run / "checkpoints" / "best.npz").meta["epoch"]
+    assert trainer.weights_from["epoch"] == load_checkpoint(run / "checkpoints" / "best.npz").meta.epoch
 
 
 def test_init_from_a_checkpoint_file_and_from_a_folder_of_runs(tmp_path, pretrained):
@@ -170,7 +170,7 @@ def test_the_report_says_where_the_weights_came_from(tmp_path, pretrained):
     report = json.loads((result.run_dir / "report.json").read_text())
     best = run / "checkpoints" / "best.npz"
     assert report["init"] == {"from": str(best), "sha256": hashlib.sha256(best.read_bytes()).hexdigest(),
-                              "epoch": load_checkpoint(best).meta["epoch"], "copied": {"dense1": "dense1"},
+                              "epoch": load_checkpoint(best).meta.epoch, "copied": {"dense1": "dense1"},
                               "frozen": ["dense1"], "not_copied": ["batchnorm1", "dense2", "head"]}
     markdown = (result.run_dir / "report.md").read_text()
     assert (f"- starting weights: copied from `{best}` (epoch {report['init']['epoch']}), sha256 "

@@ -134,3 +134,16 @@ def test_commands_get_networks_from_checkpoints_through_the_one_loader():
     assert readers == []
     loader = (TOOLS.parent / "nnctl" / "runs" / "loader.py").read_text()
     assert "def load_model(" in loader and "read_checkpoint(" in loader
+
+
+def test_the_package_docstring_states_the_order_the_tests_check():
+    """nnctl/__init__.py lists the layers top first, one line each: the same groups as LAYERS."""
+    import nnctl
+
+    stated = []
+    for line in nnctl.__doc__.splitlines():
+        if line.startswith("    ") and line.strip():
+            names = line.strip().split("  ")[0]
+            stated.append({f"nnctl.{name.strip()}" for name in names.split(",")})
+    expected = [set(layer) - {"nnctl", "nnctl.__main__"} for layer in reversed(import_graph.LAYERS)]
+    assert stated == expected

@@ -54,6 +54,7 @@ def need_fashion() -> None:
     require_fashion()
 
 
+@pytest.mark.data
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["fashion_mlp", "fashion_cnn", "fashion_graph"])
 def test_onnxruntime_matches_nnctl_on_256_fashion_test_images(name, tmp_path, monkeypatch):

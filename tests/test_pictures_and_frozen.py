@@ -95,6 +95,7 @@ def test_filters_and_features_pictures(tmp_path, images):
     assert bad.stderr == "--features 4: the test split has 4 images (0 to 3)\n"
 
 
+@pytest.mark.data
 def test_dense_weights_of_flat_images_are_drawn_as_pictures(tmp_path, fashion_folder):
     from nnctl.viz.pictures import first_layer_tiles
 

@@ -14,6 +14,7 @@ from nnctl.cli import cli
 from nnctl.options.compare import differing_among, path_steps, show_value, value_at
 from nnctl.config.load import load_config
 from nnctl.training.runner import train
+from nnctl.commands import plot_runs
 from nnctl.viz import confusion, curves, overlay
 
 SPIRAL = """\
@@ -81,10 +82,10 @@ def test_legends_name_the_config_keys_that_differ(tmp_path, figures):
 
 def test_runs_of_the_same_config_are_named_by_folder(tmp_path):
     first, second = make_run(tmp_path), make_run(tmp_path)
-    assert overlay.run_labels([first, second]) == [f"spiral/{first.name}", f"spiral/{second.name}"]
-    assert overlay.run_labels([first]) == ["spiral"]
+    assert plot_runs.run_labels([first, second]) == [f"spiral/{first.name}", f"spiral/{second.name}"]
+    assert plot_runs.run_labels([first]) == ["spiral"]
     other = make_run(tmp_path, "other")
-    assert overlay.run_labels([first, other]) == ["name=spiral", "name=other"]
+    assert plot_runs.run_labels([first, other]) == ["name=spiral", "name=other"]
 
 
 def test_a_label_key_a_run_lacks_is_one_line(tmp_path):

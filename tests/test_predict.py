@@ -9,6 +9,7 @@ import gzip
 import io
 import json
 import shutil
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -16,9 +17,9 @@ from click.testing import CliRunner
 from PIL import Image
 
 from nnctl.cli import cli
+from nnctl.commands.evaluate import setup_from_checkpoint
 from nnctl.config.load import load_config
 from nnctl.runs.checkpoints import load_checkpoint, save_checkpoint
-from nnctl.commands.evaluate import setup_from_checkpoint
 from nnctl.training.runner import train
 from tests.conftest import idx_bytes
 
@@ -189,7 +190,7 @@ def test_predict_reads_no_training_data(run, tmp_path):
 def test_a_checkpoint_from_before_input_shapes_were_stored(run, tmp_path):
     run_dir, test_x, _, _ = run
     ckpt = load_checkpoint(run_dir / "checkpoints" / "best.npz")
-    meta = {k: v for k, v in ckpt.meta.items() if k not in ("format", "input_shape", "image_shape", "init")}
+    meta = replace(ckpt.meta, input_shape=None, image_shape=None, init=None)
     old = tmp_path / "old.npz"
     save_checkpoint(old, ckpt.params, ckpt.buffers, {}, meta)
     np.savez(tmp_path / "x.npz", x=test_x[:4])

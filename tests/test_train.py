@@ -43,8 +43,8 @@ def test_early_stopping_stops_after_patience_and_restores_best(tmp_path):
     assert report["epochs_run"] == 4
     assert report["best_epoch"] == 1
     best = load_checkpoint(run / "checkpoints" / "best.npz")
-    assert best.meta["epoch"] == 1
-    assert report["val"]["acc"] == best.meta["metrics"]["val_acc"]
+    assert best.meta.epoch == 1
+    assert report["val"]["acc"] == best.meta.metrics["val_acc"]
 
 
 def test_divergence_stops_with_exit_1_and_keeps_the_report(tmp_path):
@@ -99,7 +99,7 @@ def test_ctrl_c_saves_the_exact_position_and_the_report(tmp_path):
     assert str(caught.value) == (f"interrupted: saved {run / 'checkpoints' / 'last.npz'} (epoch 3, step 4 of "
                                  f"7) and the report in {run}; continue with nnctl train --resume {run}")
     last = load_checkpoint(run / "checkpoints" / "last.npz")
-    assert (last.meta["epoch"], last.meta["step"]) == (2, 4)
+    assert (last.meta.epoch, last.meta.step) == (2, 4)
     report = json.loads((run / "report.json").read_text())
     assert report["status"] == "interrupted"
     assert report["epochs_run"] == 2 and report["steps_into_next_epoch"] == 4
@@ -112,8 +112,8 @@ def test_best_checkpoint_holds_the_restored_weights(tmp_path):
     best = load_checkpoint(run / "checkpoints" / "best.npz")
     last = load_checkpoint(run / "checkpoints" / "last.npz")
     report = json.loads((run / "report.json").read_text())
-    assert best.meta["epoch"] == report["best_epoch"]
-    assert last.meta["epoch"] == 6
+    assert best.meta.epoch == report["best_epoch"]
+    assert last.meta.epoch == 6
     assert set(best.params) == {"dense1.W", "dense1.b", "dense2.W", "dense2.b"}
     assert best.params["dense1.W"].dtype == np.float32
 

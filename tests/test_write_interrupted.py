@@ -18,6 +18,7 @@ import pytest
 from nnctl.atomic import atomic_file, hidden_interruption
 from nnctl.npzfile import read_npz, write_npz
 from nnctl.runs.checkpoints import load_checkpoint, save_checkpoint
+from nnctl.runs.meta import CheckpointMeta
 from nnctl.training.signals import Terminated
 
 # tempfile and secrets too: CI once found a `.last.npz.*.tmp` left after a second Ctrl-C, which landed in
@@ -107,14 +108,14 @@ def test_save_checkpoint_interrupted_at_every_line_leaves_one_whole_checkpoint(t
     monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
     path = tmp_path / "last.npz"
     old = {"dense1.W": np.zeros((3, 4), dtype=np.float32)}
-    save_checkpoint(path, old, {}, {}, {"epoch": 1})
+    save_checkpoint(path, old, {}, {}, CheckpointMeta(epoch=1))
     new = {"dense1.W": np.ones((3, 4), dtype=np.float32)}
 
     def save():
-        save_checkpoint(path, new, {}, {"t": np.array(2)}, {"epoch": 2})
+        save_checkpoint(path, new, {}, {"t": np.array(2)}, CheckpointMeta(epoch=2))
 
     total = lines_of(save)
-    save_checkpoint(path, old, {}, {}, {"epoch": 1})
+    save_checkpoint(path, old, {}, {}, CheckpointMeta(epoch=1))
     endings = []
     for at in range(1, total + 1):
         with pytest.raises(KeyboardInterrupt):

@@ -5,7 +5,7 @@ Layout of the archive (every entry a numeric array, so `np.load(..., allow_pickl
     buffer/<node>.<name>    saved non-trained state       e.g. buffer/batchnorm1.running_mean
     optim/<name>            optimizer state               e.g. optim/m/dense1.W
     meta                    UTF-8 JSON as uint8 bytes: format, resolved config, epoch, metrics, RNG and
-                            schedule state, versions
+                            schedule state, versions (nnctl.runs.meta: the record and its formats)
 
 Reading is for files from anywhere: bounded in memory and strict about what an entry may hold (see
 `load_checkpoint`). What the metadata may decide is the caller's business: nnctl.runs.loader takes
@@ -18,7 +18,6 @@ import json
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -26,8 +25,8 @@ from nnctl.atomic import atomic_file
 from nnctl.errors import InputError
 from nnctl.limits import MAX_META_BYTES, exceeds_budget, show_bytes
 from nnctl.npzfile import Entry, inspect_npz, read_entries, write_npz
+from nnctl.runs.meta import FORMAT, VERSIONS, CheckpointMeta, meta_from_json
 
-FORMAT = "nnctl-checkpoint/1"
 GROUPS = ("param", "buffer", "optim")
 WORDS = {"param": "parameter", "buffer": "buffer", "optim": "optimizer state"}
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -39,18 +38,18 @@ class Checkpoint:
     params: dict[str, np.ndarray]
     buffers: dict[str, np.ndarray]
     optim: dict[str, np.ndarray]
-    meta: dict[str, Any] = field(default_factory=dict)
+    meta: CheckpointMeta = field(default_factory=CheckpointMeta)
 
 
 def save_checkpoint(path: str | Path, params: dict[str, np.ndarray], buffers: dict[str, np.ndarray],
-                    optim: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+                    optim: dict[str, np.ndarray], meta: CheckpointMeta) -> None:
     """Write a checkpoint whole or not at all (nnctl.atomic): a reader, or a process killed at any moment,
     finds the previous file or the new one, and a temporary never ends in .npz."""
     path = Path(path)
     arrays = {f"param/{k}": v for k, v in params.items()}
     arrays.update({f"buffer/{k}": v for k, v in buffers.items()})
     arrays.update({f"optim/{k}": np.asarray(v) for k, v in optim.items()})
-    payload = json.dumps({"format": FORMAT, **meta}, sort_keys=True).encode("utf-8")
+    payload = json.dumps(meta.to_json(), sort_keys=True).encode("utf-8")
     arrays["meta"] = np.frombuffer(payload, dtype=np.uint8)
     with atomic_file(path, "checkpoint") as handle:
         write_npz(handle, arrays)
@@ -69,7 +68,7 @@ def load_checkpoint(path: str | Path, expect: dict[str, tuple[int, ...]] | None 
     return read_checkpoint(path, entries, meta, expect, groups)
 
 
-def open_checkpoint(path: Path) -> tuple[dict[str, Entry], dict[str, Any]]:
+def open_checkpoint(path: Path) -> tuple[dict[str, Entry], CheckpointMeta]:
     """(the array entries as declared, the metadata) of a checkpoint: everything but the arrays' data
     read and checked (names, dtypes, sizes; see load_checkpoint)."""
     source = str(path)
@@ -82,7 +81,7 @@ def open_checkpoint(path: Path) -> tuple[dict[str, Entry], dict[str, Any]]:
     return entries, meta
 
 
-def read_checkpoint(path: Path, entries: dict[str, Entry], meta: dict[str, Any],
+def read_checkpoint(path: Path, entries: dict[str, Entry], meta: CheckpointMeta,
                     expect: dict[str, tuple[int, ...]] | None = None, groups: Collection[str] = GROUPS) -> Checkpoint:
     """The checkpoint whose entries `open_checkpoint` returned: shapes checked against `expect` (when
     given) before the arrays of `groups` are read; non-finite values refused."""
@@ -102,8 +101,9 @@ def read_checkpoint(path: Path, entries: dict[str, Entry], meta: dict[str, Any],
     return Checkpoint(found["param"], found["buffer"], found["optim"], meta)
 
 
-def read_meta(path: Path, entry: Entry | None) -> dict[str, Any]:
-    """The checkpoint's metadata: a JSON object of at most MAX_META_BYTES with the right format tag."""
+def read_meta(path: Path, entry: Entry | None) -> CheckpointMeta:
+    """The checkpoint's metadata: a JSON object of at most MAX_META_BYTES with a format tag this nnctl
+    reads (nnctl.runs.meta)."""
     source = str(path)
     if entry is None:
         raise InputError(f"{source}: not an nnctl checkpoint (missing 'meta'); nothing was loaded")
@@ -121,12 +121,12 @@ def read_meta(path: Path, entry: Entry | None) -> dict[str, Any]:
         meta = json.loads(data.tobytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise InputError(f"{source}: damaged checkpoint (unreadable 'meta'); nothing was loaded") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        found = meta.get("format") if isinstance(meta, dict) else None
+    found = meta.get("format") if isinstance(meta, dict) else None
+    if not isinstance(found, str) or found not in VERSIONS:
         shown = repr(found) if not isinstance(found, str) or len(found) <= 40 else repr(found[:40] + "...")
         raise InputError(f"{source}: not an nnctl checkpoint (format {shown}, expected {FORMAT!r}); "
                          f"nothing was loaded")
-    return meta
+    return meta_from_json(meta, VERSIONS[found])
 
 
 def check_entry(source: str, name: str, entry: Entry) -> None:

@@ -140,7 +140,7 @@ def initialize_from(network: Network, config: dict) -> dict:
         mine = node_tensors(network, new)
         for tensor in source[old]:
             mine[tensor][...] = arrays[f"{old}.{tensor}"]
-    epoch = meta.get("epoch")
+    epoch = meta.epoch
     return {"from": os.path.abspath(path), "sha256": sha256_of(path),
             "epoch": epoch if isinstance(epoch, int) and not isinstance(epoch, bool) else None,
             "copied": {new: old for new, old in pairs}, "frozen": list(init["freeze"]),

@@ -43,6 +43,7 @@ from nnctl.nn.objective import Objective, build_objective, resolve_loss_config
 from nnctl.options.spec import validate
 from nnctl.options.yamlio import check_plain
 from nnctl.runs.checkpoints import expected_shapes, open_checkpoint, read_checkpoint
+from nnctl.runs.meta import CheckpointMeta
 from nnctl.runs.run_dir import find_checkpoint
 
 MAX_INPUT_SIDE = 1 << 31
@@ -83,7 +84,7 @@ def load_model(target: str | Path, input_shape: tuple[int, ...] | None = None, d
     sections = stored_sections(meta, source)
     held = {name.partition("/")[2]: entry.shape for name, entry in entries.items() if name.startswith("param/")}
     shape, image_shape = stored_shapes(meta, path, input_shape, held, sections["model"])
-    normalization = meta.get("normalization")
+    normalization = meta.normalization
     if normalization is not None:
         groups = {"feature": math.prod(shape), "channel": image_shape[0] if image_shape else None}
         normalization = check_description(normalization, f"{path}: normalization", groups)
@@ -94,19 +95,19 @@ def load_model(target: str | Path, input_shape: tuple[int, ...] | None = None, d
     ckpt = read_checkpoint(path, entries, meta, expected_shapes(network.params(), network.buffers()),
                            groups=("param", "buffer"))
     network.load_arrays(ckpt.params, ckpt.buffers, str(path))
-    versions = meta.get("versions")
+    versions = meta.versions
     version = versions.get("nnctl") if isinstance(versions, dict) else None
-    data = meta["config"].get("data")
+    data = meta.config.get("data")
     return LoadedModel(path, network, objective, sections["model"], sections["loss"], shape, image_shape,
                        normalization, stored_class_names(meta, path), counter(meta, "epoch"), counter(meta, "step"),
                        version if isinstance(version, str) and len(version) <= 40 else None,
                        data if isinstance(data, dict) else None)
 
 
-def stored_sections(meta: dict, source: str) -> dict:
+def stored_sections(meta: CheckpointMeta, source: str) -> dict:
     """The stored config's model, loss and regularization sections, resolved and checked (ConfigError
     naming `source`); every other section is ignored."""
-    config = meta.get("config")
+    config = meta.config
     if not isinstance(config, dict) or "model" not in config:
         raise InputError(f"{source}: no model section; this is not a checkpoint nnctl can rebuild")
     parts = {key: config.get(key) for key in ("model", "loss", "regularization")}
@@ -118,18 +119,18 @@ def stored_sections(meta: dict, source: str) -> dict:
     return {"model": model, "paths": paths, "loss": loss, "regularization": regularization}
 
 
-def stored_shapes(meta: dict, path: Path, given: tuple[int, ...] | None, params: dict[str, tuple[int, ...]],
+def stored_shapes(meta: CheckpointMeta, path: Path, given: tuple[int, ...] | None, params: dict[str, tuple[int, ...]],
                   model: dict) -> tuple[tuple[int, ...], tuple[int, int, int] | None]:
     """(input shape, image shape) as the checkpoint states them, checked against `given` (the caller's
     data); for a checkpoint that states none, `given`, else what `old_shapes` infers."""
-    shape = shape_entry(meta.get("input_shape"), path, "input_shape", (1, 2, 3))
+    shape = shape_entry(meta.input_shape, path, "input_shape", (1, 2, 3))
     if shape is None:
         if given is not None:
             return tuple(given), None
         return old_shapes(meta, params, model, path)
     if given is not None and tuple(given) != shape:
         raise InputError(f"{path}: the network takes inputs of shape {shape}, but the data gives {tuple(given)}")
-    image_shape = shape_entry(meta.get("image_shape"), path, "image_shape", (3,))
+    image_shape = shape_entry(meta.image_shape, path, "image_shape", (3,))
     if image_shape is not None and math.prod(image_shape) != math.prod(shape):
         raise invalid(path, f"its image_shape {image_shape} does not fit its input_shape {shape}")
     return shape, image_shape
@@ -151,13 +152,13 @@ def shape_entry(value: Any, path: Path, key: str, rank: tuple[int, ...]) -> tupl
     return tuple(value)
 
 
-def old_shapes(meta: dict, params: dict[str, tuple[int, ...]], model: dict, path: Path) -> tuple[tuple, tuple | None]:
+def old_shapes(meta: CheckpointMeta, params: dict[str, tuple[int, ...]], model: dict, path: Path) -> tuple[tuple, tuple | None]:
     """(input shape, image shape) of a checkpoint written before they were stored: a first dense layer's
     input width (square grey or RGB images when the normalization was per channel), else 28x28 grey
     images for a convolutional net trained on the MNIST family. `params`: the stored parameters' shapes."""
     first = model["layers"][0]
     weights = params.get(f"{first['name']}.W")
-    normalization = meta.get("normalization") if isinstance(meta.get("normalization"), dict) else {}
+    normalization = meta.normalization if isinstance(meta.normalization, dict) else {}
     if first["type"] == "dense" and "input" not in first and weights is not None and len(weights) == 2:
         width = int(weights[0])
         statistics = normalization.get("mean") or normalization.get("min") or [1]
@@ -165,15 +166,15 @@ def old_shapes(meta: dict, params: dict[str, tuple[int, ...]], model: dict, path
         side = math.isqrt(width // channels) if width % channels == 0 else 0
         square = normalization.get("per") == "channel" and side * side * channels == width
         return (width,), ((channels, side, side) if square else None)
-    data = meta["config"].get("data")
+    data = meta.config.get("data")
     if isinstance(data, dict) and data.get("dataset") in MNIST_FAMILY and data.get("flatten") is False:
         return (1, 28, 28), (1, 28, 28)
     raise invalid(path, "its metadata has no input_shape (written by an older nnctl); evaluate it with the "
                         "run's data (nnctl eval RUN, or --config CONFIG), or retrain it")
 
 
-def stored_class_names(meta: dict, path: Path) -> list[str] | None:
-    names = meta.get("class_names")
+def stored_class_names(meta: CheckpointMeta, path: Path) -> list[str] | None:
+    names = meta.class_names
     if names is None:
         return None
     if not isinstance(names, list) or len(names) > MAX_CLASSES or not all(
@@ -183,8 +184,8 @@ def stored_class_names(meta: dict, path: Path) -> list[str] | None:
     return names
 
 
-def counter(meta: dict, key: str) -> int | None:
+def counter(meta: CheckpointMeta, key: str) -> int | None:
     """A non-negative integer from the metadata (epoch, step), or None when absent or not one."""
-    value = meta.get(key)
+    value = getattr(meta, key)
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 

@@ -95,7 +95,7 @@ def resume(target: str | Path, overrides: Sequence[str] = (), config_path: Path 
         net = trainer.network
         ckpt = load_checkpoint(checkpoint, expected_shapes(net.params(), net.buffers()))
         restore_snapshot(trainer, ckpt, str(checkpoint))
-        saved_threads, threads = ckpt.meta.get("blas_threads"), blas_threads()
+        saved_threads, threads = ckpt.meta.blas_threads, blas_threads()
         if saved_threads is not None and saved_threads != threads:
             notify(f"warning: {checkpoint} was written with {saved_threads} BLAS threads and this process uses "
                    f"{threads}; the resumed run will differ from an uninterrupted one by float rounding "

@@ -26,33 +26,35 @@ import numpy as np
 from nnctl.errors import InputError
 from nnctl.options.yamlio import plain
 from nnctl.runs.checkpoints import Checkpoint, save_checkpoint
+from nnctl.runs.meta import CheckpointMeta
 from nnctl.threads import blas_threads
+from nnctl.workers import thread_count
 from nnctl.training.report import versions
 from nnctl.training.trainer import Diverged, EpochProgress, RestoredState, Trainer
 
 
-def snapshot_meta(trainer: Trainer) -> dict:
+def snapshot_meta(trainer: Trainer) -> CheckpointMeta:
+    """Everything the trainer's state needs to be taken up again, and what the network's users may read."""
     p = trainer.progress
     splits = trainer.setup.splits
-    return {
-        "config": plain(trainer.config.sections()),
-        "epoch": trainer.epoch, "step": p.step, "global_step": trainer.global_step,
-        "metrics": trainer.history[-1] if trainer.history and p.step == 0 else None,
-        "history": trainer.history,
-        "progress": {"loss_sum": p.loss_sum, "correct": p.correct, "seen": p.seen, "seconds": p.seconds,
-                     "order_state": p.order_state if p.step else None, "term_sums": p.term_sums,
-                     "head_correct": p.head_correct},
-        "rng_state": trainer.rng.bit_generator.state,
-        "schedule_state": trainer.schedule.state(),
-        "monitor": trainer.monitor, "best_epoch": trainer.best.best_epoch,
-        "best": trainer.best.state(), "early": trainer.early.state() if trainer.early else None,
-        "normalization": splits.normalization, "class_names": splits.class_names,
-        "input_shape": list(splits.input_shape),
-        "image_shape": None if splits.image_shape is None else list(splits.image_shape),
-        "init": trainer.weights_from,
-        "blas_threads": blas_threads(), "resumes": trainer.resumes, "versions": versions(),
-        "first_loss": trainer.first_loss,
-    }
+    return CheckpointMeta(
+        config=plain(trainer.config.sections()),
+        epoch=trainer.epoch, step=p.step, global_step=trainer.global_step,
+        metrics=trainer.history[-1] if trainer.history and p.step == 0 else None,
+        history=trainer.history,
+        progress={"loss_sum": p.loss_sum, "correct": p.correct, "seen": p.seen, "seconds": p.seconds,
+                  "order_state": p.order_state if p.step else None, "term_sums": p.term_sums,
+                  "head_correct": p.head_correct},
+        rng_state=trainer.rng.bit_generator.state,
+        schedule_state=trainer.schedule.state(),
+        monitor=trainer.monitor, best_epoch=trainer.best.best_epoch,
+        best=trainer.best.state(), early=trainer.early.state() if trainer.early else None,
+        normalization=splits.normalization, class_names=splits.class_names,
+        input_shape=list(splits.input_shape),
+        image_shape=None if splits.image_shape is None else list(splits.image_shape),
+        init=trainer.weights_from,
+        blas_threads=blas_threads(), worker_threads=thread_count(), resumes=trainer.resumes, versions=versions(),
+        first_loss=trainer.first_loss)
 
 
 def save_snapshot(trainer: Trainer, name: str) -> Path:
@@ -74,14 +76,16 @@ def restore_snapshot(trainer: Trainer, ckpt: Checkpoint, source: str) -> None:
     InputError naming `source`; it is raised before the trainer is changed where it can be checked first."""
     meta = ckpt.meta
     try:
-        epoch, step = int(meta["epoch"]), int(meta["step"])
-        history = list(meta["history"])
-        progress = meta["progress"]
+        epoch, step = int(meta.epoch), int(meta.step)
+        history = list(meta.history)
+        progress = meta.progress
         saved_progress = EpochProgress(step, float(progress["loss_sum"]), int(progress["correct"]),
                                        int(progress["seen"]), float(progress["seconds"]), progress["order_state"],
                                        [float(v) for v in progress.get("term_sums", [])],
                                        [int(v) for v in progress.get("head_correct", [])])
-        rng_state, schedule_state = meta["rng_state"], meta["schedule_state"]
+        rng_state, schedule_state = meta.rng_state, meta.schedule_state
+        if rng_state is None or schedule_state is None:
+            raise KeyError("rng_state")
     except (KeyError, TypeError, ValueError):
         raise InputError(f"{source}: this checkpoint holds no resumable training state (written by an older "
                          f"nnctl, or damaged); nothing was loaded") from None
@@ -92,18 +96,18 @@ def restore_snapshot(trainer: Trainer, ckpt: Checkpoint, source: str) -> None:
     try:
         trainer.optimizer.load_state_arrays(ckpt.optim)
         trainer.schedule.load_state(schedule_state)
-        trainer.best.load_state(meta["best"])
+        trainer.best.load_state(meta.best)
         if trainer.early is not None:
-            trainer.early.load_state(meta["early"])
+            trainer.early.load_state(meta.early)
         trainer.rng.bit_generator.state = rng_state
     except InputError as exc:
         raise InputError(f"{source}: {exc}; the run cannot be resumed from it") from None
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"{source}: damaged training state ({exc}); the run cannot be resumed from it") from None
-    first = meta.get("first_loss")
-    trainer.restore(RestoredState(epoch, saved_progress, history, int(meta.get("global_step", 0)),
-                                  meta.get("init") if isinstance(meta.get("init"), dict) else None,
-                                  int(meta.get("resumes", 0)) + 1,
+    first = meta.first_loss
+    trainer.restore(RestoredState(epoch, saved_progress, history, int(meta.global_step or 0),
+                                  meta.init if isinstance(meta.init, dict) else None,
+                                  int(meta.resumes or 0) + 1,
                                   float(first) if isinstance(first, (int, float)) and math.isfinite(first) else None))
     trainer.saved["last"] = trainer.position()
     if trainer.best.best_epoch:

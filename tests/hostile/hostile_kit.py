@@ -26,7 +26,7 @@ import numpy as np
 
 from nnctl.config.load import load_config
 from nnctl.options.yamlio import dump_yaml, plain
-from nnctl.runs.checkpoints import FORMAT, save_checkpoint
+from nnctl.runs.checkpoints import FORMAT
 
 DRIVER = Path(__file__).with_name("bounded_driver.py")
 MEMORY_LIMIT = "1G"                 # NNCTL_MEMORY_LIMIT: the budget the messages quote ("1.0 GiB available")
@@ -186,10 +186,12 @@ def good_parts(config_text: str = GOOD) -> tuple[dict, dict, dict, dict]:
 
 
 def checkpoint_bytes(params: dict, buffers: dict, optim: dict, meta: dict) -> bytes:
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "c.npz"
-        save_checkpoint(path, params, buffers, optim, meta)
-        return path.read_bytes()
+    """A checkpoint as a stranger could write it: the arrays, and `meta` as raw JSON under the format tag."""
+    arrays = {**{f"param/{k}": v for k, v in params.items()}, **{f"buffer/{k}": v for k, v in buffers.items()},
+              **{f"optim/{k}": np.asarray(v) for k, v in optim.items()}, "meta": meta_array({"format": FORMAT, **meta})}
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
 
 
 def crafted(change: Callable[[dict, dict, dict, dict], None] | None = None) -> bytes:

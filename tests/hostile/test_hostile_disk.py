@@ -43,7 +43,7 @@ def test_full_disk_at_the_second_epoch_keeps_the_first_epochs_checkpoints(tmp_pa
                            f"(No space left on device); kept checkpoints/last.npz (end of epoch 1) and "
                            f"checkpoints/best.npz (end of epoch 1) and the report in {run}\n")
     for name in ("best.npz", "last.npz"):
-        assert load_checkpoint(kept / "checkpoints" / name).meta["epoch"] == 1
+        assert load_checkpoint(kept / "checkpoints" / name).meta.epoch == 1
     report = json.loads((kept / "report.json").read_text())
     assert report["status"] == "failed" and report["epochs_run"] == 2
     assert leftovers(after) == []
@@ -86,7 +86,7 @@ def test_a_completed_run_whose_curves_do_not_fit_says_so_and_keeps_its_checkpoin
                            f"completed after 1 epoch and its checkpoints are whole in {run}\n")
     report = json.loads((kept / "report.json").read_text())
     assert report["status"] == "completed" and report["test"]["samples"] == 60
-    assert load_checkpoint(kept / "checkpoints" / "best.npz").meta["epoch"] == 1
+    assert load_checkpoint(kept / "checkpoints" / "best.npz").meta.epoch == 1
     assert leftovers(after) == []
 
 

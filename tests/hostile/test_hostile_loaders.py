@@ -175,7 +175,7 @@ CASES = [
          "c.yaml: init.layers: dense1.W: shape (2, 16) in this model but (2, 12500000) in src.npz",
          files={"c.yaml": FROM_DENSE1, "src.npz": with_bombed_dense1()}, env={"NNCTL_MEMORY_LIMIT": "50M"}),
     Case("init_from_metadata_a_list", TRAIN, "src.npz: not an nnctl checkpoint (format None, expected "
-                                             "'nnctl-checkpoint/1'); nothing was loaded",
+                                             "'nnctl-checkpoint/2'); nothing was loaded",
          files={"c.yaml": FROM, "src.npz": with_good_entries(meta=[1, 2])}),
     Case("init_from_not_a_zip", TRAIN, "src.npz: not a readable .npz checkpoint (not a zip archive); nothing was "
                                        "loaded", files={"c.yaml": FROM, "src.npz": b"#!/bin/sh\nrm -rf ~\n"}),
