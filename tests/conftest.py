@@ -6,6 +6,8 @@ import gzip
 import os
 import signal
 import struct
+import sys
+import types
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +26,14 @@ def interruptible():
 
 
 REAL_FASHION = mnist.SYSTEM_DATA_DIR / "fashion-mnist"      # NNCTL_SYSTEM_DATA moves it (offline checks)
-MARKED = {"data": False}                                     # is the running test marked `data`?
+# Is the running test marked `data`? One dict for the whole session: tests import this file as tests.conftest
+# too, a second module object, which must see what pytest's own copy sets.
+MARKED = sys.modules.setdefault("nnctl-tests-data-mark", types.ModuleType("nnctl-tests-data-mark")).__dict__
+
+
+def pytest_runtest_setup(item):
+    """Before any fixture of the test is set up (a module's fixture may load the data first)."""
+    MARKED["data"] = item.get_closest_marker("data") is not None
 
 
 @pytest.fixture(autouse=True)
@@ -33,8 +42,7 @@ def datasets_only_where_marked(request, tmp_path_factory, monkeypatch):
     the system data folder and NNCTL_DATA are empty folders and the mirrors answer nothing (in this process
     and in the processes it starts). So a test that needs data without saying so fails in the run that has
     the data, and the offline check (.ci/readme-offline) need only run the marked tests again."""
-    MARKED["data"] = request.node.get_closest_marker("data") is not None
-    if not MARKED["data"]:
+    if not MARKED.get("data"):
         empty = tmp_path_factory.mktemp("no-datasets")
         monkeypatch.setattr(mnist, "SYSTEM_DATA_DIR", empty)
         for variable, value in (("NNCTL_SYSTEM_DATA", empty), ("NNCTL_DATA", empty),
@@ -47,7 +55,7 @@ def require_fashion() -> Path:
     """The folder of the real Fashion-MNIST files (Debian's dataset-fashion-mnist), for a test marked `data`.
     When they are absent the test is skipped with the reason, except in CI (CI=true), which installs them:
     there it fails."""
-    assert MARKED["data"], "a test that uses the real Fashion-MNIST must be marked @pytest.mark.data"
+    assert MARKED.get("data"), "a test that uses the real Fashion-MNIST must be marked @pytest.mark.data"
     names = [f"{stem}.gz" for stem in mnist.FILES.values()]
     if all((REAL_FASHION / name).is_file() for name in names):
         return REAL_FASHION

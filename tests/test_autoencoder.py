@@ -249,9 +249,9 @@ def test_noise_at_evaluation_damages_validation_inputs_the_same_way_every_time(t
     setup, _ = setup_from_checkpoint(run, progress=False)
     x, y = setup.splits.val
     batch = setup.eval_batch
-    damaged = [evaluate(setup.network, setup.objective, x, y, batch, None, evaluation_generator(0))["loss"]
+    damaged = [evaluate(setup.network, setup.objective, x, y, batch, None, evaluation_generator(0)).loss
                for _ in range(2)]
-    clean = evaluate(setup.network, setup.objective, x, y, batch, None)["loss"]
+    clean = evaluate(setup.network, setup.objective, x, y, batch, None).loss
     assert damaged[0] == damaged[1] and damaged[0] != clean
     assert json.loads((run / "report.json").read_text())["val"]["loss"] == damaged[0]
     result = invoke("eval", run, "--corrupt", "mask=0.3")

@@ -112,4 +112,4 @@ def test_a_run_evaluates_in_the_batches_auto_chose(tmp_path):
 
     setup.network.forward = counting
     result = trainer.evaluate_split("val")
-    assert seen == [8, 8, 4] and result["samples"] == 20
+    assert seen == [8, 8, 4] and result.samples == 20

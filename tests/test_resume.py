@@ -4,6 +4,7 @@ the middle of an epoch; what may and may not change on resume; metrics.csv conti
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
 import json
 import os
 import signal
@@ -146,7 +147,7 @@ def interrupted_then_resumed(config, out, stop: SignalAt):
     last = load_checkpoint(run / "checkpoints" / "last.npz").meta
     result = resume(run, progress=False)
     assert result.report["resumes"] == 1
-    return run, (last["epoch"], last["step"])
+    return run, (last.epoch, last.step)
 
 
 @pytest.mark.parametrize("epoch, step", [(1, None), (2, 4), (0, 0)], ids=["epoch-boundary", "mid-epoch", "first-step"])
@@ -232,7 +233,7 @@ def test_leftover_temporaries_are_removed_and_another_thread_count_is_named(tmp_
     run = next((tmp_path / "runs" / "mlp").iterdir())
     last = run / "checkpoints" / "last.npz"
     ckpt = load_checkpoint(last)
-    save_checkpoint(last, ckpt.params, ckpt.buffers, ckpt.optim, {**ckpt.meta, "blas_threads": 97})
+    save_checkpoint(last, ckpt.params, ckpt.buffers, ckpt.optim, replace(ckpt.meta, blas_threads=97))
     leftovers = [run / "checkpoints" / ".last.npz.x1y2z3.tmp", run / ".metrics.csv.abc.tmp"]
     for path in leftovers:
         write_bytes_atomic(path, b"half a file")

@@ -122,9 +122,9 @@ def test_save_checkpoint_interrupted_at_every_line_leaves_one_whole_checkpoint(t
             InterruptAt(at, KeyboardInterrupt).run(save)
         assert [p.name for p in tmp_path.iterdir()] == ["last.npz"], at
         found = load_checkpoint(path)
-        written = {1: old, 2: new}[found.meta["epoch"]]
+        written = {1: old, 2: new}[found.meta.epoch]
         np.testing.assert_array_equal(found.params["dense1.W"], written["dense1.W"])
-        endings.append(found.meta["epoch"])
+        endings.append(found.meta.epoch)
     gc.collect()
     assert unraisable == []
     assert endings == sorted(endings) and endings[0] == 1 and endings[-1] == 2 and endings.count(2) < 10

@@ -12,6 +12,7 @@ from __future__ import annotations
 from nnctl.options.spec import did_you_mean
 from nnctl.data.augment import check_augment
 from nnctl.errors import ConfigError
+from nnctl.nn.evaluation import Evaluation
 from nnctl.nn.objective import Objective
 from nnctl.build.prepare import Setup
 
@@ -55,13 +56,13 @@ def produced_metrics(setup: Setup) -> set[str]:
     return {name for split in splits for name in split_metric_names(setup.objective, split)}
 
 
-def split_metrics(split: str, result: dict | None) -> dict:
-    """A metrics row's entries for one split from an `evaluate` result (None: the split is empty)."""
+def split_metrics(split: str, result: Evaluation | None) -> dict:
+    """A metrics row's entries for one split from an evaluation (None: the split is empty)."""
     if result is None:
         return {f"{split}_loss": None, f"{split}_acc": None}
-    row = {f"{split}_loss": result["loss"], f"{split}_acc": result.get("acc")}
-    row.update({f"{split}_loss.{name}": value for name, value in result.get("term_loss", {}).items()})
-    row.update({f"{split}_acc.{name}": value for name, value in result.get("head_acc", {}).items()})
+    row = {f"{split}_loss": result.loss, f"{split}_acc": result.acc}
+    row.update({f"{split}_loss.{name}": value for name, value in (result.term_loss or {}).items()})
+    row.update({f"{split}_acc.{name}": value for name, value in (result.head_acc or {}).items()})
     return row
 
 

@@ -137,10 +137,10 @@ def evaluate_checkpoint(target: str | Path, split: str = "test", batch_size: int
     result = evaluate(setup.network, setup.objective, data[0], data[1],
                       batch_size or setup.eval_batch, setup.splits.num_classes,
                       evaluation_generator(setup.config.seed), damage)
-    result.update({"checkpoint": str(path), "split": split, "epoch": facts.epoch, "step": facts.step or 0,
-                   "class_names": facts.class_names,
-                   "corruption": None if corruption is None else corruption.describe()})
-    return result, report_path(path, split, corruption)
+    shown = {**result.to_json(), "checkpoint": str(path), "split": split, "epoch": facts.epoch,
+             "step": facts.step or 0, "class_names": facts.class_names,
+             "corruption": None if corruption is None else corruption.describe()}
+    return shown, report_path(path, split, corruption)
 
 
 def save_evaluation(result: dict, out: Path) -> Path:

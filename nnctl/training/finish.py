@@ -98,8 +98,9 @@ def evaluate_best(trainer: Trainer, ending: Ending, stop: Callable[[], int | Non
     report["evaluated"] = f"the best checkpoint (epoch {trainer.best.best_epoch})"
     for split in ("train", "val", "test"):
         try:
-            report[split] = trainer.evaluate_split(split, stop, f"final evaluation: {split}"
-                                                   if trainer.show_progress else None)
+            result = trainer.evaluate_split(split, stop, f"final evaluation: {split}"
+                                            if trainer.show_progress else None)
+            report[split] = None if result is None else result.to_json()
         except StopRequested as exc:
             ending.cut_short_by = exc.signum
             name = signal.Signals(exc.signum).name

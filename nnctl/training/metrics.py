@@ -7,6 +7,7 @@ from collections.abc import Callable
 import numpy as np
 from tqdm import tqdm
 
+from nnctl.nn.evaluation import Evaluation
 from nnctl.nn.network import Network
 from nnctl.nn.objective import Objective, predictions
 from nnctl.training.signals import StopRequested
@@ -32,16 +33,10 @@ Corrupter = Callable[[np.ndarray], np.ndarray]
 def evaluate(network: Network, objective: Objective, x: np.ndarray, y: np.ndarray, batch_size: int,
              num_classes: int | None, rng: np.random.Generator | None = None,
              corrupt: Corrupter | None = None, stop: Callable[[], int | None] | None = None,
-             bar: str | None = None) -> dict:
-    """Loss (data loss averaged over samples, plus the weight penalty) of `network` on (x, y) in eval mode,
-    in batches of `batch_size`. Besides "loss" and "samples" the result holds:
-
-        acc, correct, confusion, per_class_acc    when the first loss term is a head
-        term_loss {name: loss}, head_acc {name: accuracy}    with several loss terms (each term's own,
-                                                  unweighted loss; each head's accuracy)
-        reconstruction_mse                        when a term reconstructs the input: the mean squared
-                                                  error of its output (sigmoid of logits for
-                                                  sigmoid_bce) to the clean input
+             bar: str | None = None) -> Evaluation:
+    """The Evaluation (nnctl.nn.evaluation) of `network` on (x, y) in eval mode, in batches of
+    `batch_size`: loss, accuracy and confusion matrix of the first head, each term's loss and each head's
+    accuracy with several terms, the reconstruction error (of the sigmoid of logits for sigmoid_bce).
 
     `rng` goes to the layers (noise at evaluation); `corrupt` damages each input batch before the network
     sees it, while reconstructions are still compared with the clean input. With `bar`, a progress bar of
@@ -74,19 +69,19 @@ def evaluate(network: Network, objective: Objective, x: np.ndarray, y: np.ndarra
             squared_error += float(np.square(residual, dtype=np.float64).sum())
     objective.release()
     count = max(len(x), 1)
-    result: dict = {"loss": total_loss / count + objective.penalty(network.params()), "samples": len(x)}
+    figures: dict = {}
     if len(terms) > 1:
-        result["term_loss"] = {term.name: float(total) / count for term, total in zip(terms, term_sums)}
-        result["head_acc"] = {term.name: int(c) / count for term, c in zip(heads, head_correct)}
+        figures["term_loss"] = {term.name: float(total) / count for term, total in zip(terms, term_sums)}
+        figures["head_acc"] = {term.name: int(c) / count for term, c in zip(heads, head_correct)}
     if rebuilds:
-        result["reconstruction_mse"] = squared_error / (count * int(np.prod(x.shape[1:])))
+        figures["reconstruction_mse"] = squared_error / (count * int(np.prod(x.shape[1:])))
     if primary_preds:
         pred = np.concatenate(primary_preds)
         true = (y.reshape(len(y), -1)[:, 0] if y.ndim > 1 else y).astype(np.int64)
-        result["correct"] = int((pred == true).sum())
-        result["acc"] = result["correct"] / count
+        figures["correct"] = int((pred == true).sum())
+        figures["acc"] = figures["correct"] / count
         if num_classes:
             confusion = confusion_matrix(true, pred, num_classes)
-            result["confusion"] = confusion.tolist()
-            result["per_class_acc"] = per_class_accuracy(confusion)
-    return result
+            figures["confusion"] = confusion.tolist()
+            figures["per_class_acc"] = per_class_accuracy(confusion)
+    return Evaluation(total_loss / count + objective.penalty(network.params()), len(x), **figures)

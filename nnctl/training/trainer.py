@@ -28,6 +28,7 @@ from nnctl.data.augment import augment_batch
 from nnctl.data.loader import RowGatherer
 from nnctl.errors import WorkError
 from nnctl.nn.registry import OPTIMIZERS, SCHEDULES
+from nnctl.nn.evaluation import Evaluation
 from nnctl.optim.monitor import Monitor
 from nnctl.runs.run_dir import MetricsLog
 from nnctl.training.bn_recompute import recompute_batchnorm
@@ -261,7 +262,7 @@ class Trainer:
 
     # -------------------------------------------------------------------------------------- evaluation
     def evaluate_split(self, split: str, stop: Callable[[], int | None] | None = None,
-                       bar: str | None = None) -> dict | None:
+                       bar: str | None = None) -> Evaluation | None:
         """Loss, accuracy and confusion matrix on a split in evaluation mode (with a progress bar titled
         `bar`, if given); None when the split is empty. `stop` may end it between batches (see
         metrics.evaluate)."""
