@@ -147,3 +147,19 @@ def test_the_package_docstring_states_the_order_the_tests_check():
             stated.append({f"nnctl.{name.strip()}" for name in names.split(",")})
     expected = [set(layer) - {"nnctl", "nnctl.__main__"} for layer in reversed(import_graph.LAYERS)]
     assert stated == expected
+
+
+def test_a_cycle_through_a_package_init_is_found(tmp_path):
+    """The cycle the layering change removed, rebuilt in miniature: nnctl.nn.registry imports a data module,
+    which runs nnctl/data/__init__.py, which imports the catalog, which imports nnctl.nn.registry."""
+    files = {"nnctl/__init__.py": "", "nnctl/nn/__init__.py": "",
+             "nnctl/nn/registry.py": "from nnctl.data import arrays\n",
+             "nnctl/data/__init__.py": "from nnctl.data.catalog import DATASETS\n",
+             "nnctl/data/arrays.py": "", "nnctl/data/catalog.py": "from nnctl.nn.registry import LAYERS\n"}
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    imports = import_graph.all_imports(tmp_path / "nnctl")
+    assert import_graph.strongly_connected(import_graph.graph_of(imports, unit=False)) == [
+        ["nnctl.data", "nnctl.data.catalog", "nnctl.nn.registry"]]
+    assert import_graph.strongly_connected(import_graph.graph_of(imports, unit=True)) == [["nnctl.data", "nnctl.nn"]]

@@ -51,13 +51,14 @@ class Import:
     in_function: bool
 
 
-def module_name(path: Path) -> str:
-    parts = path.relative_to(ROOT).with_suffix("").parts
+def module_name(path: Path, root: Path = ROOT) -> str:
+    parts = path.relative_to(root).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def all_modules() -> dict[str, Path]:
-    return {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+def all_modules(package: Path = PACKAGE) -> dict[str, Path]:
+    """Dotted name -> file of every module of `package` (nnctl by default)."""
+    return {module_name(p, package.parent): p for p in sorted(package.rglob("*.py"))}
 
 
 def _resolve(base: str, name: str | None, modules: dict[str, Path]) -> str | None:
@@ -98,7 +99,12 @@ def imports_of(module: str, path: Path, modules: dict[str, Path]) -> list[Import
             visit(child, inside)
 
     visit(tree, False)
-    return [i for i in found if i.target != module]
+    # Importing nnctl.a.b runs nnctl/a/__init__.py first: each parent package is imported too.
+    # (A module's own parent packages are already being imported when it runs: no edge for those.)
+    parents = [Import(i.source, parent, i.line, i.in_function) for i in found
+               for k in range(2, len(i.target.split(".")))
+               if not module.startswith((parent := ".".join(i.target.split(".")[:k])) + ".")]
+    return [i for i in found + parents if i.target != module]
 
 
 def _is_type_checking(test: ast.expr) -> bool:
@@ -106,8 +112,8 @@ def _is_type_checking(test: ast.expr) -> bool:
         isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
 
 
-def all_imports() -> list[Import]:
-    modules = all_modules()
+def all_imports(package: Path = PACKAGE) -> list[Import]:
+    modules = all_modules(package)
     return [imp for name, path in modules.items() for imp in imports_of(name, path, modules)]
 
 
