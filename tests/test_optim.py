@@ -12,7 +12,8 @@ import pytest
 
 from nnctl.errors import ConfigError, InputError
 from nnctl.nn.registry import OPTIMIZERS
-from nnctl.optim.optimizers import Adam, AdamW, Optimizer
+from nnctl.optim.optimizer import Optimizer
+from nnctl.optim.optimizers import Adam, AdamW
 from nnctl.options.spec import validate
 
 P0 = [1.0, -2.0]

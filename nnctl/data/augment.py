@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from nnctl.options.spec import Bool, Int, Option, join_path
 from nnctl.errors import ConfigError
+from nnctl.options.spec import Bool, Int, Option, join_path
 
 AUGMENT_OPTIONS = {
     "flip": Option(Bool(), False, "mirror each training image left-right with probability 1/2"),

@@ -8,13 +8,25 @@ from __future__ import annotations
 
 from typing import Any
 
+from nnctl.data import arrays, csv_table, mnist, synthetic
 from nnctl.data.base import Dataset
 from nnctl.data.normalize import METHODS
-from nnctl.data import arrays, mnist, synthetic
 from nnctl.errors import ConfigError
 from nnctl.options.named import Registry
-from nnctl.options.spec import Bool, Choice, Int, IntOrFraction, Mismatch, Option, Optional, did_you_mean, join_path, \
-    require_mapping, show, validate
+from nnctl.options.spec import (
+    Bool,
+    Choice,
+    Int,
+    IntOrFraction,
+    Mismatch,
+    Option,
+    Optional,
+    did_you_mean,
+    join_path,
+    require_mapping,
+    show,
+    validate,
+)
 
 DATASETS = Registry("dataset", {
     "mnist": mnist.Mnist,
@@ -24,7 +36,7 @@ DATASETS = Registry("dataset", {
     "circles": synthetic.Circles,
     "xor": synthetic.Xor,
     "npz": arrays.Npz,
-    "csv": arrays.Csv,
+    "csv": csv_table.Csv,
 })
 
 

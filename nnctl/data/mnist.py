@@ -26,7 +26,7 @@ from nnctl.data.base import Dataset, Source
 from nnctl.data.download import download, mirror_list
 from nnctl.data.idx import read_idx
 from nnctl.errors import ConfigError, InputError
-from nnctl.options.spec import Bool, Optional, Option, Str
+from nnctl.options.spec import Bool, Option, Optional, Str
 
 FILES = {
     "train_images": "train-images-idx3-ubyte",

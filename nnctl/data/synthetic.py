@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from nnctl.data.base import Dataset, Source
-from nnctl.options.spec import Float, Int, IntOrFraction, Option
 from nnctl.errors import ConfigError
 from nnctl.limits import MAX_CLASSES, exceeds_budget, show_bytes
+from nnctl.options.spec import Float, Int, IntOrFraction, Option
 
 TEST_SIZE = Option(IntOrFraction(), 0.2, "test samples taken first (count or fraction of all samples)")
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nnctl.data.arrays import check_csv_size, is_number
+from nnctl.data.csv_table import check_csv_size, is_number
 from nnctl.data.idx import GZIP_MAGIC, read_idx
 from nnctl.data.images import IMAGE_SUFFIXES, is_image_file, read_image
 from nnctl.deploy.saved_model import SavedModel
