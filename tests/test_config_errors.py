@@ -230,3 +230,26 @@ def test_messages_point_at_the_fix(tmp_path, text, overrides, message):
     assert result.exit_code == 2, result.output
     assert result.stderr == message.format(config=config) + "\n"
     assert not (tmp_path / "runs").exists()
+
+
+CHAIN = """\
+data: {dataset: spiral}
+model: [{type: dense, units: 8, name: fc}, {type: relu}, {type: dense, units: 3, name: out}]
+"""
+
+
+def test_a_colon_without_a_space_is_named_and_the_advice_works(tmp_path):
+    """YAML reads {fc:out} as one key 'fc:out' without a value; the message says so and how to write it,
+    and writing it that way is accepted."""
+    (tmp_path / "c.yaml").write_text(CHAIN)
+    slip = CliRunner().invoke(cli, ["train", str(tmp_path / "c.yaml"), "--print-config",
+                                    "--set", "init={from: elsewhere, layers: {fc:out}}"])
+    assert slip.exit_code == 2
+    advice = "put a space after the colon, as in {fc: out}"
+    assert slip.stderr == ("--set 'init={from: elsewhere, layers: {fc:out}}': init.layers: expected a list of node "
+                           "names, or a mapping {new_name: old_name} or null, got {fc:out: null} (YAML read "
+                           f"'fc:out' as one key without a value: {advice})\n")
+    fixed = CliRunner().invoke(cli, ["train", str(tmp_path / "c.yaml"), "--print-config",
+                                     "--set", "init={from: elsewhere, layers: {fc: out}}"])
+    assert fixed.exit_code == 0, fixed.stderr
+    assert "layers: {fc: out}" in fixed.stdout

@@ -46,7 +46,7 @@ BAD = [
      "space.model.layers[0].layers[0].units.choice: expected a list of at least 2 different values, got [128]"),
     ("choice of a mapping", "space:\n  model.layers[0].layers[0].units: {choice: [128, {a: 1}]}\n",
      "space.model.layers[0].layers[0].units.choice[1]: expected a number, a string, true, false or null, "
-     "got a mapping"),
+     "got {a: 1}"),
     ("choice listed twice", "space:\n  model.layers[0].layers[0].units: {choice: [128, 64, 128]}\n",
      "space.model.layers[0].layers[0].units.choice[2]: 128 is already listed as item [0]"),
     ("key path typo", "space:\n  optimizer.lrr: {loguniform: [1.0e-4, 1.0e-1]}\n",

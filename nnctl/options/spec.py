@@ -61,10 +61,26 @@ def show(value: Any) -> str:
     if isinstance(value, str):
         return repr(value) if len(value) <= 60 else repr(value[:60]) + f"... ({len(value)} characters)"
     if isinstance(value, dict):
-        return "a mapping"
+        return show_mapping(value)
     if isinstance(value, list):
         return "[" + ", ".join(show(v) for v in value) + "]" if len(value) <= 6 else f"a list of {len(value)} items"
     return str(value)
+
+
+def show_mapping(value: dict) -> str:
+    """A small flat mapping as YAML writes it inline ({a: 1, b: 'x'}), a larger one by its size; a key holding
+    a colon and no value is named as the YAML slip it almost always is ('fc:conv2' for 'fc: conv2')."""
+    flat = all(isinstance(k, (str, int, float)) and not isinstance(v, (dict, list)) for k, v in value.items())
+    if flat and len(value) <= 4:
+        text = "{" + ", ".join(f"{k}: {show(v)}" for k, v in value.items()) + "}"
+    else:
+        text = f"a mapping of {len(value)} key{'s' if len(value) != 1 else ''}"
+    slip = next((k for k, v in value.items() if isinstance(k, str) and v is None and ":" in k.strip(":")), None)
+    if slip is not None:
+        key, _, rest = slip.partition(":")
+        text += (f" (YAML read {slip!r} as one key without a value: put a space after the colon, as in "
+                 f"{{{key}: {rest}}})")
+    return text
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
