@@ -90,8 +90,8 @@ CASES = [
      "model.layers[2]: gives scores of shape (2,) per sample, but the data has 3 classes: the last layer needs "
      "units: 3"),
     ("labels into a regression loss", replace("type: softmax_cross_entropy", "type: mse"),
-     "loss: does not fit the data: targets of shape (2,) do not fit scores of shape (2, 3) (expected the same "
-     "shape, or (N,) for (N, 1) scores)"),
+     "loss.target: mse compares each sample's 3 scores with a target of the same shape, but the data has class "
+     "labels; use target: onehot (one-hot vectors of the labels), or loss type softmax_cross_entropy"),
     ("run name escaping --out", replace("name: tiny", "name: ../elsewhere"),
      "name: expected a folder name of letters, digits, '.', '_' or '-', got '../elsewhere'"),
     ("input given as a list", replace("{type: dense, units: 3}", "{type: dense, units: 3, input: [relu1]}"),
@@ -253,3 +253,12 @@ def test_a_colon_without_a_space_is_named_and_the_advice_works(tmp_path):
                                      "--set", "init={from: elsewhere, layers: {fc: out}}"])
     assert fixed.exit_code == 0, fixed.stderr
     assert "layers: {fc: out}" in fixed.stdout
+
+
+def test_the_onehot_advice_for_labels_into_a_regression_loss_works(tmp_path):
+    """Doing what the message says (target: onehot) trains."""
+    (tmp_path / "c.yaml").write_text(CHAIN)
+    done = CliRunner().invoke(cli, ["train", str(tmp_path / "c.yaml"), "-q", "--out", str(tmp_path / "runs"),
+                                    "--set", "loss={type: mse, target: onehot}", "--set", "train.epochs=1"])
+    assert done.exit_code == 0, done.stderr
+    assert done.stdout.startswith("completed after 1 epoch")

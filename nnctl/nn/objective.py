@@ -265,6 +265,13 @@ def check_fits_data(objective: Objective, network: Network, splits, node_paths: 
             if classes is None:
                 raise ConfigError(join_path(where, "target"), "onehot needs integer class labels, but the data "
                                                               "has real-valued targets; use target: labels")
+        elif (term.target == "labels" and term.loss.task in ("regression", "binary") and classes is not None
+              and len(shape) == 1 and shape[0] == classes > 1):
+            name = next(n for n, cls in LOSSES.items() if isinstance(term.loss, cls))
+            raise ConfigError(join_path(where, "target"), f"{name} compares each sample's {classes} scores with a "
+                                                          f"target of the same shape, but the data has class "
+                                                          f"labels; use target: onehot (one-hot vectors of the "
+                                                          f"labels), or loss type softmax_cross_entropy")
         elif term.target != "labels" or term.loss.task != "classification":
             continue
         if classes is None:
