@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 from click.testing import CliRunner
 
 from nnctl.cli import cli, summary_line
 from nnctl.config.docs import reference_markdown, reference_topic
+from nnctl.config.sections import (EARLY_STOPPING_OPTIONS, INIT_OPTIONS, REGULARIZATION_OPTIONS, TOP_OPTIONS,
+                                   TRAIN_OPTIONS)
+from nnctl.data.augment import AUGMENT_OPTIONS
+from nnctl.data.catalog import DATA_OPTIONS
+from nnctl.nn.model_config import NODE_OPTIONS
+from nnctl.nn.objective import TERM_OPTIONS
+from nnctl.nn.registry import DATASETS, LAYERS, LOSSES, OPTIMIZERS, SCHEDULES
 
 
 def run(*args: str):
@@ -59,3 +68,36 @@ def test_docs_unknown_topic_lists_what_exists():
     assert message.startswith("nnctl docs: unknown topic 'optimiser'; sections: top, data, model, loss, "
                               "regularization, optimizer, schedule, train, init; entries: mnist, fashion-mnist, ")
     assert ", adam, " in message and message.count("\n") == 0
+
+
+def test_docs_name_no_internal_identifier_or_source_file():
+    text = CliRunner().invoke(cli, ["docs"]).stdout
+    assert re.findall(r"\b[A-Z]+_[A-Z_]+\b", text) == ["NODE_TYPE"]          # a placeholder, like NAME
+    assert "nnctl/" not in text and ".py" not in text
+
+
+def every_option_table():
+    """(key, option) of every option table the reference is made of."""
+    tables = [TOP_OPTIONS, TRAIN_OPTIONS, EARLY_STOPPING_OPTIONS, INIT_OPTIONS, REGULARIZATION_OPTIONS,
+              AUGMENT_OPTIONS, DATA_OPTIONS, NODE_OPTIONS, TERM_OPTIONS]
+    for registry in (DATASETS, LAYERS, LOSSES, OPTIMIZERS, SCHEDULES):
+        tables += [cls.options for cls in registry.table.values()]
+    return [(key, option) for table in tables for key, option in table.items()]
+
+
+def test_every_option_with_choices_lists_them_in_the_reference():
+    text = CliRunner().invoke(cli, ["docs"]).stdout
+    with_choices = [(key, option) for key, option in every_option_table() if getattr(option.check, "choices", ())]
+    assert len(with_choices) >= 8
+    for key, option in with_choices:
+        row = next(line for line in text.splitlines() if line.startswith(f"| `{key}` |") and option.doc[:20] in line)
+        for choice in option.check.choices:
+            shown = "null" if choice is None else str(choice)
+            assert shown in row, (key, shown, row)
+
+
+def test_batchnorm_and_dense_list_their_choices():
+    assert "statistics used at evaluation; one of running, batch, recompute" in CliRunner().invoke(
+        cli, ["docs", "batchnorm"]).stdout
+    assert "weight initializer; one of he, xavier, lecun, normal, zeros" in CliRunner().invoke(
+        cli, ["docs", "dense"]).stdout

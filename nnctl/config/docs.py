@@ -39,9 +39,18 @@ def option_table(options: dict[str, Option]) -> list[str]:
         return ["(no options)"]
     lines = ["| key | default | meaning |", "|---|---|---|"]
     for key, option in options.items():
-        doc = option.doc.replace("|", "\\|")
+        doc = with_choices(option).replace("|", "\\|")
         lines.append(f"| `{key}` | {_default(option)} | {doc} |")
     return lines
+
+
+def with_choices(option: Option) -> str:
+    """The option's meaning, followed by its choices when it has a fixed set and the meaning does not
+    already name every one of them."""
+    choices = [show_value(c) for c in getattr(option.check, "choices", ())]
+    if not choices or all(f"{c}" in option.doc for c in choices):
+        return option.doc
+    return f"{option.doc}; one of {', '.join(choices)}"
 
 
 def _summary(cls: type) -> str:

@@ -114,15 +114,15 @@ TRAIN_OPTIONS = {
     "eval_batch_size": Option(OrWord("auto", Int(1)), "auto",
                               "samples per forward pass when evaluating; auto: the largest power of two up to 512 "
                               "whose biggest array in a pass stays within 32 MiB (large batches pay in dense "
-                              "networks, small ones in convolutional networks; see nnctl/nn/eval_batch.py)"),
+                              "networks, small ones in convolutional networks)"),
     "shuffle": Option(Bool(), True, "reshuffle the training set every epoch (seeded)"),
     "monitor": Option(MetricName(), "auto",
                       "metric that picks best.npz; auto = val_acc (val_loss for regression), "
                       "or train_loss without a validation split; with several loss terms also "
                       "val_loss.NAME or val_acc.NAME"),
-    "early_stopping": Option(lambda v: v, None, "null, or a mapping (see EARLY_STOPPING_OPTIONS)"),
+    "early_stopping": Option(lambda v: v, None, "null (off), true (the defaults) or a mapping (see train.early_stopping below, or nnctl docs train)"),
     "progress": Option(Bool(), True, "show a tqdm progress bar"),
-    "augment": Option(lambda v: v, None, "null, or a mapping of image augmentations (see train.augment)"),
+    "augment": Option(lambda v: v, None, "null (off) or a mapping of image augmentations (see train.augment below, or nnctl docs train)"),
     "steps_every": Option(Optional(Int(1)), None,
                           "write every k-th step's training loss and learning rate to steps.csv (default: "
                           "every step, or every k-th so that an epoch writes at most 1,000 rows)"),

@@ -180,6 +180,7 @@ def Choice(*choices: str) -> Checker:
             raise Mismatch(f"one of {listing}{hint}")
         return value
 
+    check.choices = tuple(choices)      # what `nnctl docs` lists
     return check
 
 
@@ -194,6 +195,8 @@ def _either(special: Any, shown: str, inner: Checker) -> Checker:
         except Mismatch as exc:
             raise Mismatch(f"{exc.expected} or {shown}") from None
 
+    if hasattr(inner, "choices"):
+        check.choices = inner.choices + ((special,) if special is not None else ())
     return check
 
 
