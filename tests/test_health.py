@@ -321,7 +321,9 @@ def test_health_command_prints_the_layer_table_and_the_findings(tmp_path):
     last = {node: [r["saturated"] for r in rows if r["node"] == node][-1] for node in ("tanh1", "tanh2", "tanh3")}
     worst = max(last, key=last.get)
     assert saturation.groups() == (f"{100 * last[worst]:.0f}", worst)
-    assert last[worst] > 0.9                  # measured 0.9967 to 1.0 across kernels; the rule's bound is 0.5
+    # measured 0.9967 to 1.0 across kernels (the rule's bound is 0.5); tanh2 and tanh3 are over 84% saturated
+    # from the second record (epoch 0.125) on with every kernel, hence "since epoch 1" above
+    assert last[worst] > 0.9
     # dense4 alone, or with others and then the largest (dense3's median ratio, 0.085 on Haswell, is near 0.1)
     update = re.fullmatch(r"- (dense4: update/weight ratio |(?:dense[1-3], )*dense[1-3] and dense4: update/weight "
                           r"ratio up to )(\S+) \((dense4; )?median over training; rule of thumb 0.001\); the learning "
