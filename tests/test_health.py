@@ -322,7 +322,7 @@ def test_health_command_prints_the_layer_table_and_the_findings(tmp_path):
     worst = max(last, key=last.get)
     assert saturation.groups() == (f"{100 * last[worst]:.0f}", worst)
     # measured 0.9967 to 1.0 across kernels (the rule's bound is 0.5); tanh2 and tanh3 are over 84% saturated
-    # from the second record (epoch 0.125) on with every kernel, hence "since epoch 1" above
+    # from the second record (epoch 0.25) on with every kernel, hence "since epoch 1" above
     assert last[worst] > 0.9
     # dense4 alone, or with others and then the largest (dense3's median ratio, 0.085 on Haswell, is near 0.1)
     update = re.fullmatch(r"- (dense4: update/weight ratio |(?:dense[1-3], )*dense[1-3] and dense4: update/weight "
