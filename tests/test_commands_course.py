@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 from click.testing import CliRunner
@@ -44,7 +45,7 @@ def test_gradcheck_passes_and_reports_every_tensor(tmp_path):
         ("dense2", "b")}
     assert report["counts"]["fail"] == 0
     assert report["largest_smooth_error"] <= 1e-7
-    assert report["expected_initial_loss"] == np.log(3)
+    assert report["expected_initial_loss"] == math.log(3)     # math.log as nnctl takes it (NumPy's may round apart)
     assert report["samples"] == 8
 
 
@@ -120,6 +121,9 @@ def test_recomputed_batchnorm_statistics_are_saved_and_used_by_eval(tmp_path):
 
 
 def test_overfit_exits_1_when_training_accuracy_stays_below_100_percent(tmp_path):
+    # One epoch at lr 1e-6 leaves the initial weights (drawn from the seed) in charge: the smallest gap between
+    # a sample's two largest scores is 1.5e-3 on every kernel tried, over a thousand times what float32
+    # rounding moves a score of this 2-layer ReLU network, so 5 of 12 is kept exact.
     result = overfit_12(tmp_path, 1, "1.0e-6")
     assert result.exit_code == 1, result.output
     assert result.stdout.splitlines()[-1] == ("overfit check: training accuracy 41.67% on 12 samples (5/12): "

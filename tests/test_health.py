@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
+import statistics
 
 import numpy as np
 import pytest
@@ -127,7 +129,7 @@ def test_records_four_times_per_epoch_with_every_node_and_parameter(tmp_path):
     assert set(start) == set(end) == {"relu1"}
     assert start["relu1"][2].sum() == end["relu1"][2].sum() == 16 * 216     # every probe value, once
     assert (result.run_dir / "health.png").stat().st_size > 10_000
-    assert result.report["health"] == {"records": 8, "findings": []}
+    assert result.report["health"] == {"records": 8, "findings": []}      # ratios 0.003 and 0.03 (bound 0.1)
     assert "## Health\n\nNo problems found (thresholds: docs/health.md).\n\nFrom 8 health records" in \
         (result.run_dir / "report.md").read_text()
 
@@ -281,6 +283,11 @@ def result_config(result):
     return load_config(result.run_dir / "config.yaml")
 
 
+# Which kinds of finding a run gives is kept exact: each case's figures sit far from the thresholds on every
+# kernel tried (OpenBLAS Haswell 1 and 2 threads, Sandybridge, Prescott): default, largest median
+# update/weight ratio 0.017 (bound 0.1) and no saturation; small scale, dense2's std 1e-5 of the input's (bound
+# 1e-3) and ratios 4e-7 (bound 1e-6); large scale, 79% and 86% saturated at the first record (bound 50%);
+# lr 10, more than 90% saturated at the end and dense4's ratio 0.84 to 1.02 (bound 0.1).
 @pytest.mark.parametrize("overrides, expected", [
     ((), []),
     (("model.layers[0].layers[0].weight_scale=1.0e-3", "model.layers[1].weight_scale=1.0e-3"),
@@ -308,10 +315,33 @@ def test_health_command_prints_the_layer_table_and_the_findings(tmp_path):
                                 "weights", "grad", "norm", "(end)", "update/weight", "(median)"]
     assert lines[4].split()[:2] == ["dense1", "dense"] and lines[5].split()[:2] == ["tanh1", "tanh"]
     assert lines[-3] == "findings:"
-    assert lines[-2] == ("- tanh1, tanh2 and tanh3: up to 100% (tanh3) of outputs saturated since epoch 1 (slope below "
-                         "2% of the largest); lower the learning rate, or put batch norm before the activation")
-    assert lines[-1] == ("- dense4: update/weight ratio 0.88 (median over training; rule of thumb 0.001); the learning "
-                         "rate 10 is likely too high")
+    # The findings are the run's own (report.json), word for word. Their numbers come from float32 training at
+    # lr 10, where rounding differences grow fastest: they differ between processors (OpenBLAS kernels, NumPy's
+    # SIMD loops), so what they say is checked by structure and against health.csv, not as digits.
+    assert lines[-2:] == [f"- {text}" for text in result.report["health"]["findings"]]
+    rows = read_health(result.run_dir)
+    saturation = re.fullmatch(r"- tanh1, tanh2 and tanh3: up to (\d+)% \((tanh[123])\) of outputs saturated since "
+                              r"epoch 1 \(slope below 2% of the largest\); lower the learning rate, or put batch norm "
+                              r"before the activation", lines[-2])
+    assert saturation, lines[-2]
+    last = {node: [r["saturated"] for r in rows if r["node"] == node][-1] for node in ("tanh1", "tanh2", "tanh3")}
+    worst = max(last, key=last.get)
+    assert saturation.groups() == (f"{100 * last[worst]:.0f}", worst)
+    # measured 0.9967 to 1.0 across kernels (the rule's bound is 0.5); tanh2 and tanh3 are over 84% saturated
+    # from the second record (epoch 0.25) on with every kernel, hence "since epoch 1" above
+    assert last[worst] > 0.9
+    # dense4 alone, or with others and then the largest (dense3's median ratio, 0.085 on Haswell, is near 0.1)
+    update = re.fullmatch(r"- (dense4: update/weight ratio |(?:dense[1-3], )*dense[1-3] and dense4: update/weight "
+                          r"ratio up to )(\S+) \((dense4; )?median over training; rule of thumb 0.001\); the learning "
+                          r"rate 10 is likely too high", lines[-1])
+    assert update and (update.group(1).startswith("dense4:") == (update.group(3) is None)), lines[-1]
+    dense4 = statistics.median(r["update_ratio"] for r in rows
+                               if (r["node"], r["tensor"]) == ("dense4", "W") and r["update_ratio"] is not None)
+    assert update.group(2) == findings.short(dense4)
+    # dense4's median ratio measured 0.88 (OpenBLAS Haswell kernel, 1 or 2 threads), 0.84 (Sandybridge), 1.02
+    # (Prescott), 0.82 (reported on AVX-512): near 1000 times the rule of thumb. The band allows twice that
+    # spread; a ratio that lost the learning rate's factor 10, or counted it twice, falls outside.
+    assert 0.4 < dense4 < 2.0
 
 
 def test_health_command_without_records(tmp_path):
@@ -333,6 +363,8 @@ train: {{epochs: 4, batch_size: 30, health_every: 1, divergence_ratio: null}}
 
 
 def test_a_diverged_run_still_reports_its_health(tmp_path):
+    # At lr 1e6 the weights grow by orders of magnitude per step until float32 overflows: the step where NaN
+    # appears does not depend on rounding (step 5 on every kernel tried), so it is kept exact.
     with pytest.raises(WorkError, match="training diverged: loss became nan at epoch 1, step 5"):
         run_config(tmp_path, DIVERGING, name="diverging")
     run = next((tmp_path / "runs" / "diverging").iterdir())

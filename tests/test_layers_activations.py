@@ -63,7 +63,7 @@ def test_softplus_values_and_stability():
     with warnings.catch_warnings():
         warnings.simplefilter("error")                # any overflow warning fails the test
         y = run("softplus", [[0.0, 1000.0, -1000.0, 1.0]])
-    assert y[0, 0] == math.log(2)
+    assert y[0, 0] == pytest.approx(math.log(2), rel=1e-15)       # NumPy's log1p: SIMD code on some processors
     assert y[0, 1] == 1000.0
     assert 0.0 <= y[0, 2] < 1e-300
     assert y[0, 3] == pytest.approx(math.log1p(math.e), rel=1e-15)
