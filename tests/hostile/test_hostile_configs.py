@@ -189,7 +189,7 @@ CASES = [
     Case("weights_1e300", TRAIN, f"c.yaml: model.layers[2].weights.b[0]: {FINITE} 1e+300",
          files={"c.yaml": replace("{type: dense, units: 3}", "{type: dense, units: 3, weights: {b: [1.0e300, 0, "
                                   "0]}}")}),
-    Case("weights_mapping_inside", TRAIN, f"c.yaml: model.layers[2].weights.b[0]: {FINITE} a mapping",
+    Case("weights_mapping_inside", TRAIN, f"c.yaml: model.layers[2].weights.b[0]: {FINITE} {{{{a: 1}}}}",
          files={"c.yaml": replace("{type: dense, units: 3}", "{type: dense, units: 3, weights: {b: [{a: 1}, 0, "
                                   "0]}}")}),
     Case("weights_word", TRAIN, f"c.yaml: model.layers[2].weights.b[0]: {FINITE} 'one'",
