@@ -32,6 +32,15 @@ def describe_os_error(exc: OSError) -> str:
     return exc.strerror or str(exc) or type(exc).__name__
 
 
+def file_in_the_way(path: Path) -> Path | None:
+    """The first of `path`'s folders that exists as something other than a folder (a file where a folder
+    was to be made), or None."""
+    for parent in reversed(path.parents):
+        if parent.exists() and not parent.is_dir():
+            return parent
+    return None
+
+
 @contextlib.contextmanager
 def atomic_file(path: str | Path, what: str = "file") -> Iterator[BinaryIO]:
     """Open a temporary file for writing bytes; on leaving the block without error it replaces `path`.
@@ -57,7 +66,9 @@ def atomic_file(path: str | Path, what: str = "file") -> Iterator[BinaryIO]:
         os.replace(temp, path)
         temp = None
     except OSError as exc:
-        raise WriteFailed(f"{path}: cannot write the {what} ({describe_os_error(exc)})") from None
+        blocker = file_in_the_way(path)
+        reason = f"{blocker} is a file, not a folder" if blocker is not None else describe_os_error(exc)
+        raise WriteFailed(f"{path}: cannot write the {what} ({reason})") from None
     except Exception as exc:
         interruption = hidden_interruption(exc)
         if interruption is not None:        # a cleanup error raised while Ctrl-C or SIGTERM was unwinding

@@ -99,7 +99,7 @@ def test_a_label_key_a_run_lacks_is_one_line(tmp_path):
 def test_a_metric_the_run_lacks_is_one_line_and_no_picture(tmp_path):
     run = make_run(tmp_path)
     result = invoke("plot", run, "--metric", "val_loss.aux")
-    assert result.exit_code == 1
+    assert result.exit_code == 2                        # a --metric the run does not have is bad input
     assert result.stderr == (f"{run}: this run has no 'val_loss.aux' (did you mean 'val_loss'?); it has lr, "
                              f"train_loss, train_acc, val_loss, val_acc, seconds\n")
     assert not list(run.glob("plot_*.png"))

@@ -33,13 +33,14 @@ from nnctl.layers.noise import Corruption, Noise, corrupt
 from nnctl.nn.eval_batch import eval_batch_bound
 from nnctl.nn.objective import check_fits_data, with_heads_for
 from nnctl.runs.loader import load_model
-from nnctl.runs.run_dir import newest_run
+from nnctl.runs.run_dir import newest_run, refuse_config
 from nnctl.training.metrics import evaluate
 
 
 def checkpoint_of(target: str | Path) -> tuple[Path, Path | None]:
     """(checkpoint file, its run folder or None) for a run folder (best.npz), a folder of runs (the newest
     run's best.npz) or a checkpoint path."""
+    refuse_config(Path(target))
     target = newest_run(target)
     if target.is_dir():
         best = target / "checkpoints" / "best.npz"

@@ -72,11 +72,12 @@ def present(config: dict, keys: Sequence[str]) -> list[tuple[str, object]]:
 
 
 def epoch_series(run: Path, metric: str) -> tuple[list[float], list[float]]:
-    """(epochs, values) of `metric` from RUN/metrics.csv; WorkError when the run has no value of it."""
+    """(epochs, values) of `metric` from RUN/metrics.csv; InputError (a --metric the run does not have) when
+    the run has no value of it."""
     rows = read_metrics(run / "metrics.csv")
     if not any(r.get(metric) is not None for r in rows):
         has = [k for k in rows[0] if k != "epoch" and any(r.get(k) is not None for r in rows)]
-        raise WorkError(f"{run}: this run has no {metric!r}{did_you_mean(metric, has)}; it has {', '.join(has)}")
+        raise InputError(f"{run}: this run has no {metric!r}{did_you_mean(metric, has)}; it has {', '.join(has)}")
     return [r["epoch"] for r in rows], [float("nan") if r.get(metric) is None else r[metric] for r in rows]
 
 

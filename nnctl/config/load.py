@@ -41,6 +41,9 @@ def read_raw_config(path: str | Path) -> dict:
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError("", f"expected a mapping of sections at the top level, got {show(raw)}", source)
+    if "base" in raw and "space" in raw:
+        raise InputError(f"{source}: is a sweep file (it has base: and space:), not a config; run it with "
+                         f"nnctl sweep {source}")
     if isinstance(raw.get("model"), list):      # a plain list is a chain: same key paths as model.layers
         raw = {**raw, "model": {"layers": raw["model"]}}
     return raw

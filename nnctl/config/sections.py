@@ -37,13 +37,19 @@ from nnctl.options.spec import (
 SECTIONS = ("name", "seed", "data", "model", "loss", "regularization", "optimizer", "schedule", "train", "init")
 
 
+MAX_NAME = 100      # characters: a folder name, with room for what sweeps and --overfit append (255 at most)
+
+
 def RunName():
-    """A folder name: letters, digits, '.', '_', '-' (not starting with '.'), or null for the default."""
+    """A folder name: letters, digits, '.', '_', '-' (not starting with '.'), at most MAX_NAME characters,
+    or null for the default."""
     pattern = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
     def check(value: Any) -> str:
         if not isinstance(value, str) or not pattern.match(value):
             raise Mismatch("a folder name of letters, digits, '.', '_' or '-'")
+        if len(value) > MAX_NAME:
+            raise Mismatch(f"a folder name of at most {MAX_NAME} characters")
         return value
 
     return check

@@ -127,6 +127,19 @@ def newest_run(path: str | Path) -> Path:
     return path
 
 
+def config_of(path: str | Path) -> Path:
+    """The config file `path` stands for: a config file itself, a run folder's config.yaml, or that of the
+    newest run in a folder of runs."""
+    path = Path(path)
+    if not path.is_dir():
+        return path
+    run = newest_run(path)
+    if not (run / "config.yaml").is_file():
+        raise InputError(f"{path}: not a run folder (no config.yaml in it or in its subfolders); give a config "
+                         f"file or a run folder")
+    return run / "config.yaml"
+
+
 def find_run(path: str | Path) -> Path:
     """A run directory from a path to it, or to a folder of runs (the newest one is taken)."""
     path = Path(path)
@@ -139,10 +152,18 @@ def find_run(path: str | Path) -> Path:
     raise InputError(f"{path}: not a run directory (no metrics.csv in it or in its subfolders)")
 
 
+def refuse_config(target: Path) -> None:
+    """A config file where a run or checkpoint was wanted: say so, and what to give instead."""
+    if target.suffix in (".yaml", ".yml") and target.is_file():
+        raise InputError(f"{target}: is a config file, not a run folder or checkpoint; train it first "
+                         f"(nnctl train {target}) and give the run folder")
+
+
 def find_checkpoint(target: str | Path) -> Path:
     """The checkpoint a path stands for: a checkpoint file itself, a run folder's checkpoints/best.npz, or
     the best.npz of the newest run (by folder name, i.e. time stamp) in a folder of runs."""
     target = Path(target)
+    refuse_config(target)
     if target.is_file():
         return target
     if target.is_dir():

@@ -25,6 +25,7 @@ from nnctl.limits import MAX_META_BYTES
 from nnctl.options.compare import differing_keys
 from nnctl.options.yamlio import dump_yaml, plain
 from nnctl.runs.checkpoints import expected_shapes, load_checkpoint
+from nnctl.runs.run_dir import newest_run
 from nnctl.threads import blas_threads
 from nnctl.training.callbacks import Callback
 from nnctl.training.runner import TrainResult, build_trainer, execute, self_contained, to_stderr, watchers
@@ -43,8 +44,8 @@ def locate(target: Path) -> tuple[Path, Path | None]:
                              f"(RUN/checkpoints/last.npz)")
         run_dir, checkpoint = target.parent.parent, target
     elif target.is_dir():
-        run_dir = target
-        checkpoint = target / "checkpoints" / "last.npz"
+        run_dir = newest_run(target)            # a folder of runs stands for its newest, as for eval and plot
+        checkpoint = run_dir / "checkpoints" / "last.npz"
         checkpoint = checkpoint if checkpoint.is_file() else None
     else:
         raise InputError(f"{target}: no such run folder")
