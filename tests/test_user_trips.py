@@ -101,3 +101,30 @@ def test_an_output_below_a_regular_file_names_that_file(runs, tmp_path):
     assert refused.exit_code == 1
     assert refused.stderr == (f"{tmp_path / 'afile' / 'x.onnx'}: cannot write the ONNX model ({tmp_path / 'afile'} "
                               f"is a file, not a folder)\n")
+
+
+def test_a_reader_that_goes_away_ends_the_lines_not_the_run(tmp_path):
+    """`nnctl train CONFIG 2>&1 | head -2`: the pipe closes after two lines; the run still completes."""
+    import subprocess
+    import sys
+
+    (tmp_path / "spiral.yaml").write_text(SPIRAL.replace("epochs: 2", "epochs: 6"))
+    process = subprocess.Popen([sys.executable, "-m", "nnctl", "train", "spiral.yaml", "--out", "runs"],
+                               cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    first = [process.stdout.readline() for _ in range(2)]
+    process.stdout.close()                                  # the reader goes away, as `head -2` does
+    process.wait(timeout=120)
+    assert first[0].startswith(b"run folder: ") and first[1].startswith(b"epoch 1/6")
+    (run,) = (tmp_path / "runs" / "spiral").iterdir()
+    report = json.loads((run / "report.json").read_text())
+    assert report["status"] == "completed" and report["epochs_run"] == 6
+
+
+def test_predict_redirected_writes_no_bar_frames(runs, tmp_path):
+    import numpy as np
+
+    folder, _ = runs
+    np.savez(tmp_path / "x.npz", x=np.random.default_rng(0).standard_normal((5000, 2)).astype(np.float32))
+    done = invoke("predict", folder, tmp_path / "x.npz", "--batch-size", "64", "--out", tmp_path / "p.csv")
+    assert done.exit_code == 0, done.stderr
+    assert "\r" not in done.stderr and "predict:" not in done.stderr

@@ -22,7 +22,7 @@ set_option = click.option("--set", "overrides", multiple=True, metavar="KEY.PATH
 
 out_option = click.option("--out", default="runs", show_default=True,
                           type=click.Path(file_okay=False, path_type=Path),
-                          help="Folder that receives runs/<name>/<timestamp>/.")
+                          help="Folder the run goes into, as OUT/<name>/<timestamp>/.")
 
 quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress bar; print only the final line.")
 

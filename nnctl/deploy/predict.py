@@ -123,7 +123,8 @@ def predict(target: str | Path, inputs: str | Path, out: Path | None = None, top
         raise InputError(f"--batch-size {given}: a batch of {batch_size} samples needs about "
                          f"{show_bytes(needed)} of memory in this network, more than the {show_bytes(budget)} "
                          f"available; give a smaller --batch-size")
-    bar = tqdm(total=n, unit="sample", desc="predict", disable=not progress or n <= batch_size,
+    # a bar only on a terminal: redirected, stderr gets no carriage-return frames (as `nnctl train` prints)
+    bar = tqdm(total=n, unit="sample", desc="predict", disable=not progress or n <= batch_size or not sys.stderr.isatty(),
                dynamic_ncols=True, mininterval=0.25, file=sys.stderr)
     with bar, csv_output(out) as stream:
         writer = csv.writer(stream, lineterminator="\n")

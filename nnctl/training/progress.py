@@ -2,7 +2,7 @@
 
 On a terminal: a tqdm bar per epoch with the running loss and accuracy, updated every step (tqdm decides
 when to redraw). Elsewhere (stderr piped into a file or a CI log): one plain line per epoch, no bar
-frames."""
+frames. A reader that goes away (`2>&1 | head`) ends the lines, never the run (nnctl.console)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import TextIO
 
 from tqdm import tqdm
 
+from nnctl.console import silence
 from nnctl.training.callbacks import Callback, StepInfo
 
 SHOWN = ("train_loss", "train_acc", "val_loss", "val_acc")
@@ -26,6 +27,21 @@ def has_width(stream: TextIO) -> bool:
         return False
 
 
+def quiet_when_the_reader_is_gone(method):
+    """The callback method, except that a closed pipe silences the stream and ends the bar for good."""
+
+    def guarded(self, *args):
+        if self.gone:
+            return
+        try:
+            method(self, *args)
+        except BrokenPipeError:
+            self.gone, self.bar = True, None
+            silence(self.stream)
+
+    return guarded
+
+
 class ProgressBar(Callback):
     """One bar per epoch on a terminal; at the epoch's end the bar shows the epoch's row (train and
     validation metrics) and is closed. Not on a terminal: a line per epoch instead."""
@@ -34,7 +50,9 @@ class ProgressBar(Callback):
         self.stream = stream
         self.bar: tqdm | None = None
         self.terminal = has_width(stream)
+        self.gone = False                     # the stream's reader went away: nothing more is shown
 
+    @quiet_when_the_reader_is_gone
     def on_epoch_start(self, trainer) -> None:
         if not self.terminal:
             return
@@ -43,6 +61,7 @@ class ProgressBar(Callback):
                         desc=f"epoch {trainer.epoch + 1}/{epochs}", unit="batch", leave=True,
                         dynamic_ncols=True, mininterval=0.25)
 
+    @quiet_when_the_reader_is_gone
     def on_step_end(self, trainer, step: StepInfo) -> None:
         if self.bar is None:
             return
@@ -53,6 +72,7 @@ class ProgressBar(Callback):
         self.bar.set_postfix(shown, refresh=False)
         self.bar.update()
 
+    @quiet_when_the_reader_is_gone
     def on_epoch_end(self, trainer, row: dict) -> None:
         shown = {k: f"{row[k]:.4f}" for k in SHOWN if row.get(k) is not None}
         if self.bar is not None:
@@ -63,6 +83,7 @@ class ProgressBar(Callback):
         print(f"epoch {row['epoch']}/{trainer.train_cfg['epochs']}  {numbers}  {row['seconds']:.1f} s",
               file=self.stream, flush=True)
 
+    @quiet_when_the_reader_is_gone
     def on_fit_end(self, trainer, status: str) -> None:
         self.close()
 

@@ -26,6 +26,7 @@ import numpy as np
 from nnctl.atomic import WriteFailed, write_text_atomic
 from nnctl.build.prepare import config_dir, prepare
 from nnctl.config.load import errors_name
+from nnctl.console import say
 from nnctl.errors import ConfigError, InputError, Interrupted, NnctlError, WorkError
 from nnctl.limits import MAX_CONFIG_BYTES, show_bytes
 from nnctl.options.yamlio import dump_yaml, plain
@@ -50,7 +51,7 @@ class TrainResult:
 
 
 def to_stderr(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    say(message)
 
 
 def build_trainer(config: dict, progress: bool, initialize: bool = True) -> Trainer:
