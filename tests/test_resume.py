@@ -220,8 +220,8 @@ def test_a_finished_run_has_nothing_to_resume(tmp_path):
     run = train(load_config(tmp_path / "mlp.yaml", ["train.epochs=2"]), tmp_path / "runs", progress=False).run_dir
     said = []
     result = resume(run, progress=False, notify=said.append)
-    assert said == [f"nothing to resume: {run} already completed after 2 epochs (raise train.epochs with --set "
-                    f"to train longer)"]
+    assert said == [f"nothing to resume: {run} already completed after 2 epochs; to train longer: nnctl train "
+                    f"--resume {run} --set train.epochs=12"]
     assert result.report == json.loads((run / "report.json").read_text())
 
 

@@ -41,7 +41,7 @@ def command(config: Path | None, overrides: tuple[str, ...], out: Path, resume_f
             raise InputError("--resume continues a run as it was configured: it takes neither --overfit nor "
                              "--print-config")
         result = resume(resume_from, overrides, config, progress=not quiet)
-        click.echo(final_line(result.report))
+        click.echo(final_line(result.report, result.run_dir))
         return
     if config is None:
         raise InputError("nnctl train needs a CONFIG file (or --resume RUN to continue a run)")
@@ -52,14 +52,16 @@ def command(config: Path | None, overrides: tuple[str, ...], out: Path, resume_f
         click.echo(dump_yaml(resolved.sections()), nl=False)
         return
     result = train(resolved, out, progress=resolved.train["progress"] and not quiet)
-    click.echo(final_line(result.report))
+    click.echo(final_line(result.report, result.run_dir))
     if overfit is not None:
         click.echo(overfit_verdict(result.report))
         if overfit_reached(result.report) is False:
             raise SystemExit(1)
 
 
-def final_line(report: dict) -> str:
+def final_line(report: dict, run_dir: Path) -> str:
+    """How the run ended, its validation and test figures, and where it is (the folder as given now, which
+    a copied run's report does not know)."""
     epochs = report["epochs_run"]
     parts = [f"{report['status']} after {epochs} epoch{'' if epochs == 1 else 's'}"]
     for split in ("val", "test"):
@@ -68,4 +70,4 @@ def final_line(report: dict) -> str:
             parts.append(f"{split} accuracy {100 * r['acc']:.2f}% (loss {r['loss']:.4f})")
         elif r:
             parts.append(f"{split} loss {r['loss']:.4f}")
-    return ", ".join(parts) + f"; run: {report['run_dir']}"
+    return ", ".join(parts) + f"; run: {run_dir}"

@@ -22,6 +22,7 @@ from nnctl.config.load import load_config
 from nnctl.config.sections import ResolvedConfig
 from nnctl.errors import InputError
 from nnctl.limits import MAX_META_BYTES
+from nnctl.nn.registry import SCHEDULES
 from nnctl.options.compare import differing_keys
 from nnctl.options.yamlio import dump_yaml, plain
 from nnctl.runs.checkpoints import expected_shapes, load_checkpoint
@@ -31,6 +32,7 @@ from nnctl.training.callbacks import Callback
 from nnctl.training.runner import TrainResult, build_trainer, execute, self_contained, to_stderr, watchers
 from nnctl.training.signals import StopSignals
 from nnctl.training.snapshots import restore_snapshot
+from nnctl.training.trainer import Trainer
 
 CHANGEABLE = ("train.epochs", "train.early_stopping.patience")
 DONE = ("completed", "stopped early")
@@ -81,6 +83,37 @@ def finished_report(run_dir: Path) -> dict | None:
     return report if isinstance(report, dict) and report.get("status") in DONE else None
 
 
+def nothing_to_resume(trainer: Trainer, run_dir: Path, status: str) -> str:
+    """Why a finished run has nothing left to do, and the --set that would train it longer (more epochs,
+    and more patience when early stopping ended it)."""
+    epochs = f"{trainer.epoch} epoch{'' if trainer.epoch == 1 else 's'}"
+    more = []
+    if trainer.epoch >= trainer.train_cfg["epochs"]:
+        more.append(f"--set train.epochs={trainer.epoch + 10}")
+    if trainer.stop_early():
+        patience = trainer.train_cfg["early_stopping"]["patience"]
+        more.append(f"--set train.early_stopping.patience={trainer.early.since_best + patience}")
+    why = "" if not trainer.stop_early() else \
+        f" ({trainer.early.metric} did not improve for {trainer.early.since_best} epochs)"
+    return (f"nothing to resume: {run_dir} already {status} after {epochs}{why}; to train longer: "
+            f"nnctl train --resume {run_dir} {' '.join(more)}")
+
+
+def schedule_change(before: ResolvedConfig, after: ResolvedConfig, epoch: int) -> str | None:
+    """One line when a new train.epochs changes the learning rate the schedule gives from here on (a cosine
+    stretched over more epochs; see docs/runs.md), else None."""
+    old, new = before.train["epochs"], after.train["epochs"]
+    if old == new:
+        return None
+    kind, lr = after.schedule["type"], after.optimizer["lr"]
+    options = {k: v for k, v in after.schedule.items() if k != "type"}
+    was, now = (SCHEDULES[kind](lr, total, **options).lr(epoch) for total in (old, new))
+    if was == now:
+        return None
+    return (f"note: train.epochs {old} -> {new} changes the {kind} schedule from here on: the learning rate at "
+            f"epoch {epoch} becomes {now:.6g} instead of {was:.6g} (see docs/runs.md, 'Training longer')")
+
+
 def resume(target: str | Path, overrides: Sequence[str] = (), config_path: Path | None = None,
            progress: bool = True, callbacks: Sequence[Callback] = (),
            notify: Callable[[str], None] = to_stderr) -> TrainResult:
@@ -103,12 +136,14 @@ def resume(target: str | Path, overrides: Sequence[str] = (), config_path: Path 
                    f"(set OPENBLAS_NUM_THREADS={saved_threads} for identical numbers)")
     report = finished_report(run_dir)
     if report is not None and trainer.finished():
-        epochs = f"{trainer.epoch} epoch{'' if trainer.epoch == 1 else 's'}"
-        notify(f"nothing to resume: {run_dir} already {report['status']} after {epochs} "
-               f"(raise train.epochs with --set to train longer)")
+        notify(nothing_to_resume(trainer, run_dir, report["status"]))
         return TrainResult(run_dir, report)
+    before = load_config(run_dir / "config.yaml")
+    note = schedule_change(before, config, trainer.epoch)
+    if note is not None:
+        notify(note)
     with StopSignals() as signals:
-        if config != load_config(run_dir / "config.yaml"):
+        if config != before:
             write_text_atomic(run_dir / "config.yaml", dump_yaml(self_contained(config)), "config")
         if progress:
             notify(f"resuming {run_dir} at {trainer.position()}")
