@@ -80,3 +80,22 @@ def test_a_completed_run_names_more_epochs_and_the_schedule_change_is_said(tmp_p
     assert report(run)["epochs_run"] == 14
     rows = (run / "metrics.csv").read_text().splitlines()[1:]
     assert float(rows[4].split(",")[1]) == now                 # epoch 5's learning rate is the one announced
+
+
+def test_a_config_edited_by_hand_is_refused_and_putting_it_back_resumes(tmp_path):
+    (tmp_path / "c.yaml").write_text(STOPPING.replace("epochs: 30", "epochs: 3"))
+    assert invoke("train", tmp_path / "c.yaml", "-q", "--out", tmp_path / "runs").exit_code == 0
+    (run,) = (tmp_path / "runs" / "es").iterdir()
+    kept = (run / "config.yaml").read_text()
+    (run / "config.yaml").write_text(kept.replace("lr: 0.3", "lr: 0.1"))
+    before = sorted(p.name for p in run.rglob("*"))
+    refused = invoke("train", "--resume", run, "--set", "train.epochs=5")
+    assert refused.exit_code == 2
+    assert refused.stderr == (f"{run / 'config.yaml'}: differs from the config last.npz was trained with "
+                              f"(optimizer.lr: 0.3 there, 0.1 here); --resume continues exactly what the checkpoint "
+                              f"holds: put the file back, or start a new run with nnctl train\n")
+    assert sorted(p.name for p in run.rglob("*")) == before
+    (run / "config.yaml").write_text(kept)                       # what the message says
+    resumed = invoke("train", "--resume", run, "--set", "train.epochs=5", "-q")
+    assert resumed.exit_code == 0, resumed.stderr
+    assert report(run)["epochs_run"] == 5

@@ -19,13 +19,13 @@ from pathlib import Path
 
 from nnctl.atomic import remove_leftovers, write_text_atomic
 from nnctl.config.load import load_config
-from nnctl.config.sections import ResolvedConfig
-from nnctl.errors import InputError
+from nnctl.config.sections import ResolvedConfig, resolve
+from nnctl.errors import ConfigError, InputError
 from nnctl.limits import MAX_META_BYTES
 from nnctl.nn.registry import SCHEDULES
-from nnctl.options.compare import differing_keys
+from nnctl.options.compare import differing_keys, show_value, value_at
 from nnctl.options.yamlio import dump_yaml, plain
-from nnctl.runs.checkpoints import expected_shapes, load_checkpoint
+from nnctl.runs.checkpoints import expected_shapes, load_checkpoint, open_checkpoint
 from nnctl.runs.run_dir import newest_run
 from nnctl.threads import blas_threads
 from nnctl.training.callbacks import Callback
@@ -69,6 +69,45 @@ def resumed_config(run_dir: Path, overrides: Sequence[str], config_path: Path | 
     if config_path is not None:
         wanted = load_config(run_dir / "config.yaml", list(overrides))
     return wanted
+
+
+def shown_at(config: dict, key: str, absent: object = "(absent)") -> object:
+    """The value at `key` as an error message shows it; `absent` when the config has no such key."""
+    try:
+        value = value_at(config, key)
+    except KeyError:
+        return absent
+    return value if absent is None else show_value(value)
+
+
+def made_absolute(key: str, was: dict, now: dict) -> bool:
+    """A file path the checkpoint stores as written (relative to a config file it does not name) and
+    config.yaml holds made absolute: the same file as far as can be told."""
+    before, after = shown_at(was, key, None), shown_at(now, key, None)
+    return (key in ("data.path", "init.from") and isinstance(before, str) and isinstance(after, str)
+            and not Path(before).is_absolute() and Path(after).parts[-len(Path(before).parts):] == Path(before).parts)
+
+
+def refuse_edited_config(run_dir: Path, checkpoint: Path) -> None:
+    """RUN/config.yaml must still say what the checkpoint was trained with (both resolved with today's
+    defaults), apart from the keys --set may change: a resume continues exactly, so a value edited by hand is
+    refused in one line naming each key with both values, before anything is loaded or written."""
+    _, meta = open_checkpoint(checkpoint)
+    if not isinstance(meta.config, dict):
+        return
+    current = load_config(run_dir / "config.yaml")
+    try:
+        trained = resolve({**meta.config, "name": current.name})
+    except ConfigError:           # a stored config this nnctl cannot read: the checkpoint's own checks say why
+        return
+    was, now = plain(trained.sections()), plain(current.sections())
+    changed = [k for k in differing_keys(was, now) if k not in CHANGEABLE and not made_absolute(k, was, now)]
+    if changed:
+        shown = "; ".join(f"{k}: {shown_at(was, k)} there, {shown_at(now, k)} here"
+                          for k in changed[:3]) + (f" and {len(changed) - 3} more" if len(changed) > 3 else "")
+        raise InputError(f"{run_dir / 'config.yaml'}: differs from the config {checkpoint.name} was trained with "
+                         f"({shown}); --resume continues exactly what the checkpoint holds: put the file back, or "
+                         f"start a new run with nnctl train")
 
 
 def finished_report(run_dir: Path) -> dict | None:
@@ -119,6 +158,8 @@ def resume(target: str | Path, overrides: Sequence[str] = (), config_path: Path 
            notify: Callable[[str], None] = to_stderr) -> TrainResult:
     """Continue the run at `target` (see the module docstring); returns its final report."""
     run_dir, checkpoint = locate(Path(target))
+    if checkpoint is not None:
+        refuse_edited_config(run_dir, checkpoint)
     config = resumed_config(run_dir, overrides, config_path)
     for folder in (run_dir, run_dir / "checkpoints"):
         if folder.is_dir():
