@@ -19,6 +19,7 @@ from nnctl.nn.objective import resolve_loss_config
 from nnctl.nn.registry import OPTIMIZERS, SCHEDULES
 from nnctl.options.spec import (
     Bool,
+    Choice,
     Float,
     Int,
     ListOf,
@@ -69,6 +70,17 @@ def Every():
             return value.strip()
         raise Mismatch("a positive number of steps, or a duration such as 30s, 10min or 2h")
 
+    return check
+
+
+def SanityMode():
+    """warn, error or off (YAML reads a bare `off` as false: taken as off)."""
+    words = Choice("warn", "error", "off")
+
+    def check(value: Any) -> str:
+        return "off" if value is False else words(value)
+
+    check.choices = words.choices
     return check
 
 
@@ -138,6 +150,10 @@ TRAIN_OPTIONS = {
     "checkpoint_every": Option(Optional(Every()), None,
                                "also write checkpoints/last.npz inside epochs: every N steps (an integer) or "
                                "after a duration such as 30s, 10min or 2h"),
+    "sanity": Option(SanityMode(), "warn",
+                     "check the first batch's loss against the expected loss at random initialization (ln C for "
+                     "softmax cross-entropy, (C - 1) x margin for svm): warn in one line, stop the run (error), "
+                     "or off"),
     "health_every": Option(Optional(HealthEvery()), "auto",
                            "record per-layer health (health.csv, health.png, findings in report.md) at each "
                            "epoch's first step and every N steps after it; auto = 4 times per epoch; null = off"),

@@ -66,6 +66,8 @@ def finish(trainer: Trainer, status: str, message: str = "", evaluate: bool = Tr
               "total_seconds": float(sum(seconds)), "resumes": trainer.resumes,
               "class_names": trainer.setup.splits.class_names, "init": trainer.weights_from,
               "versions": versions()}
+    if trainer.findings:
+        report["sanity"] = list(trainer.findings)
     ending = Ending(report)
     health = health_summary(trainer.run_dir, trainer.config)
     if health is not None:

@@ -61,6 +61,8 @@ def render_markdown(report: dict) -> str:
         lines.append(f"- resumed {report['resumes']} time{'s' if report['resumes'] > 1 else ''} (--resume)")
     if report.get("evaluated"):
         lines.append(f"- evaluated: {report['evaluated']}")
+    for finding in report.get("sanity") or []:
+        lines.append(f"- sanity check: {finding}")
     best = report.get("best_metrics")
     if best and not any(report.get(split) for split in ("train", "val", "test")):
         shown = [f"{k.replace('_', ' ')} {_num(best[k])}" for k in ("train_loss", "train_acc", "val_loss", "val_acc")

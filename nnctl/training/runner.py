@@ -38,6 +38,7 @@ from nnctl.training.health import HealthRecorder
 from nnctl.training.loop import fit
 from nnctl.training.periodic import PeriodicCheckpoint
 from nnctl.training.progress import ProgressBar
+from nnctl.training.sanity import InitialLossCheck
 from nnctl.training.signals import StopRequested, StopSignals
 from nnctl.training.snapshots import save_snapshot
 from nnctl.training.step_log import StepLog
@@ -126,6 +127,8 @@ def watchers(trainer: Trainer, progress: bool, extra: Sequence[Callback]) -> Cal
     if trainer.train_cfg["health_every"] is not None:
         chosen.append(HealthRecorder(trainer.train_cfg["health_every"]))
     chosen.append(StepLog(trainer.train_cfg["steps_every"]))
+    if trainer.train_cfg["sanity"] != "off":
+        chosen.append(InitialLossCheck(trainer.train_cfg["sanity"], to_stderr))
     if trainer.train_cfg["checkpoint_every"] is not None:
         chosen.append(PeriodicCheckpoint(trainer.train_cfg["checkpoint_every"]))
     return CallbackList(chosen + list(extra))

@@ -28,9 +28,9 @@ from nnctl.options.yamlio import plain
 from nnctl.runs.checkpoints import Checkpoint, save_checkpoint
 from nnctl.runs.meta import CheckpointMeta
 from nnctl.threads import blas_threads
-from nnctl.workers import thread_count
 from nnctl.training.report import versions
 from nnctl.training.trainer import Diverged, EpochProgress, RestoredState, Trainer
+from nnctl.workers import thread_count
 
 
 def snapshot_meta(trainer: Trainer) -> CheckpointMeta:

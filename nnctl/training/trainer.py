@@ -27,8 +27,8 @@ from nnctl.build.prepare import Setup, evaluation_generator
 from nnctl.data.augment import augment_batch
 from nnctl.data.loader import RowGatherer
 from nnctl.errors import WorkError
-from nnctl.nn.registry import OPTIMIZERS, SCHEDULES
 from nnctl.nn.evaluation import Evaluation
+from nnctl.nn.registry import OPTIMIZERS, SCHEDULES
 from nnctl.optim.monitor import Monitor
 from nnctl.runs.run_dir import MetricsLog
 from nnctl.training.bn_recompute import recompute_batchnorm
@@ -111,6 +111,7 @@ class Trainer:
         self.run_dir: Path | None = None
         self.log: MetricsLog | None = None
         self.improved = False                 # did the last epoch improve the monitored metric?
+        self.findings: list[str] = []         # what the sanity check found in this process (see sanity.py)
         self.show_progress = show_progress
         x = setup.splits.train[0]
         self.steps_per_epoch = math.ceil(len(x) / self.train_cfg["batch_size"])
@@ -132,6 +133,10 @@ class Trainer:
         self.epoch, self.progress, self.history = state.epoch, state.progress, state.history
         self.global_step, self.weights_from = state.global_step, state.weights_from
         self.resumes, self.first_loss = state.resumes, state.first_loss
+
+    def note(self, finding: str) -> None:
+        """Keep a sanity finding for the report."""
+        self.findings.append(finding)
 
     def take_progress(self) -> EpochProgress:
         """The current epoch's progress, leaving a fresh one in its place (the position back at the
