@@ -174,7 +174,7 @@ def main(script: Path, title: str, config: dict, build_torch_model) -> None:
         return
     have_torch = importlib.util.find_spec("torch") is not None     # not imported here: its threads stay out
     if not have_torch:
-        print("PyTorch is not installed: timing nnctl only (pip install torch==2.13.0 for the comparison)")
+        print("PyTorch is not installed: timing nnctl only (pip install -e '.[bench]' for the comparison)")
     print(title)
     for line in blas_description():
         print(f"  {line}")
