@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from nnctl.config.load import errors_name, read_raw_config, read_yaml_file
-from nnctl.config.sections import METRICS, ResolvedConfig, RunName, resolve
+from nnctl.config.sections import METRICS, ResolvedConfig, resolve
+from nnctl.config.values import RunName
 from nnctl.errors import ConfigError
 from nnctl.options.overrides import PathMissing, assign, canonical_path, split_key_path
 from nnctl.options.spec import (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from nnctl.config.sections import interval
+from nnctl.config.values import interval
 from nnctl.training.callbacks import Callback, StepInfo
 from nnctl.training.snapshots import save_snapshot
 
