@@ -42,9 +42,35 @@ def quiet_when_the_reader_is_gone(method):
     return guarded
 
 
+def terminal_width(stream: TextIO) -> int | None:
+    """The terminal's columns now (it may have been resized since the run began), or None."""
+    try:
+        return os.get_terminal_size(stream.fileno()).columns or None
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def epoch_line(row: dict, epochs: int, width: int | None = None) -> str:
+    """The line an epoch leaves behind: `epoch 3/20  train_loss 0.7852  train_acc 0.7310  val_loss ...  4.2 s`,
+    or, where that is wider than the terminal, the same figures in the short form
+    `epoch 3/20  train loss 0.7852 acc 0.7310  val loss 0.8011 acc 0.7205  4.2s` (at most 80 columns up to
+    epoch 999/999 and 9999.9 s), so validation is never cut off."""
+    shown = {k: f"{row[k]:.4f}" for k in SHOWN if row.get(k) is not None}
+    head, tail = f"epoch {row['epoch']}/{epochs}", f"{row['seconds']:.1f} s"
+    line = "  ".join([head, *(f"{k} {v}" for k, v in shown.items()), tail])
+    if width is None or len(line) <= width:
+        return line
+    groups = []
+    for split in ("train", "val"):
+        figures = [f"{name} {shown[f'{split}_{name}']}" for name in ("loss", "acc") if f"{split}_{name}" in shown]
+        if figures:
+            groups.append(" ".join([split, *figures]))
+    return "  ".join([head, *groups, tail.replace(" s", "s")])
+
+
 class ProgressBar(Callback):
-    """One bar per epoch on a terminal; at the epoch's end the bar shows the epoch's row (train and
-    validation metrics) and is closed. Not on a terminal: a line per epoch instead."""
+    """One bar per epoch on a terminal; at the epoch's end the bar is cleared and the epoch's line (train and
+    validation figures, fitted to the terminal's width) takes its place. Not on a terminal: that line only."""
 
     def __init__(self, stream: TextIO = sys.stderr):
         self.stream = stream
@@ -74,14 +100,12 @@ class ProgressBar(Callback):
 
     @quiet_when_the_reader_is_gone
     def on_epoch_end(self, trainer, row: dict) -> None:
-        shown = {k: f"{row[k]:.4f}" for k in SHOWN if row.get(k) is not None}
-        if self.bar is not None:
-            self.bar.set_postfix(shown, refresh=True)
+        width = None
+        if self.bar is not None:                 # the bar gives way to the epoch's line, fitted to the width
+            self.bar.leave = False
             self.close()
-            return
-        numbers = "  ".join(f"{k} {v}" for k, v in shown.items())
-        print(f"epoch {row['epoch']}/{trainer.train_cfg['epochs']}  {numbers}  {row['seconds']:.1f} s",
-              file=self.stream, flush=True)
+            width = terminal_width(self.stream)
+        print(epoch_line(row, trainer.train_cfg["epochs"], width), file=self.stream, flush=True)
 
     @quiet_when_the_reader_is_gone
     def on_fit_end(self, trainer, status: str) -> None:
