@@ -40,6 +40,14 @@ def test_init_large_warns_once_and_the_report_keeps_it(tmp_path, fashion_folder)
     report = json.loads((only_run(tmp_path / "runs") / "report.json").read_text())
     assert report["sanity"] == [line.removeprefix("warning: ")]
     assert f"- sanity check: {report['sanity'][0]}" in (only_run(tmp_path / "runs") / "report.md").read_text()
+    health = CliRunner().invoke(cli, ["health", str(only_run(tmp_path / "runs"))])
+    assert health.exit_code == 0 and f"\nfindings:\n- sanity check: {report['sanity'][0]}\n" in health.output
+    longer = CliRunner().invoke(cli, ["train", "--resume", str(only_run(tmp_path / "runs")), "--set", "train.epochs=2",
+                                      "-q"])
+    assert longer.exit_code == 0, longer.stderr
+    assert "initial loss" not in longer.stderr                      # the check is made when a run begins, once
+    resumed = json.loads((only_run(tmp_path / "runs") / "report.json").read_text())
+    assert resumed["epochs_run"] == 2 and resumed["sanity"] == report["sanity"]    # kept across the resume
 
 
 @pytest.mark.data

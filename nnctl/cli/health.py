@@ -22,10 +22,11 @@ def command(run: Path) -> None:
     from nnctl.errors import InputError
     from nnctl.health.log import HEALTH_FILE
     from nnctl.health.summary import format_health
+    from nnctl.runs.checkpoints import sanity_findings
     from nnctl.runs.run_dir import find_run
 
     run_dir = find_run(run)
     if not (run_dir / HEALTH_FILE).is_file():
         raise InputError(f"{run_dir}: no {HEALTH_FILE} (the run was trained with train.health_every: null, "
                          f"or by an nnctl without health records)")
-    click.echo(format_health(run_dir, load_config(run_dir / "config.yaml")))
+    click.echo(format_health(run_dir, load_config(run_dir / "config.yaml"), sanity_findings(run_dir)))

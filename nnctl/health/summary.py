@@ -51,8 +51,9 @@ def layer_table(rows: list[dict]) -> list[str]:
     return align([header] + body, indent="  ")
 
 
-def format_health(run_dir: Path, config: ResolvedConfig | None) -> str:
-    """What `nnctl health RUN` prints: the records' span, the layer table, the findings."""
+def format_health(run_dir: Path, config: ResolvedConfig | None, sanity: list[str] | tuple = ()) -> str:
+    """What `nnctl health RUN` prints: the records' span, the layer table, the findings (the run's
+    sanity-check findings, train.sanity, first)."""
     rows = read_health(run_dir)
     if not rows:
         return f"{run_dir}: no health records yet"
@@ -61,7 +62,7 @@ def format_health(run_dir: Path, config: ResolvedConfig | None) -> str:
     lines = [f"health of {run_dir}: {len(steps)} records, steps {steps[0]:.0f} to {steps[-1]:.0f} "
              f"(epochs {epochs[0]:g} to {epochs[-1]:.3g}); outputs on the probe sample in evaluation mode", ""]
     lines += layer_table(rows)
-    findings = find(rows, config)
+    findings = [f"sanity check: {finding}" for finding in sanity] + [f.text() for f in find(rows, config)]
     lines += ["", "findings:" if findings else NO_FINDINGS]
-    lines += [f"- {f.text()}" for f in findings]
+    lines += [f"- {finding}" for finding in findings]
     return "\n".join(lines)

@@ -164,3 +164,17 @@ def expected_shapes(params: dict[str, np.ndarray], buffers: dict[str, np.ndarray
     shapes = {f"param/{k}": v.shape for k, v in params.items()}
     shapes.update({f"buffer/{k}": v.shape for k, v in buffers.items()})
     return shapes
+
+
+def sanity_findings(run_dir: Path) -> list[str]:
+    """The run's sanity-check findings (train.sanity): from report.json once the run has ended, else from
+    its last checkpoint (a run still going, or interrupted); [] when there are none or neither is readable."""
+    report = Path(run_dir) / "report.json"
+    try:
+        if report.is_file() and report.stat().st_size <= MAX_META_BYTES:
+            found = json.loads(report.read_text(encoding="utf-8")).get("sanity")
+        else:
+            found = open_checkpoint(Path(run_dir) / "checkpoints" / "last.npz")[1].findings
+    except (InputError, OSError, ValueError, AttributeError):
+        return []
+    return [str(finding) for finding in found] if isinstance(found, list) else []

@@ -48,6 +48,7 @@ class CheckpointMeta:
     resumes: int = 0
     versions: dict | None = None              # nnctl, numpy, python, platform
     first_loss: float | None = None
+    findings: list[str] | None = None         # the sanity check's findings (train.sanity), kept across resumes
     blas_threads: int | None = None
     worker_threads: int | None = None         # None in format 1
 

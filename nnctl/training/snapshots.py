@@ -54,7 +54,7 @@ def snapshot_meta(trainer: Trainer) -> CheckpointMeta:
         image_shape=None if splits.image_shape is None else list(splits.image_shape),
         init=trainer.weights_from,
         blas_threads=blas_threads(), worker_threads=thread_count(), resumes=trainer.resumes, versions=versions(),
-        first_loss=trainer.first_loss)
+        first_loss=trainer.first_loss, findings=list(trainer.findings))
 
 
 def save_snapshot(trainer: Trainer, name: str) -> Path:
@@ -105,10 +105,12 @@ def restore_snapshot(trainer: Trainer, ckpt: Checkpoint, source: str) -> None:
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"{source}: damaged training state ({exc}); the run cannot be resumed from it") from None
     first = meta.first_loss
+    findings = meta.findings if isinstance(meta.findings, list) else []
     trainer.restore(RestoredState(epoch, saved_progress, history, int(meta.global_step or 0),
                                   meta.init if isinstance(meta.init, dict) else None,
                                   int(meta.resumes or 0) + 1,
-                                  float(first) if isinstance(first, (int, float)) and math.isfinite(first) else None))
+                                  float(first) if isinstance(first, (int, float)) and math.isfinite(first) else None,
+                                  tuple(str(finding)[:1000] for finding in findings[:20])))
     trainer.saved["last"] = trainer.position()
     if trainer.best.best_epoch:
         trainer.saved["best"] = f"end of epoch {trainer.best.best_epoch}"

@@ -72,6 +72,7 @@ class RestoredState:
     weights_from: dict | None
     resumes: int
     first_loss: float | None
+    findings: tuple[str, ...] = ()            # the sanity check's, made when the run began
 
 
 class Trainer:
@@ -111,7 +112,7 @@ class Trainer:
         self.run_dir: Path | None = None
         self.log: MetricsLog | None = None
         self.improved = False                 # did the last epoch improve the monitored metric?
-        self.findings: list[str] = []         # what the sanity check found in this process (see sanity.py)
+        self.findings: list[str] = []         # what the sanity check found when the run began (see sanity.py)
         self.show_progress = show_progress
         x = setup.splits.train[0]
         self.steps_per_epoch = math.ceil(len(x) / self.train_cfg["batch_size"])
@@ -133,6 +134,7 @@ class Trainer:
         self.epoch, self.progress, self.history = state.epoch, state.progress, state.history
         self.global_step, self.weights_from = state.global_step, state.weights_from
         self.resumes, self.first_loss = state.resumes, state.first_loss
+        self.findings = list(state.findings)
 
     def note(self, finding: str) -> None:
         """Keep a sanity finding for the report."""
