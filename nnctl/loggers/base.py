@@ -70,6 +70,16 @@ class Logger:
         """Let go of files and connections; called once, also after a failure."""
 
 
+WIDTH = 200          # characters of a logger's error shown in its warning line
+
+
+def first_line(exc: BaseException) -> str:
+    """An exception as one line for a warning: its type and the first line of its message, cut at WIDTH."""
+    text = (str(exc).strip().splitlines() or [""])[0]
+    text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return text if len(text) <= WIDTH else text[:WIDTH - 3] + "..."
+
+
 class MissingPackage(WorkError):
     """A logger's optional package is not installed (exit code 1)."""
 

@@ -17,20 +17,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from nnctl.build.prepare import config_dir
-from nnctl.loggers.base import Already, Logger, RunStart
+from nnctl.loggers.base import Already, Logger, RunStart, first_line
 from nnctl.loggers.choose import make_loggers
 from nnctl.options.yamlio import plain
 from nnctl.training.callbacks import Callback, StepInfo
 from nnctl.training.step_log import default_every, rows_up_to
-
-WIDTH = 200          # characters of a logger's error shown in the warning
-
-
-def first_line(exc: BaseException) -> str:
-    text = (str(exc).strip().splitlines() or [""])[0]
-    text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-    return text if len(text) <= WIDTH else text[:WIDTH - 3] + "..."
-
 
 class SendToLoggers(Callback):
     """Feeds `loggers` (see the module docstring); `say` prints the warning line."""
