@@ -70,9 +70,9 @@ class MlflowLogger(Logger):
         self.log_params(flatten(run.config))
         return Already()
 
-    def last_step(self, key: str) -> int:
-        """The largest step of metric `key` in the run (0 when it has none)."""
-        return max((m.step for m in self.client.get_metric_history(self.run_id, key)), default=0)
+    def last_step(self, key: str, default: int = 0) -> int:
+        """The largest step of metric `key` in the run (`default` when it has none)."""
+        return max((m.step for m in self.client.get_metric_history(self.run_id, key)), default=default)
 
     def log_params(self, values: dict) -> None:
         # optional (the mlflow extra): loaded when a run has an mlflow logger
@@ -100,7 +100,9 @@ class MlflowLogger(Logger):
 
     def end(self, report: dict) -> None:
         step = int(report.get("epochs_run") or 0)
-        self.log_metrics([(key, value, step) for key, value in report_figures(report).items()])
+        figures = report_figures(report)
+        if not figures or self.last_step(next(iter(figures)), default=-1) < step:    # a re-run has them already
+            self.log_metrics([(key, value, step) for key, value in figures.items()])
         for picture in sorted(self.run_dir.glob("*.png")):
             self.client.log_artifact(self.run_id, str(picture), "pictures")
         for name, folder in ARTIFACTS.items():

@@ -2,7 +2,7 @@
 default tracking URI, and experiments found or made.
 
 A dead tracking server must not hold a run up: unless the environment already sets them, the client makes
-2 retries of a failed request, backing off 0.5 s and 1 s, and waits at most 5 s for an answer
+2 retries of a failed request, backing off about 1 s and 2 s, and waits at most 5 s for an answer
 (MLFLOW_HTTP_REQUEST_MAX_RETRIES, MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR, MLFLOW_HTTP_REQUEST_BACKOFF_JITTER,
 MLFLOW_HTTP_REQUEST_TIMEOUT). After its first failure a logger is dropped (nnctl.training.logged), so a
 run waits for a dead server once at most.
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from nnctl.loggers.base import INSTALL, MissingPackage
 
-HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "0.5",
+HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
                  "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER": "0.2", "MLFLOW_HTTP_REQUEST_TIMEOUT": "5"}
 QUIET = {"mlflow": logging.ERROR, "alembic": logging.WARNING, "urllib3": logging.ERROR}
 SQLITE = "sqlite:///"

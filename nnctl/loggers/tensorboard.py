@@ -82,13 +82,20 @@ class TensorBoardLogger(Logger):
             self.add(tb_records.scalar("step/lr", lr, step))
         self.writer.flush()
 
+    def new(self, tag: str, step: int) -> bool:
+        """Does no earlier event file hold `tag` at `step` or later? (A run re-run from an earlier checkpoint
+        ends at a step it already reported.)"""
+        return step > self.written.get(tag, -1)
+
     def end(self, report: dict) -> None:
         step = report.get("epochs_run") or 0
         for key, value in report_figures(report).items():
-            self.add(tb_records.scalar(key, value, step))
+            if self.new(key, step):
+                self.add(tb_records.scalar(key, value, step))
         for name in PICTURES:
-            if (self.run_dir / name).is_file():
-                self.add(tb_records.image(f"pictures/{Path(name).stem}", (self.run_dir / name).read_bytes(), step))
+            tag = f"pictures/{Path(name).stem}"
+            if (self.run_dir / name).is_file() and self.new(tag, step):
+                self.add(tb_records.image(tag, (self.run_dir / name).read_bytes(), step))
         self.add(tb_records.hparams_end(report.get("status", ""), time.time()))
         self.writer.flush()
 
