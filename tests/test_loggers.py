@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import shutil
+from pathlib import Path
 import subprocess
 import sys
 
@@ -72,13 +73,15 @@ def test_a_missing_package_is_one_line_saying_what_to_install(tmp_path, kind):
     assert done.stderr == (f"{config}: loggers[0]: the {kind} logger needs the {kind} package, which is not "
                            f"installed: pip install 'nnctl[{kind}]'\n")
     assert not (tmp_path / "runs").exists()
+    if kind == "mlflow":           # the line docs/loggers.md quotes
+        docs = (Path(__file__).parents[1] / "docs" / "loggers.md").read_text()
+        assert "\n" + done.stderr.replace(str(config), "spiral.yaml") in docs
 
 
 def test_the_extras_the_message_names_exist_and_are_in_dev():
     """What the missing-package line says to install: `nnctl[tensorboard]` and `nnctl[mlflow]` are extras that
     bring the package (and dev has both)."""
     import tomllib
-    from pathlib import Path
 
     extras = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"][
         "optional-dependencies"]

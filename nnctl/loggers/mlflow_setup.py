@@ -5,7 +5,8 @@ A dead tracking server must not hold a run up: unless the environment already se
 2 retries of a failed request, backing off about 1 s and 2 s, and waits at most 5 s for an answer
 (MLFLOW_HTTP_REQUEST_MAX_RETRIES, MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR, MLFLOW_HTTP_REQUEST_BACKOFF_JITTER,
 MLFLOW_HTTP_REQUEST_TIMEOUT). After its first failure a logger is dropped (nnctl.training.logged), so a
-run waits for a dead server once at most.
+run waits for a dead server once at most. MLflow's own lines (its log, the run's URL on stdout) are kept
+out of nnctl's output.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from pathlib import Path
 from nnctl.loggers.base import INSTALL, MissingPackage
 
 HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
-                 "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER": "0.2", "MLFLOW_HTTP_REQUEST_TIMEOUT": "5"}
+                 "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER": "0.2", "MLFLOW_HTTP_REQUEST_TIMEOUT": "5",
+                 "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true"}      # nnctl's stdout is its own
 QUIET = {"mlflow": logging.ERROR, "alembic": logging.WARNING, "urllib3": logging.ERROR}
 SQLITE = "sqlite:///"
 
