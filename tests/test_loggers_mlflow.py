@@ -222,7 +222,8 @@ def test_a_server_killed_mid_run_costs_one_warning_line_and_the_run_completes(tm
     failed_at = int(re.search(r"at epoch (\d+)", warnings[0]).group(1))
     assert len(logged) < failed_at < epochs
     assert [s for s, _ in scalars(run_dir / "tensorboard")["val_loss"]] == list(range(1, epochs + 1))
-    documented = [line.strip() for line in DOCS.read_text().splitlines() if line.strip().startswith("warning: the mlflow")]
+    documented = [line.strip() for line in DOCS.read_text().splitlines()
+                  if line.strip().startswith("warning: the mlflow")]
     assert len(documented) == 1 and WARNING.match(documented[0])
     print(f"\nkilled the server after epoch {len(logged)}'s metrics arrived; the run went on for {after:.1f} s more, "
           f"{report['status']} after {report['epochs_run']} epochs; stderr:\n{err}")

@@ -127,8 +127,8 @@ def claim(run_dir: Path) -> Path:
 
 def watchers(trainer: Trainer, progress: bool, extra: Sequence[Callback]) -> CallbackList:
     """The callbacks of a run: the progress bar, health records, steps.csv, periodic checkpoints, the
-    loggers (nnctl.training.logged), then the caller's own. Health and steps.csv come before checkpoints, so a checkpoint's position never runs ahead
-    of health.csv or of steps.csv's rows."""
+    loggers (nnctl.training.logged), then the caller's own. Health and steps.csv come before checkpoints, so
+    a checkpoint's position never runs ahead of health.csv or of steps.csv's rows."""
     chosen: list[Callback] = [ProgressBar()] if progress else []
     if trainer.train_cfg["health_every"] is not None:
         chosen.append(HealthRecorder(trainer.train_cfg["health_every"]))
