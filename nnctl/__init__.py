@@ -7,6 +7,7 @@ checks this, and tools/import_graph.py holds the order):
     commands                              eval, embed, plot, summary as functions
     check, deploy, sweep                  gradcheck and overfit; predict and ONNX; sweeps
     training                              trainer, loop, callbacks, endings, resume
+    loggers                               TensorBoard and MLflow: a run's numbers sent out
     runs                                  run folders, checkpoints as data, the one checkpoint -> network loader
     build                                 config -> data splits, network, objective
     viz, health                           drawing and measuring only

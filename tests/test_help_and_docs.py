@@ -66,7 +66,8 @@ def test_docs_unknown_topic_lists_what_exists():
     assert result.exit_code == 2
     message = result.output.strip()
     assert message.startswith("nnctl docs: unknown topic 'optimiser'; sections: top, data, model, loss, "
-                              "regularization, optimizer, schedule, train, init; entries: mnist, fashion-mnist, ")
+                              "regularization, optimizer, schedule, train, init, loggers; entries: mnist, "
+                              "fashion-mnist, ")
     assert ", adam, " in message and message.count("\n") == 0
 
 

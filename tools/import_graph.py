@@ -29,6 +29,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("nnctl.viz", "nnctl.health"),                       # drawing and measuring: arrays and records in
     ("nnctl.build",),                                    # config -> data splits, network, objective
     ("nnctl.runs",),                                     # run folders, checkpoints as data, one loader
+    ("nnctl.loggers",),                                  # TensorBoard and MLflow: a run's numbers sent out
     ("nnctl.training",),                                 # trainer, loop, callbacks, endings
     ("nnctl.check", "nnctl.deploy", "nnctl.sweep"),      # gradcheck, predict/export, sweeps
     ("nnctl.commands",),                                 # what each command does, as functions

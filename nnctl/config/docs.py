@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 
 from nnctl.atomic import write_text_atomic
+from nnctl.config.loggers import LOGGER_DOCS, LOGGER_TYPES
 from nnctl.config.sections import (
     EARLY_STOPPING_OPTIONS,
     INIT_OPTIONS,
@@ -70,7 +71,7 @@ def catalogue(title: str, table: dict[str, type], extra_keys: str = "") -> list[
 
 def reference_sections() -> dict[str, list[str]]:
     """The reference as named sections (top, data, model, loss, regularization, optimizer, schedule, train,
-    init), each a list of markdown lines starting with its `###` heading."""
+    init, loggers), each a list of markdown lines starting with its `###` heading."""
     data = ["### `data`", "", "Keys every dataset accepts:", ""] + option_table(DATA_OPTIONS) + [""]
     for name, cls in DATASETS.items():
         data += [f"#### `dataset: {name}`", "", _summary(cls), ""] + option_table(cls.options) + [""]
@@ -98,7 +99,18 @@ def reference_sections() -> dict[str, list[str]]:
         "train": train,
         "init": ["### `init`", "", "`null` (weights drawn by each layer's initializer) or a mapping: start a new run "
                  "from another run's weights (see docs/finetune.md):", ""] + option_table(INIT_OPTIONS) + [""],
+        "loggers": logger_section(),
     }
+
+
+def logger_section() -> list[str]:
+    """The `loggers` section: a list of `{type: ...}` entries, one table per type (see docs/loggers.md)."""
+    lines = ["### `loggers`", "", "A list (default empty) of places that also receive the run's numbers, each "
+             "`{type: NAME, ...}`, each type at most once; a logger that fails prints one warning line and the "
+             "run goes on (see docs/loggers.md).", ""]
+    for name, options in LOGGER_TYPES.items():
+        lines += [f"#### `logger: {name}`", "", LOGGER_DOCS[name], ""] + option_table(options) + [""]
+    return lines
 
 
 def reference_markdown() -> str:

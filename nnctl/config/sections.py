@@ -1,6 +1,6 @@
 """The sections of a config, their keys, and `resolve`: a raw mapping in, the resolved config out.
 
-Sections: name, seed, data, model, loss, regularization, optimizer, schedule, train, init. Each section's keys
+Sections: name, seed, data, model, loss, regularization, optimizer, schedule, train, init, loggers. Each section's keys
 are declared next to the thing they configure (layers, losses, optimizers, ...) and checked here; an
 error is a ConfigError with the key path (`nnctl.config.load` adds the file).
 """
@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from nnctl.config.loggers import resolve_loggers
 from nnctl.config.values import Every, HealthEvery, RunName, SanityMode
 from nnctl.data import validate_data_config
 from nnctl.data.augment import AUGMENT_OPTIONS
@@ -35,7 +36,8 @@ from nnctl.options.spec import (
     validate,
 )
 
-SECTIONS = ("name", "seed", "data", "model", "loss", "regularization", "optimizer", "schedule", "train", "init")
+SECTIONS = ("name", "seed", "data", "model", "loss", "regularization", "optimizer", "schedule", "train", "init",
+            "loggers")
 
 
 TOP_OPTIONS = {
@@ -136,7 +138,7 @@ INIT_OPTIONS = {
 
 @dataclass(frozen=True)
 class ResolvedConfig:
-    """The resolved config: its ten sections, every default filled in and every check passed, plus where it
+    """The resolved config: its eleven sections, every default filled in and every check passed, plus where it
     came from. Sections are plain data as `nnctl docs` describes them (a section's keys are declared next to
     what they configure); `sections()` gives them as one mapping in file order, which config.yaml holds.
 
@@ -156,12 +158,13 @@ class ResolvedConfig:
     schedule: dict
     train: dict
     init: dict | None
+    loggers: list[dict] = field(default_factory=list)
     source: str = ""
     node_paths: dict[str, str] = field(default_factory=dict, compare=False)
     overrides: dict[str, str] = field(default_factory=dict, compare=False)
 
     def sections(self) -> dict[str, Any]:
-        """The ten sections as one mapping, in file order (the values themselves, not copies)."""
+        """The eleven sections as one mapping, in file order (the values themselves, not copies)."""
         return {section: getattr(self, section) for section in SECTIONS}
 
     def with_sections(self, **changed: Any) -> ResolvedConfig:
@@ -192,7 +195,7 @@ def resolve(raw: dict) -> ResolvedConfig:
     train = resolve_train(raw.get("train"), "train")
     init = resolve_init(raw.get("init"), model, "init")
     return ResolvedConfig(top["name"], top["seed"], data, model, loss, regularization, optimizer, schedule, train,
-                          init, node_paths=node_paths)
+                          init, resolve_loggers(raw.get("loggers")), node_paths=node_paths)
 
 
 def resolve_init(raw: Any, model: dict, path: str) -> dict | None:

@@ -12,11 +12,14 @@ unless --storage names another database, and the outputs (see report.py), rewrit
 
 from __future__ import annotations
 
+import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from nnctl.errors import InputError, Interrupted, WorkError
+from nnctl.loggers.choose import require_packages
+from nnctl.loggers.sweep import close_parent, open_parent
 from nnctl.sweep.check import check_sweep
 from nnctl.sweep.report import write_outputs
 from nnctl.sweep.spec import read_sweep
@@ -62,6 +65,7 @@ def run_sweep(request: Request, say) -> None:
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     plan = make_plan(request, check=True)
+    require_packages(plan.spec.config.loggers, str(request.path))
     handle = open_or_create(plan)
     for line in fail_dead_local_trials(handle):
         say(line)
@@ -73,6 +77,8 @@ def run_sweep(request: Request, say) -> None:
     threads = f", {worker_threads(request.workers)} BLAS thread(s) each" if request.workers > 1 else ""
     say(f"sweep {spec.name}: {plan.where}; {planned} trials planned, {waiting(handle.study)} to run "
         f"({queued} new); {request.workers} worker(s){threads}; run folders in {plan.sweep_dir}")
+    loggers = plan.spec.config.loggers
+    open_parent(loggers, plan.sweep_dir, spec.name, parent_params(plan), say)
     code = 0
     try:
         if request.workers == 1:
@@ -83,11 +89,20 @@ def run_sweep(request: Request, say) -> None:
     except Interrupted as exc:
         code = exc.exit_code
     say(summary_line(plan, handle, write_outputs(plan, handle)))
+    best = best_trial(handle.study, plan.maximize)
+    close_parent(loggers, plan.sweep_dir, "interrupted" if code >= 128 else "failed" if code else "completed",
+                 None if best is None else (best.number, best.value), say)
     if code >= 128:
         raise Interrupted("interrupted: trials in flight saved their position and are queued again; continue "
                           "with the same command", exit_code=code)
     if code:
         raise WorkError("a worker failed (its message is above); run the same command to continue")
+
+
+def parent_params(plan: Plan) -> dict[str, str]:
+    """The sweep as the params of its MLflow parent run: each space key's distribution, and the metric."""
+    params = {f"space.{p.path}": json.dumps(p.as_yaml()) for p in plan.spec.params}
+    return {**params, "metric": plan.metric, "trials": str(plan.spec.trials)}
 
 
 def open_or_create(plan: Plan) -> StudyHandle:

@@ -27,6 +27,7 @@ from nnctl.sweep.spec import SweepSpec
 from nnctl.sweep.storage import masked, open_storage
 
 IDENTITY = "nnctl_sweep"
+NOT_COMPARED = ("name", "loggers")       # keys of the base config that may change as a sweep continues
 
 
 class StudyMissing(InputError):
@@ -53,7 +54,7 @@ class Plan:
 
     def identity(self) -> dict:
         """What the study must keep: the resolved base config with `set` (its name aside), space, metric."""
-        config = {k: v for k, v in plain(self.spec.config.sections()).items() if k != "name"}
+        config = {k: v for k, v in plain(self.spec.config.sections()).items() if k not in NOT_COMPARED}
         return {"config": config, "space": {p.path: p.as_yaml() for p in self.spec.params}, "metric": self.metric}
 
 
@@ -146,7 +147,7 @@ def with_current_defaults(config: dict) -> dict:
         again = resolve({**config, "name": "stored"})
     except ConfigError:          # no longer valid: compared as stored, and refused as different
         return config
-    return {k: v for k, v in plain(again.sections()).items() if k != "name"}
+    return {k: v for k, v in plain(again.sections()).items() if k not in NOT_COMPARED}
 
 
 def wait_for_identity(study, seconds: float = 30.0) -> dict | None:

@@ -8,6 +8,7 @@ The loop calls, in order:
     on_step_end(trainer, step)             after the optimizer update
     on_epoch_end(trainer, row)             after validation and the epoch's checkpoints; row is the metrics row
     on_fit_end(trainer, status)            when the loop ends, however it ends ("completed", "interrupted", ...)
+    on_report(trainer, report)             after the ending wrote the report and pictures (the report as data)
 
 A callback ends the run early by raising `StopRun(status, message)`, e.g. a sweep pruning a trial: the run
 then finishes normally (best weights restored, report written) with that status.
@@ -57,6 +58,8 @@ class Callback:
 
     def on_fit_end(self, trainer: Any, status: str) -> None: ...
 
+    def on_report(self, trainer: Any, report: dict) -> None: ...
+
 
 class StopRun(Exception):
     """Raised by a callback to end the run early; `status` goes into the report (e.g. "pruned")."""
@@ -95,3 +98,7 @@ class CallbackList(Callback):
     def on_fit_end(self, trainer, status):
         for c in self.callbacks:
             c.on_fit_end(trainer, status)
+
+    def on_report(self, trainer, report):
+        for c in self.callbacks:
+            c.on_report(trainer, report)

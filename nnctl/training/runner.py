@@ -29,12 +29,14 @@ from nnctl.config.load import errors_name
 from nnctl.console import say
 from nnctl.errors import ConfigError, InputError, Interrupted, NnctlError, WorkError
 from nnctl.limits import MAX_CONFIG_BYTES, show_bytes
+from nnctl.loggers.choose import require_packages
 from nnctl.options.yamlio import dump_yaml, plain
 from nnctl.runs.init_from import init_source, initialize_from
 from nnctl.runs.run_dir import create_run_dir
 from nnctl.training.callbacks import Callback, CallbackList, StopRun
 from nnctl.training.finish import finish
 from nnctl.training.health import HealthRecorder
+from nnctl.training.logged import logger_callbacks
 from nnctl.training.loop import fit
 from nnctl.training.periodic import PeriodicCheckpoint
 from nnctl.training.progress import ProgressBar
@@ -60,6 +62,7 @@ def build_trainer(config: dict, progress: bool, initialize: bool = True) -> Trai
 
     With `initialize` (a new run) the weights named by the config's `init` section are copied in; a resumed
     run leaves that to its own checkpoint."""
+    require_packages(config.loggers, config.source)
     setup = prepare(config, progress=progress)
     with errors_name(config):
         weights_from = initialize_from(setup.network, config) if initialize and config.init else None
@@ -75,6 +78,9 @@ def self_contained(config: dict) -> dict:
         out["data"] = {**config.data, "path": str((config_dir(config) / Path(path).expanduser()).resolve())}
     if config.init:
         out["init"] = {**config.init, "from": str(init_source(config))}
+    if any(entry.get("dir") is not None for entry in config.loggers):     # a tensorboard logger's dir
+        out["loggers"] = [{**entry, "dir": str((config_dir(config) / Path(entry["dir"]).expanduser()).resolve())}
+                          if entry.get("dir") is not None else entry for entry in config.loggers]
     return out
 
 
@@ -120,9 +126,9 @@ def claim(run_dir: Path) -> Path:
 
 
 def watchers(trainer: Trainer, progress: bool, extra: Sequence[Callback]) -> CallbackList:
-    """The callbacks of a run: the progress bar, health records, steps.csv, periodic checkpoints, then the
-    caller's own. Health and steps.csv come before checkpoints, so a checkpoint's position never runs ahead
-    of health.csv or of steps.csv's rows."""
+    """The callbacks of a run: the progress bar, health records, steps.csv, periodic checkpoints, the
+    loggers (nnctl.training.logged), then the caller's own. Health and steps.csv come before checkpoints, so
+    a checkpoint's position never runs ahead of health.csv or of steps.csv's rows."""
     chosen: list[Callback] = [ProgressBar()] if progress else []
     if trainer.train_cfg["health_every"] is not None:
         chosen.append(HealthRecorder(trainer.train_cfg["health_every"]))
@@ -131,7 +137,7 @@ def watchers(trainer: Trainer, progress: bool, extra: Sequence[Callback]) -> Cal
         chosen.append(InitialLossCheck(trainer.train_cfg["sanity"], to_stderr))
     if trainer.train_cfg["checkpoint_every"] is not None:
         chosen.append(PeriodicCheckpoint(trainer.train_cfg["checkpoint_every"]))
-    return CallbackList(chosen + list(extra))
+    return CallbackList(chosen + logger_callbacks(trainer, to_stderr) + list(extra))
 
 
 def execute(trainer: Trainer, callbacks: CallbackList, signals: StopSignals, rows: Sequence[dict] = ()) -> dict:
@@ -164,6 +170,7 @@ def completed(trainer: Trainer, callbacks: CallbackList, signals: StopSignals, s
     signals.begin_ending()
     callbacks.on_fit_end(trainer, status)
     ending = finish(trainer, status, message, stop=signals.pending)
+    report_to(callbacks, trainer, ending.report)
     run = trainer.run_dir
     if ending.cut_short_by is not None:
         raise Interrupted(f"interrupted during the final evaluation (training had {status} after "
@@ -197,6 +204,7 @@ def interrupted(trainer: Trainer, callbacks: CallbackList, signals: StopSignals,
     signals.begin_ending()
     name = signal.Signals(signum).name
     ending = finish(trainer, "interrupted", f"stopped by {name} at {trainer.position()}", evaluate=False)
+    report_to(callbacks, trainer, ending.report)
     raise Interrupted(f"interrupted: {what} {report_words(trainer, ending)}; continue with nnctl train "
                       f"--resume {trainer.run_dir}", exit_code=128 + signum)
 
@@ -209,6 +217,7 @@ def diverged(trainer: Trainer, callbacks: CallbackList, signals: StopSignals, ex
     kept = f"kept the best checkpoint (epoch {best})" if best else \
         "no epoch finished, so there is no best checkpoint"
     ending = finish(trainer, "diverged", f"{exc}; {kept}", stop=signals.pending)
+    report_to(callbacks, trainer, ending.report)
     measured = "; the report measures the best checkpoint" if best and ending.cut_short_by is None else ""
     raise WorkError(f"training diverged: {exc}; {kept} in {trainer.run_dir}{measured}"
                     f"{'' if not ending.failures else ' ' + report_words(trainer, ending)}. Try a smaller "
@@ -222,9 +231,17 @@ def failed(trainer: Trainer, callbacks: CallbackList, signals: StopSignals, exc:
         callbacks.on_fit_end(trainer, "failed")
     detail = str(exc) if isinstance(exc, NnctlError) else f"{type(exc).__name__}: {exc}"
     ending = finish(trainer, "failed", detail, evaluate=False)
+    report_to(callbacks, trainer, ending.report)
     debug = "" if isinstance(exc, NnctlError) else "; run with --debug for the traceback"
     raise WorkError(f"training failed {failure_point(trainer)}: {detail}; kept {kept_checkpoints(trainer)} "
                     f"{report_words(trainer, ending)}{debug}") from exc
+
+
+def report_to(callbacks: CallbackList, trainer: Trainer, report: dict) -> None:
+    """The written report to the callbacks (the loggers send its figures and pictures); a stop signal
+    arriving meanwhile is handled by the ending, after this."""
+    with contextlib.suppress(Exception):
+        callbacks.on_report(trainer, report)
 
 
 def epochs(count: int) -> str:
