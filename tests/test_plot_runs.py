@@ -73,8 +73,8 @@ def test_legends_name_the_config_keys_that_differ(tmp_path, figures):
     result = invoke("plot", sgd, momentum, "--metric", "train_loss")
     assert result.exit_code == 0, result.output
     assert result.stdout == f"wrote {tmp_path / 'runs' / 'plot_train_loss.png'}\n"     # their common folder
-    assert legend(figures[-1]) == ["optimizer.type=sgd, optimizer.lr=0.1",       # an sgd run has no momentum key
-                                   "optimizer.type=momentum, optimizer.lr=0.05, optimizer.momentum=0.9"]
+    assert legend(figures[-1]) == ["a, optimizer.type=sgd, lr=0.1",       # an sgd run has no momentum key
+                                   "b, optimizer.type=momentum, lr=0.05, momentum=0.9"]
     result = invoke("plot", sgd, momentum, "--label", "optimizer.type", "--out", tmp_path / "x.png")
     assert result.exit_code == 0, result.output
     assert legend(figures[-1]) == ["optimizer.type=sgd", "optimizer.type=momentum"]
@@ -85,7 +85,7 @@ def test_runs_of_the_same_config_are_named_by_folder(tmp_path):
     assert plot_runs.run_labels([first, second]) == [f"spiral/{first.name}", f"spiral/{second.name}"]
     assert plot_runs.run_labels([first]) == ["spiral"]
     other = make_run(tmp_path, "other")
-    assert plot_runs.run_labels([first, other]) == ["name=spiral", "name=other"]
+    assert plot_runs.run_labels([first, other]) == ["spiral", "other"]
 
 
 def test_a_label_key_a_run_lacks_is_one_line(tmp_path):

@@ -46,9 +46,9 @@ def run_labels(runs: Sequence[Path], label_keys: Sequence[str] = ()) -> list[str
 
 
 def run_names(runs: Sequence[Path]) -> list[str]:
-    """Each run's folder name, with its parent's where folder names repeat (stamps of different configs)."""
-    names = [run.name for run in runs]
-    return [name if names.count(name) == 1 else f"{run.parent.name}/{name}" for name, run in zip(names, runs)]
+    """Each run's folder of runs (its config name), with the run folder's own name where those repeat."""
+    names = [run.parent.name for run in runs]
+    return [name if names.count(name) == 1 else f"{name}/{run.name}" for name, run in zip(names, runs)]
 
 
 def expand(paths: Sequence[Path]) -> tuple[list[Path], bool]:

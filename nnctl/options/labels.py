@@ -3,8 +3,9 @@
 Every key in which the configs differ is shown (named as in nnctl.options.key_columns) while the longest
 label stays within MAX_CHARS; beyond that, the most distinguishing keys are chosen (the keys listed in
 `first`, such as a sweep's swept keys, then those with the most distinct values) until every label is
-different, then more while they fit, and the label ends with `+N more`. Two runs never share a label: runs
-whose shown values agree (identical configs) get their folder names added.
+different, then more while they fit, and the label ends with `+N more`. Runs of differently named configs
+are labelled by their config names first (`course-bn_on, layers=[13 items], ...`). Two runs never share a
+label: runs whose shown values agree (identical configs) get their folder names added.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ MAX_CHARS = 60
 
 
 def _text(config: dict, columns: Sequence[KeyColumn]) -> str:
-    return ", ".join(f"{c.name}={show_value(v)}" for c in columns if (v := c.value(config)) is not MISSING)
+    """`name, key=value, ...`: the config name (when it is a column) bare, other keys with their names."""
+    return ", ".join(show_value(v) if c.name == "name" else f"{c.name}={show_value(v)}"
+                     for c in columns if (v := c.value(config)) is not MISSING)
 
 
 def _unique(labels: list[str]) -> bool:
@@ -54,8 +57,8 @@ def distinct_labels(configs: list[dict], names: list[str], keys: Sequence[str] =
         columns = [KeyColumn(key, (key,)) for key in keys]
     else:
         columns = key_columns(configs)
-        if not columns:
-            columns = key_columns(configs, skip=())
+        if len({repr(config.get("name")) for config in configs}) > 1:
+            columns, first = [KeyColumn("name", ("name",))] + columns, ["name", *first]
     labels = [""] * len(configs)
     if columns:
         shown = choose(configs, columns, first, max_chars)

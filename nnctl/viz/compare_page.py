@@ -56,7 +56,6 @@ table.runs th { background: #eef; cursor: pointer; user-select: none; }
 table.runs th[data-order="asc"]::after { content: " \\25B2"; }
 table.runs th[data-order="desc"]::after { content: " \\25BC"; }
 figure { display: inline-block; margin: 1em 1em 0 0; }
-figcaption { font-size: 14px; }
 """
 
 
@@ -91,6 +90,5 @@ def page(title: str, header: list[str], rows: list[list[tuple[str, object]]],
     lines += [f"<p>{html.escape(note)}</p>" for note in notes]
     for caption, png in pictures:
         uri = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-        lines += [f'<figure><img alt="{html.escape(caption)}" src="{uri}">',
-                  f"<figcaption>{html.escape(caption)}</figcaption></figure>"]
+        lines.append(f'<figure><img alt="{html.escape(caption)}" src="{uri}"></figure>')
     return "\n".join(lines + ["</body>", "</html>", ""])
