@@ -88,7 +88,7 @@ def _merged(paths: list[str], n: int) -> str:
 
 
 def key_columns(configs: list[dict], skip: tuple[str, ...] = ("name",), reserved: tuple[str, ...] = ()) -> list[KeyColumn]:
-    """One KeyColumn per key (or repeat block's key) in which `configs` differ, in first-found order; no
+    """One KeyColumn per key (or repeat block's key) in which `configs` differ, in the configs' key order; no
     column is named like one of `reserved` (the names of other columns: `epochs` is train.epochs then)."""
     if len(configs) < 2:
         return []
@@ -97,8 +97,15 @@ def key_columns(configs: list[dict], skip: tuple[str, ...] = ("name",), reserved
     for key in keys:
         groups.setdefault((_INDEX.sub("[]", key), tuple(_vector(configs, key))), []).append(key)
     others = {p for config in configs for p in leaf_paths(config)} | set(keys) | set(reserved)
+    order = {p: i for i, p in enumerate(dict.fromkeys(p for config in configs for p in leaf_paths(config)))}
+
+    def place(paths: list[str]) -> int:
+        """Where the key first appears in the configs (their own key order), so columns read like a config."""
+        return min((i for leaf, i in order.items() for p in paths
+                    if leaf == p or leaf.startswith(p + ".") or leaf.startswith(p + "[")), default=len(order))
+
     columns = []
-    for (_, _), paths in groups.items():
+    for (_, _), paths in sorted(groups.items(), key=lambda item: place(item[1])):
         n = max(shortest_name(p, others - set(paths)) for p in paths)
         columns.append(KeyColumn(_merged(paths, n) if len(paths) > 1 else ".".join(segments(paths[0])[-n:]),
                                  tuple(paths)))
