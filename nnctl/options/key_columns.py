@@ -47,6 +47,17 @@ def leaf_paths(value: Any, path: str = "") -> list[str]:
     return [path]
 
 
+def union(a: Any, b: Any) -> Any:
+    """`a` with what only `b` has added beside its siblings (mappings merged, lists item by item), so that
+    keys of several configs come in one natural order (optimizer.momentum right after optimizer.lr)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return {**{k: union(v, b[k]) if k in b else v for k, v in a.items()},
+                **{k: v for k, v in b.items() if k not in a}}
+    if isinstance(a, list) and isinstance(b, list):
+        return [union(x, y) for x, y in zip(a, b)] + (a[len(b):] if len(a) > len(b) else b[len(a):])
+    return a
+
+
 def segments(path: str) -> list[str]:
     """'model.layers[2].units' -> ['model', 'layers[2]', 'units']."""
     return path.split(".")
@@ -97,7 +108,10 @@ def key_columns(configs: list[dict], skip: tuple[str, ...] = ("name",), reserved
     for key in keys:
         groups.setdefault((_INDEX.sub("[]", key), tuple(_vector(configs, key))), []).append(key)
     others = {p for config in configs for p in leaf_paths(config)} | set(keys) | set(reserved)
-    order = {p: i for i, p in enumerate(dict.fromkeys(p for config in configs for p in leaf_paths(config)))}
+    merged: dict = {}
+    for config in configs:
+        merged = union(merged, config)
+    order = {p: i for i, p in enumerate(leaf_paths(merged))}
 
     def place(paths: list[str]) -> int:
         """Where the key first appears in the configs (their own key order), so columns read like a config."""
