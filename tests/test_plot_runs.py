@@ -181,3 +181,37 @@ def test_key_paths_and_values():
     assert differing_among([config, other, third]) == ["model.layers[1].units[1]", "optimizer.type", "model.layers"]
     assert [show_value(v) for v in (None, True, 1e-3, [1, 2], list(range(20)), {"a": 1}, "x")] == [
         "null", "true", "0.001", "[1, 2]", "[20 items]", "{a: 1}", "x"]
+
+
+def test_a_run_that_diverged_in_its_first_epoch_has_no_completed_epoch(tmp_path):
+    config = tmp_path / "boom.yaml"
+    config.write_text(SPIRAL.format(name="boom", optimizer="sgd", lr=1.0e+30))
+    assert invoke("train", config, "--out", tmp_path / "runs", "--quiet").exit_code == 1
+    (run,) = (tmp_path / "runs" / "boom").iterdir()
+    assert json.loads((run / "report.json").read_text())["status"] == "diverged"
+    result = invoke("plot", run)
+    assert (result.exit_code, result.stderr) == (2, f"{run}: the run has no completed epoch (it ended, diverged or "
+                                                    f"was stopped during its first epoch, or is still in it; its "
+                                                    f"report.md says how it ended)\n")
+    # in a folder of many runs it is left out, with that line, and the others are drawn
+    good = make_run(tmp_path)
+    result = invoke("plot", tmp_path / "runs", "--metric", "train_loss")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == f"left out {run}: the run has no completed epoch (it ended, diverged or was stopped " \
+                            f"during its first epoch, or is still in it; its report.md says how it ended)\n"
+    assert result.stdout == f"wrote {good / 'plot_train_loss.png'}\n"          # the one run drawn: its folder
+
+
+def test_plot_of_a_folder_of_run_folders_draws_every_run_below_it(tmp_path, figures):
+    runs = [make_run(tmp_path, "a", "sgd", 0.1), make_run(tmp_path, "b", "momentum", 0.05),
+            make_run(tmp_path, "b", "sgd", 0.05)]
+    result = invoke("plot", tmp_path / "runs", "--metric", "val_loss")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"wrote {tmp_path / 'runs' / 'plot_val_loss.png'}\n"
+    assert legend(figures[-1]) == ["a, optimizer.type=sgd, lr=0.1", "b, optimizer.type=momentum, lr=0.05, "
+                                   "momentum=0.9", "b, optimizer.type=sgd, lr=0.05"]
+    assert len(runs) == 3
+    # runs/NAME (run folders right inside) still stands for its newest run
+    result = invoke("plot", tmp_path / "runs" / "b", "--out", tmp_path / "one.png")
+    assert result.exit_code == 0, result.output
+    assert legend(figures[-1]) == ["b"]
