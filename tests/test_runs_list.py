@@ -9,10 +9,13 @@ import csv
 import io
 import json
 import os
+import re
+import shlex
 import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -22,6 +25,8 @@ from nnctl.options.labels import distinct_labels
 from nnctl.runs.liveness import MARKER, RECENT_SECONDS, process_start
 from nnctl.training.runner import train
 from nnctl.viz.overlay import style
+
+ROOT = Path(__file__).resolve().parents[1]
 
 SPIRAL = """\
 name: {name}
@@ -218,3 +223,26 @@ def test_a_finished_run_leaves_no_marker_and_its_report_holds_the_config(three):
     assert not (runs[0] / MARKER).exists()
     report = json.loads((runs[0] / "report.json").read_text())
     assert report["config"]["optimizer"]["lr"] == 0.1 and report["config"]["model"]["layers"][2]["units"] == 8
+
+
+def cells(line: str) -> list[str]:
+    """A table line's cells, the run folder's time stamp and the seconds made alike (they change per run)."""
+    found = re.split(r"\s{2,}", line.strip())
+    found = [re.sub(r"/\d{8}-\d{6}(-\d+)?$", "/STAMP", cell) for cell in found]
+    found = [re.sub(r"^-+$", "---", cell) for cell in found]                 # the rule under the header
+    return [re.sub(r"^\d+\.\d s$", "SECONDS", cell) for cell in found]
+
+
+def test_the_table_docs_runs_md_quotes(tmp_path):
+    """docs/runs.md's example, run as written: the same table, cell for cell (but stamps and seconds)."""
+    docs = (ROOT / "docs" / "runs.md").read_text()
+    section = docs[docs.index("## Many runs at once"):]
+    commands, quoted = re.findall(r"```(?:bash)?\n(.*?)\n```", section, flags=re.S)[:2]
+    (tmp_path / "configs").symlink_to(ROOT / "configs")
+    for command in commands.splitlines():
+        words = shlex.split(command)
+        done = subprocess.run([sys.executable, "-m", "nnctl", *words[1:]] + (["--quiet"] if words[1] == "train"
+                              else []), cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        time.sleep(1.0 if words[1] == "train" else 0)       # one run folder per second: stamps in order
+    assert [cells(line) for line in done.stdout.splitlines()] == [cells(line) for line in quoted.splitlines()]

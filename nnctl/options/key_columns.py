@@ -106,6 +106,8 @@ def key_columns(configs: list[dict], skip: tuple[str, ...] = ("name",), reserved
     if len(configs) < 2:
         return []
     keys = [k for k in differing_among(configs) if k and k not in skip]
+    whole = set(keys)                   # a list that differs in length in some configs is one column, whole
+    keys = [k for k in keys if not any(k[:i] in whole for i, c in enumerate(k) if c in ".[")]
     groups: dict[tuple[str, tuple[str, ...]], list[str]] = {}
     for key in keys:
         groups.setdefault((_INDEX.sub("[]", key), tuple(_vector(configs, key))), []).append(key)
