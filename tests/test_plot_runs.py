@@ -215,3 +215,20 @@ def test_plot_of_a_folder_of_run_folders_draws_every_run_below_it(tmp_path, figu
     result = invoke("plot", tmp_path / "runs" / "b", "--out", tmp_path / "one.png")
     assert result.exit_code == 0, result.output
     assert legend(figures[-1]) == ["b"]
+
+
+def test_a_sweeps_swept_keys_are_always_in_its_labels(tmp_path):
+    """Trials of one sweep (SWEEP/trial-NNNN) differ only in what the sweep varies: however long the labels
+    get, no swept key is hidden under "+N more" (elsewhere the readable length wins)."""
+    trials, others = [], []
+    for i in range(3):
+        text = (f"name: s-trial-{i:04d}\noptimizer: {{type: sgd, lr: 0.{i + 1}}}\n"
+                + "".join(f"key{k}: {'long-value-' * 3}{i}\n" for k in range(4)))
+        for folder, kept in (("sweep", trials), ("other", others)):
+            run = tmp_path / folder / f"trial-{i:04d}" if folder == "sweep" else tmp_path / folder / f"run-{i}"
+            run.mkdir(parents=True)
+            (run / "config.yaml").write_text(text)
+            kept.append(run)
+    for label in plot_runs.run_labels(trials):
+        assert all(f"key{k}=" in label for k in range(4)) and "lr=" in label and "more" not in label
+    assert all(label.endswith(" more") for label in plot_runs.run_labels(others))

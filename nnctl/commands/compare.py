@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from nnctl.atomic import write_text_atomic
-from nnctl.commands.plot_runs import epoch_series, run_names
+from nnctl.commands.plot_runs import epoch_series, run_names, swept_keys
 from nnctl.commands.runs_format import extra_test_names, table_rows
 from nnctl.commands.runs_list import FIGURES, RunsView
 from nnctl.errors import InputError
@@ -47,7 +47,8 @@ def compare_view(paths: Sequence[Path]) -> tuple[RunsView, list[str]]:
     """The runs as records with their differing key columns, and a legend label per run."""
     records = [read_run(run) for run in resolve(paths)]
     configs = [r.config for r in records]
-    labels = distinct_labels(configs, run_names([r.path for r in records]))
+    paths = [r.path for r in records]
+    labels = distinct_labels(configs, run_names(paths), first=swept_keys(paths, configs))
     return RunsView(records, key_columns(configs, reserved=FIGURES)), labels
 
 

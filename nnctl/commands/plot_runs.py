@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
 from nnctl.errors import InputError, WorkError
 from nnctl.options.compare import value_at
+from nnctl.options.key_columns import key_columns
 from nnctl.options.labels import distinct_labels
 from nnctl.options.spec import did_you_mean
 from nnctl.runs.records import find_run_folders, stored_config
@@ -42,7 +44,14 @@ def run_labels(runs: Sequence[Path], label_keys: Sequence[str] = ()) -> list[str
             except KeyError:
                 raise InputError(f"--label {key}: {run}/config.yaml has no such key (keys look like "
                                  f"optimizer.lr or model.layers[0].units)") from None
-    return distinct_labels(configs, run_names(runs), label_keys)
+    return distinct_labels(configs, run_names(runs), label_keys, first=swept_keys(runs, configs))
+
+
+def swept_keys(runs: Sequence[Path], configs: list[dict]) -> list[str]:
+    """Every differing key when the runs are trials of one sweep (SWEEP/trial-NNNN: what differs between them
+    is what the sweep varies), so that a long label never hides one; none otherwise."""
+    trials = len({run.parent for run in runs}) == 1 and all(re.fullmatch(r"trial-\d+", run.name) for run in runs)
+    return [column.name for column in key_columns(configs)] if trials and len(runs) > 1 else []
 
 
 def run_names(runs: Sequence[Path]) -> list[str]:
