@@ -246,3 +246,18 @@ def test_the_table_docs_runs_md_quotes(tmp_path):
         assert done.returncode == 0, done.stderr
         time.sleep(1.0 if words[1] == "train" else 0)       # one run folder per second: stamps in order
     assert [cells(line) for line in done.stdout.splitlines()] == [cells(line) for line in quoted.splitlines()]
+
+
+def test_a_run_with_several_loss_terms_lists_each_terms_test_loss(tmp_path):
+    config = tmp_path / "two.yaml"
+    config.write_text("name: two\nseed: 0\ndata: {dataset: spiral, samples: 150, normalize: none}\n"
+                      "model: [{type: dense, units: 8}, {type: relu}, {type: dense, units: 3}]\n"
+                      "loss: [{type: softmax_cross_entropy, name: ce}, {type: mse, target: onehot, name: sq}]\n"
+                      "optimizer: {type: sgd, lr: 0.1}\ntrain: {epochs: 2, batch_size: 30}\n")
+    run = train(load_config(config), tmp_path / "runs", progress=False).run_dir
+    report = json.loads((run / "report.json").read_text())
+    (row,) = json.loads(nnctl("runs", tmp_path / "runs", "--format", "json").stdout)
+    assert row["test_loss.ce"] == report["test"]["term_loss"]["ce"]
+    assert row["test_loss.sq"] == report["test"]["term_loss"]["sq"]
+    header = re.split(r"\s{2,}", nnctl("runs", tmp_path / "runs").stdout.splitlines()[0])
+    assert header[6:10] == ["test loss", "test acc", "test loss.ce", "test loss.sq"]
