@@ -65,10 +65,11 @@ def draw_overlay(series: list[Series], ylabel: str, xlabel: str, log_y: bool = F
     if title:
         ax.set_title(title)
     ax.grid(alpha=0.3)
-    if len(series) > 6 or max((len(s.label) for s in series), default=0) > 40:
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), fontsize="small",
-                  ncol=2 if len(series) > 12 else 1)
-        figure.set_size_inches(width, height + 0.22 * (len(series) + 1) / (2 if len(series) > 12 else 1))
+    longest = max((len(s.label) for s in series), default=0)
+    if len(series) > 6 or longest > 40:
+        columns = 2 if len(series) > 12 and longest <= 45 else 1      # two columns only for short labels
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), fontsize="small", ncol=columns)
+        figure.set_size_inches(width, height + 0.22 * (len(series) + 1) / columns)
     else:
         ax.legend()
     return figure
