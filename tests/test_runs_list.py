@@ -261,3 +261,20 @@ def test_a_run_with_several_loss_terms_lists_each_terms_test_loss(tmp_path):
     assert row["test_loss.sq"] == report["test"]["term_loss"]["sq"]
     header = re.split(r"\s{2,}", nnctl("runs", tmp_path / "runs").stdout.splitlines()[0])
     assert header[6:10] == ["test loss", "test acc", "test loss.ce", "test loss.sq"]
+
+
+def test_a_report_of_the_wrong_shape_lists_without_an_error(tmp_path, three):
+    """Run folders may come from anywhere: figures of the wrong type are shown as missing."""
+    _, runs = three
+    run = tmp_path / "odd" / "run"
+    shutil.copytree(runs[0], run)
+    (run / "report.json").write_text(json.dumps({"status": "completed", "epochs_run": "many", "best_epoch": [1],
+                                                 "monitor": 3, "best_value": "x", "total_seconds": None,
+                                                 "best_metrics": {"val_acc": "y"}, "test": {"loss": "z",
+                                                 "term_loss": [1], "acc": 0.5}, "config": "not a mapping"}))
+    done = nnctl("runs", tmp_path / "odd")
+    assert done.returncode == 0 and done.stderr == ""
+    assert re.split(r"\s{2,}", done.stdout.splitlines()[2])[1:9] == ["odd", "completed", "0", "—", "—", "—",
+                                                                       "50.00%", "—"]
+    (row,) = json.loads(nnctl("runs", tmp_path / "odd", "--format", "json").stdout)
+    assert (row["test_acc"], row["best_value"], row["epochs"]) == (0.5, None, 0)

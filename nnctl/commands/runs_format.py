@@ -54,7 +54,7 @@ def table_rows(view: RunsView) -> list[list[str]]:
     rows = [header]
     for record in view.records:
         planned = f"/{record.epochs_planned}" if record.epochs_planned else ""
-        monitored = "—" if record.best_value is None else \
+        monitored = "—" if record.best_value is None or record.monitor is None else \
             f"{record.monitor} {number(record.best_value, record.monitor.partition('.')[0].endswith('acc'))}"
         row = [str(record.path), record.name, record.status + (f" ({record.note})" if record.note else ""),
                f"{record.epochs}{planned}", "—" if record.best_epoch is None else str(record.best_epoch),

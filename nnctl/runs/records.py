@@ -104,15 +104,25 @@ def stored_config(run: Path) -> dict:
     return value if isinstance(value, dict) else {}
 
 
+def number(value) -> float | int | None:
+    """A report's figure if it is a number (a report may come from anywhere), else None."""
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def integer(value) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def test_figures(report: dict) -> dict:
     """test_loss, test_acc, each term's test_loss.NAME, each head's test_acc.NAME, test_reconstruction_mse."""
     test = report.get("test") if isinstance(report.get("test"), dict) else {}
     figures = {"test_loss": test.get("loss"), "test_acc": test.get("acc")}
-    figures.update({f"test_loss.{k}": v for k, v in (test.get("term_loss") or {}).items()})
-    figures.update({f"test_acc.{k}": v for k, v in (test.get("head_acc") or {}).items()})
+    for kind, key in (("loss", "term_loss"), ("acc", "head_acc")):
+        terms = test.get(key) if isinstance(test.get(key), dict) else {}
+        figures.update({f"test_{kind}.{k}": v for k, v in terms.items()})
     if "reconstruction_mse" in test:
         figures["test_reconstruction_mse"] = test["reconstruction_mse"]
-    return {k: v for k, v in figures.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    return {k: v for k, v in figures.items() if number(v) is not None}
 
 
 def read_run(run: Path) -> RunRecord:
@@ -127,10 +137,13 @@ def read_run(run: Path) -> RunRecord:
     if report is not None and status is None:
         config = report.get("config") if isinstance(report.get("config"), dict) else stored_config(run)
         best = report.get("best_metrics") if isinstance(report.get("best_metrics"), dict) else {}
+        best = {k: v for k, v in best.items() if number(v) is not None}
         return RunRecord(run, str(report.get("name", run.parent.name)), str(report.get("status", "?")),
-                         int(report.get("epochs_run") or 0), report.get("epochs_planned"),
-                         report.get("best_epoch") or None, report.get("monitor"), report.get("best_value"),
-                         test_figures(report), best, report.get("total_seconds"), started, config)
+                         int(number(report.get("epochs_run")) or 0), integer(report.get("epochs_planned")),
+                         integer(report.get("best_epoch")) or None,
+                         report.get("monitor") if isinstance(report.get("monitor"), str) else None,
+                         number(report.get("best_value")), test_figures(report), best,
+                         number(report.get("total_seconds")), started, config)
     config = stored_config(run)
     return from_metrics(run, status or "interrupted", config, started)
 
@@ -143,7 +156,7 @@ def from_metrics(run: Path, status: str, config: dict, started: float) -> RunRec
         rows = read_metrics(run / "metrics.csv") if (run / "metrics.csv").is_file() else []
     except InputError:
         rows = []
-    monitor = train.get("monitor")
+    monitor = train.get("monitor") if isinstance(train.get("monitor"), str) else None
     if rows and monitor in (None, "auto"):
         monitor = next((m for m in PREFERENCE if any(r.get(m) is not None for r in rows)), None)
     scored = [r for r in rows if monitor and r.get(monitor) is not None]
@@ -153,7 +166,7 @@ def from_metrics(run: Path, status: str, config: dict, started: float) -> RunRec
         best = pick(scored, key=lambda r: r[monitor])
     seconds = sum(r.get("seconds") or 0.0 for r in rows) if rows else None
     note = "" if rows else "no completed epoch yet" if status == "running" else "no completed epoch"
-    return RunRecord(run, name, status, len(rows), train.get("epochs"), int(best["epoch"]) if best else None,
+    return RunRecord(run, name, status, len(rows), integer(train.get("epochs")), int(best["epoch"]) if best else None,
                      monitor, best[monitor] if best else None, {}, best or {}, seconds, started, config, note)
 
 
