@@ -35,7 +35,8 @@ train: {epochs: 60, batch_size: 32, checkpoint_every: 1}
 """
 KILLS = 12
 RUN_FILES = {"config.yaml", "metrics.csv", "steps.csv", "checkpoints", "curves.png", "confusion.png", "report.json",
-             "report.md", "health.csv", "health_histograms.csv", "health.png"}
+             "report.md", "health.csv", "health_histograms.csv", "health.png",
+             ".running"}      # the marker a killed run leaves: its dead PID tells `nnctl runs` it was interrupted
 
 
 def nnctl(*args: str) -> list[str]:

@@ -73,8 +73,8 @@ def test_legends_name_the_config_keys_that_differ(tmp_path, figures):
     result = invoke("plot", sgd, momentum, "--metric", "train_loss")
     assert result.exit_code == 0, result.output
     assert result.stdout == f"wrote {tmp_path / 'runs' / 'plot_train_loss.png'}\n"     # their common folder
-    assert legend(figures[-1]) == ["optimizer.type=sgd, optimizer.lr=0.1",       # an sgd run has no momentum key
-                                   "optimizer.type=momentum, optimizer.lr=0.05, optimizer.momentum=0.9"]
+    assert legend(figures[-1]) == ["a, optimizer.type=sgd, lr=0.1",       # an sgd run has no momentum key
+                                   "b, optimizer.type=momentum, lr=0.05, momentum=0.9"]
     result = invoke("plot", sgd, momentum, "--label", "optimizer.type", "--out", tmp_path / "x.png")
     assert result.exit_code == 0, result.output
     assert legend(figures[-1]) == ["optimizer.type=sgd", "optimizer.type=momentum"]
@@ -85,7 +85,7 @@ def test_runs_of_the_same_config_are_named_by_folder(tmp_path):
     assert plot_runs.run_labels([first, second]) == [f"spiral/{first.name}", f"spiral/{second.name}"]
     assert plot_runs.run_labels([first]) == ["spiral"]
     other = make_run(tmp_path, "other")
-    assert plot_runs.run_labels([first, other]) == ["name=spiral", "name=other"]
+    assert plot_runs.run_labels([first, other]) == ["spiral", "other"]
 
 
 def test_a_label_key_a_run_lacks_is_one_line(tmp_path):
@@ -181,3 +181,54 @@ def test_key_paths_and_values():
     assert differing_among([config, other, third]) == ["model.layers[1].units[1]", "optimizer.type", "model.layers"]
     assert [show_value(v) for v in (None, True, 1e-3, [1, 2], list(range(20)), {"a": 1}, "x")] == [
         "null", "true", "0.001", "[1, 2]", "[20 items]", "{a: 1}", "x"]
+
+
+def test_a_run_that_diverged_in_its_first_epoch_has_no_completed_epoch(tmp_path):
+    config = tmp_path / "boom.yaml"
+    config.write_text(SPIRAL.format(name="boom", optimizer="sgd", lr=1.0e+30))
+    assert invoke("train", config, "--out", tmp_path / "runs", "--quiet").exit_code == 1
+    (run,) = (tmp_path / "runs" / "boom").iterdir()
+    assert json.loads((run / "report.json").read_text())["status"] == "diverged"
+    result = invoke("plot", run)
+    assert (result.exit_code, result.stderr) == (2, f"{run}: the run has no completed epoch (it ended, diverged or "
+                                                    f"was stopped during its first epoch, or is still in it; its "
+                                                    f"report.md says how it ended)\n")
+    # in a folder of many runs it is left out, with that line, and the others are drawn
+    good = make_run(tmp_path)
+    result = invoke("plot", tmp_path / "runs", "--metric", "train_loss")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == f"left out {run}: the run has no completed epoch (it ended, diverged or was stopped " \
+                            f"during its first epoch, or is still in it; its report.md says how it ended)\n"
+    assert result.stdout == f"wrote {good / 'plot_train_loss.png'}\n"          # the one run drawn: its folder
+
+
+def test_plot_of_a_folder_of_run_folders_draws_every_run_below_it(tmp_path, figures):
+    runs = [make_run(tmp_path, "a", "sgd", 0.1), make_run(tmp_path, "b", "momentum", 0.05),
+            make_run(tmp_path, "b", "sgd", 0.05)]
+    result = invoke("plot", tmp_path / "runs", "--metric", "val_loss")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"wrote {tmp_path / 'runs' / 'plot_val_loss.png'}\n"
+    assert legend(figures[-1]) == ["a, optimizer.type=sgd, lr=0.1", "b, optimizer.type=momentum, lr=0.05, "
+                                   "momentum=0.9", "b, optimizer.type=sgd, lr=0.05"]
+    assert len(runs) == 3
+    # runs/NAME (run folders right inside) still stands for its newest run
+    result = invoke("plot", tmp_path / "runs" / "b", "--out", tmp_path / "one.png")
+    assert result.exit_code == 0, result.output
+    assert legend(figures[-1]) == ["b"]
+
+
+def test_a_sweeps_swept_keys_are_always_in_its_labels(tmp_path):
+    """Trials of one sweep (SWEEP/trial-NNNN) differ only in what the sweep varies: however long the labels
+    get, no swept key is hidden under "+N more" (elsewhere the readable length wins)."""
+    trials, others = [], []
+    for i in range(3):
+        text = (f"name: s-trial-{i:04d}\noptimizer: {{type: sgd, lr: 0.{i + 1}}}\n"
+                + "".join(f"key{k}: {'long-value-' * 3}{i}\n" for k in range(4)))
+        for folder, kept in (("sweep", trials), ("other", others)):
+            run = tmp_path / folder / f"trial-{i:04d}" if folder == "sweep" else tmp_path / folder / f"run-{i}"
+            run.mkdir(parents=True)
+            (run / "config.yaml").write_text(text)
+            kept.append(run)
+    for label in plot_runs.run_labels(trials):
+        assert all(f"key{k}=" in label for k in range(4)) and "lr=" in label and "more" not in label
+    assert all(label.endswith(" more") for label in plot_runs.run_labels(others))

@@ -13,6 +13,7 @@ import traceback
 import click
 
 from nnctl.cli import docs, embed, export, gradcheck, health, plot, predict, summary, sweep, train
+from nnctl.cli import compare, runs
 from nnctl.cli import eval as eval_module
 from nnctl.cli._options import debug_option, debug_requested
 from nnctl.errors import NnctlError
@@ -109,7 +110,8 @@ def cli() -> None:
     """Train NumPy neural networks described by YAML files."""
 
 
-for module in (train, eval_module, predict, export, embed, plot, summary, gradcheck, health, sweep, docs):
+for module in (train, eval_module, predict, export, embed, plot, summary, gradcheck, health, sweep, docs, runs,
+               compare):
     cli.add_command(module.command)
 
 

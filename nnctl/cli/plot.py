@@ -66,7 +66,9 @@ def command(runs: tuple[Path, ...], metric: str | None, per_step: bool, label_ke
         if config_path is not None:
             raise InputError("--config goes with --features, --codes or --reconstructions (the data of a picture)")
 
-        written = plot_runs(runs, metric, out_file, log_y, label_keys, title, per_step, smooth)
+        written, left_out = plot_runs(runs, metric, out_file, log_y, label_keys, title, per_step, smooth)
+        for line in left_out:
+            click.echo(line, err=True)
         click.echo(f"wrote {written}")
         return
     given = [name for name, value in zip(CURVE_OPTIONS, (metric, per_step, label_keys, log_y, smooth)) if value]

@@ -13,6 +13,8 @@ _PART = re.compile(r"^([^.\[\]]+)((?:\[\d+\])*)$")
 
 def differing_keys(a: object, b: object, path: str = "") -> list[str]:
     """Key paths (model.layers[2].units style) where two plain config values differ."""
+    if a == b:                          # compared in C first: equal sections cost no walk
+        return []
     if isinstance(a, dict) and isinstance(b, dict):
         keys = list(a) + [k for k in b if k not in a]
         return [d for k in keys for d in differing_keys(a.get(k), b.get(k), f"{path}.{k}" if path else str(k))]

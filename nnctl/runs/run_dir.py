@@ -98,6 +98,10 @@ def _cell(value) -> str:
     return str(value)
 
 
+class NoEpochs(InputError):
+    """A metrics.csv with its header and no row: the run has not completed an epoch."""
+
+
 def read_metrics(path: Path) -> list[dict[str, float | None]]:
     """Rows of a metrics.csv as dicts of floats (None for empty cells); its size is checked against memory
     first (a run folder may come from anywhere)."""
@@ -106,10 +110,14 @@ def read_metrics(path: Path) -> list[dict[str, float | None]]:
         if budget is not None:
             raise InputError(f"{path}: too large to read in the {show_bytes(budget)} of memory available")
         with open(path, newline="", encoding="utf-8") as handle:
-            rows = [{k: (float(v) if v not in ("", None) else None) for k, v in row.items()}
-                    for row in csv.DictReader(handle)]
+            reader = csv.DictReader(handle)
+            rows = [{k: (float(v) if v not in ("", None) else None) for k, v in row.items()} for row in reader]
+            header = reader.fieldnames or []
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: not a readable metrics.csv ({exc})") from None
+    if not rows and "epoch" in header:
+        raise NoEpochs(f"{path.parent}: the run has no completed epoch (it ended, diverged or was stopped during "
+                       f"its first epoch, or is still in it; its report.md says how it ended)")
     if not rows or "epoch" not in rows[0]:
         raise InputError(f"{path}: not an nnctl metrics.csv (no epoch rows)")
     return rows

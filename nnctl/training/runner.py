@@ -32,6 +32,7 @@ from nnctl.limits import MAX_CONFIG_BYTES, show_bytes
 from nnctl.loggers.choose import require_packages
 from nnctl.options.yamlio import dump_yaml, plain
 from nnctl.runs.init_from import init_source, initialize_from
+from nnctl.runs.liveness import running_marker
 from nnctl.runs.run_dir import create_run_dir
 from nnctl.training.callbacks import Callback, CallbackList, StopRun
 from nnctl.training.finish import finish
@@ -143,8 +144,9 @@ def watchers(trainer: Trainer, progress: bool, extra: Sequence[Callback]) -> Cal
 def execute(trainer: Trainer, callbacks: CallbackList, signals: StopSignals, rows: Sequence[dict] = ()) -> dict:
     """Start metrics.csv (with `rows`, a resumed run's rows so far), run the loop from the trainer's position
     and end the run; returns the report, or raises the error that says in one line how the run ended.
-    Overflow warnings are silenced: the loss guard reports a diverging run instead."""
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+    Overflow warnings are silenced: the loss guard reports a diverging run instead. RUN/.running names
+    this process until the run has ended (see nnctl.runs.liveness: how `nnctl runs` tells running runs)."""
+    with running_marker(trainer.run_dir), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         try:
             trainer.open_log(list(rows))
             signals.check()

@@ -5,6 +5,7 @@ Uses the object API with the Agg canvas: no display needed, nothing shared betwe
 
 from __future__ import annotations
 
+import io
 import warnings
 from pathlib import Path
 
@@ -31,3 +32,12 @@ def save_figure(figure, path: str | Path) -> None:
     with atomic_file(path, "picture") as handle, warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         figure.savefig(handle, format="png")
+
+
+def figure_png(figure) -> bytes:
+    """`figure` as PNG bytes, with the same warnings silenced as in save_figure."""
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        figure.savefig(buffer, format="png")
+    return buffer.getvalue()

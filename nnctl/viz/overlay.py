@@ -1,10 +1,6 @@
-"""`nnctl plot RUN...`: one metric of several runs on one axis, per epoch (metrics.csv) or per optimizer
-step (steps.csv, `--per-step`).
-
-Legends: by default each run is named by the config keys in which the overlaid runs differ (for example
-`optimizer.type=momentum`), or by `--label KEY` values; a run folder name only when the configs agree.
-A metric that a run does not have is a WorkError naming the run and what it has, never an empty picture.
-Unless `--out` is given, the picture goes into the run folder (several runs: their closest common folder).
+"""Several runs' curves on one axis (`nnctl plot RUN...`, `nnctl compare`): the runs arrive as Series
+(label, x, y), already labelled so that no two share a label (nnctl.options.labels). Up to ten curves get
+ten colours; more get colour + line style combinations (then markers), so that every curve looks different.
 """
 
 from __future__ import annotations
@@ -13,7 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nnctl.viz.curves import integer_epochs
-from nnctl.viz.figure import new_figure, save_figure
+from nnctl.viz.figure import figure_png, new_figure, save_figure
+
+LINE_STYLES = ("-", "--", ":", "-.")
+MARKERS = ("o", "s", "^", "x")
 
 @dataclass
 class Series:
@@ -33,19 +32,31 @@ def smoothed(values: list[float], weight: float) -> list[float]:
     return out
 
 
-def plot_overlay(series: list[Series], ylabel: str, xlabel: str, path: Path, log_y: bool = False, title: str = "",
-                 smooth: float = 0.0) -> None:
-    """Several runs' curves on one axis; with `smooth` > 0 each raw curve is drawn faintly under its
-    smoothed one."""
-    figure = new_figure(8, 5)
+def style(index: int, count: int) -> dict:
+    """Colour and line style of curve `index` of `count`: ten colours; beyond ten curves each round of ten
+    gets its own line style (then markers), so no two curves of up to 160 look alike."""
+    colour = f"C{index % 10}"
+    if count <= 10:
+        return {"color": colour, "linestyle": "-"}
+    round_ = index // 10
+    return {"color": colour, "linestyle": LINE_STYLES[round_ % len(LINE_STYLES)],
+            "marker": MARKERS[(round_ // len(LINE_STYLES)) % len(MARKERS)] if round_ >= len(LINE_STYLES) else None}
+
+
+def draw_overlay(series: list[Series], ylabel: str, xlabel: str, log_y: bool = False, title: str = "",
+                 smooth: float = 0.0, width: float = 8, height: float = 5):
+    """A figure with several runs' curves on one axis; with `smooth` > 0 each raw curve is drawn faintly
+    under its smoothed one. The legend goes below the axis when there are many or long labels."""
+    figure = new_figure(width, height)
     ax = figure.subplots()
     for i, s in enumerate(series):
-        colour = f"C{i % 10}"
+        look = style(i, len(series))
         if smooth > 0:
-            ax.plot(s.x, s.y, color=colour, alpha=0.25, linewidth=0.8)
-            ax.plot(s.x, smoothed(s.y, smooth), color=colour, linewidth=1.6, label=s.label)
+            ax.plot(s.x, s.y, color=look["color"], alpha=0.25, linewidth=0.8)
+            ax.plot(s.x, smoothed(s.y, smooth), linewidth=1.6, label=s.label, markevery=0.1, **look)
         else:
-            ax.plot(s.x, s.y, color=colour, marker="o" if len(s.x) <= 60 else None, markersize=3, label=s.label)
+            marker = look.pop("marker", None) or ("o" if len(s.x) <= 60 else None)
+            ax.plot(s.x, s.y, marker=marker, markersize=3, label=s.label, **look)
     integer_epochs(ax)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel + (f" (smoothed {smooth:g})" if smooth > 0 else ""))
@@ -54,5 +65,22 @@ def plot_overlay(series: list[Series], ylabel: str, xlabel: str, path: Path, log
     if title:
         ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend()
-    save_figure(figure, path)
+    longest = max((len(s.label) for s in series), default=0)
+    if len(series) > 6 or longest > 40:
+        columns = 2 if len(series) > 12 and longest <= 45 else 1      # two columns only for short labels
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), fontsize="small", ncol=columns)
+        figure.set_size_inches(width, height + 0.22 * (len(series) + 1) / columns)
+    else:
+        ax.legend()
+    return figure
+
+
+def plot_overlay(series: list[Series], ylabel: str, xlabel: str, path: Path, log_y: bool = False, title: str = "",
+                 smooth: float = 0.0) -> None:
+    """draw_overlay saved as a PNG at `path`."""
+    save_figure(draw_overlay(series, ylabel, xlabel, log_y, title, smooth), path)
+
+
+def overlay_png(series: list[Series], ylabel: str, xlabel: str, title: str = "") -> bytes:
+    """draw_overlay as PNG bytes (for a page that carries its pictures inline)."""
+    return figure_png(draw_overlay(series, ylabel, xlabel, title=title, width=7, height=4))
