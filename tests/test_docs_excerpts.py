@@ -18,7 +18,12 @@ from machine import fingerprint  # noqa: E402
 
 QUICK = sorted(name for name, excerpt in docs.EXCERPTS.items() if not excerpt.long)
 KEPT = sorted(name for name, excerpt in docs.EXCERPTS.items() if excerpt.long)
-CHECKED_ELSEWHERE = {"runs-schedule-note": "tests/test_resume_advice.py runs the resume and finds the line in docs/runs.md"}
+CHECKED_ELSEWHERE = {   # quoted outputs that the test of their feature produces and compares with the docs
+    "runs-schedule-note": "tests/test_resume_advice.py runs the resume and finds the line in docs/runs.md",
+    "runs-table": "tests/test_runs_list.py runs docs/runs.md's commands and compares the table cell for cell",
+    "loggers-missing-package": "tests/test_loggers.py hides the package and finds the line in docs/loggers.md",
+    "loggers-failed-warning": "tests/test_loggers_mlflow.py kills the server mid-run and matches docs/loggers.md",
+}
 
 
 def test_every_output_block_in_the_docs_is_marked_and_every_excerpt_is_known():
@@ -28,7 +33,8 @@ def test_every_output_block_in_the_docs_is_marked_and_every_excerpt_is_known():
     quoted = docs.excerpts_in_docs()
     assert sorted(quoted) == sorted([*docs.EXCERPTS, *CHECKED_ELSEWHERE])
     assert sorted(quoted) == ["finetune-errors", "gradcheck-all", "health-init_good", "health-init_large",
-                              "health-init_lr_high", "health-init_small", "readme-errors", "runs-schedule-note",
+                              "health-init_lr_high", "health-init_small", "loggers-failed-warning",
+                              "loggers-missing-package", "readme-errors", "runs-schedule-note", "runs-table",
                               "sweeps-errors"]
 
 
