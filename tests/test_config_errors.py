@@ -36,7 +36,7 @@ CASES = [
      "optimizer.type: unknown optimizer 'adamm' (did you mean 'adam'?)"),
     ("section typo", replace("optimizer:", "optimiser:"),
      "optimiser: unknown section (did you mean 'optimizer'?); sections are name, seed, data, model, loss, "
-     "regularization, optimizer, schedule, train, init"),
+     "regularization, optimizer, schedule, train, init, loggers"),
     ("layer type typo", replace("{type: relu}", "{type: rellu}"),
      "model.layers[1].type: unknown layer 'rellu' (did you mean 'relu'?)"),
     ("layer key typo", replace("units: 16", "unit: 16"),
