@@ -30,6 +30,7 @@ from nnctl.config.sections import ResolvedConfig
 from nnctl.data import load_splits
 from nnctl.errors import InputError
 from nnctl.layers.noise import Corruption, Noise, corrupt
+from nnctl.nn.class_weights import fit_class_weights
 from nnctl.nn.eval_batch import eval_batch_bound
 from nnctl.nn.objective import check_fits_data, with_heads_for
 from nnctl.runs.loader import load_model
@@ -94,6 +95,7 @@ def setup_with_config(path: Path, config: ResolvedConfig, progress: bool) -> tup
                          f"{config.source} gives {tuple(splits.input_shape)}")
     objective = with_heads_for(model.objective, model.network, splits.num_classes)
     with errors_name(f"{path} (stored config)"):
+        fit_class_weights(objective, model.network, splits.train[1], splits.num_classes)
         check_fits_data(objective, model.network, splits, None)
     facts = CheckpointFacts(path, model.epoch, model.step, model.class_names or splits.class_names)
     return Setup(config, splits, model.network, objective, rng), facts
