@@ -20,7 +20,8 @@ PATH = "data.per_class"
 
 
 def PerClassCounts():
-    """A non-empty mapping {class name or label: positive count}."""
+    """A non-empty mapping {class name or label: positive count}; keys become strings ('0' for label 0),
+    as they are in a checkpoint's JSON, so a config reads the same from YAML and from a checkpoint."""
     what = "a mapping {class name or label: number of training samples to keep}, e.g. {0: 5000, Bag: 100}"
 
     def check(value: Any) -> dict:
@@ -28,7 +29,7 @@ def PerClassCounts():
                 isinstance(k, bool) or not isinstance(k, (int, str)) or (isinstance(k, int) and k < 0)
                 or isinstance(v, bool) or not isinstance(v, int) or v < 1 for k, v in value.items()):
             raise Mismatch(what)
-        return dict(value)
+        return {str(k): v for k, v in value.items()}
 
     return check
 
