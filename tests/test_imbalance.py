@@ -149,3 +149,31 @@ def test_a_sweep_scores_a_class_metric_from_the_report():
     assert (outcome.value, outcome.state) == (0.625, "complete")
     settle(outcome, {"status": "completed", "epochs_run": 3, "epochs_planned": 3, "val": {"top5": 0.9}}, "val_top5")
     assert outcome.value == 0.9
+
+
+@pytest.mark.parametrize("extra, message", [
+    ("train: {metrics: [acc, top3]}", "train.metrics: top3 needs more than 3 classes (this data has 3), else "
+                                      "every sample counts as right"),
+    ("model: [{type: dense, units: 2}]\nloss: {type: mse, target: input}\ntrain: {metrics: [macro_f1]}",
+     "train.metrics: macro_f1 needs a classifier: the first loss term must give one class per sample on class "
+     "labels"),
+    ("data: {dataset: spiral, val_size: 0}\ntrain: {monitor: val_macro_f1}",
+     "train.monitor: this run has no 'val_macro_f1' (no validation split: data.val_size is 0); use one of "
+     "train_acc, train_loss"),
+    ("data: {dataset: spiral, sampler: balanced, per_class: {0: 10}, val_size: 0.2}\n"
+     "schedule: {type: reduce_on_plateau, metric: val_macro_f2}",
+     "schedule.metric: unknown metric 'val_macro_f2'"),
+])
+def test_class_metric_errors_name_the_key(tmp_path, extra, message):
+    from click.testing import CliRunner
+
+    from nnctl.cli import cli
+
+    config = tmp_path / "c.yaml"
+    base = "data: {dataset: spiral}\n" if not extra.startswith("data") else ""
+    model = "" if extra.startswith("model") else "model: [{type: dense, units: 3}]\n"
+    config.write_text(base + model + extra + "\n")
+    result = CliRunner().invoke(cli, ["train", str(config), "--out", str(tmp_path / "runs")])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(f"{config}: {message}")
+    assert not (tmp_path / "runs").exists()

@@ -32,7 +32,6 @@ from nnctl.nn.class_metrics import is_metric_word
 from nnctl.options.overrides import PathMissing, assign, canonical_path, split_key_path
 from nnctl.options.spec import (
     REQUIRED,
-    Choice,
     Int,
     Mismatch,
     Option,
