@@ -141,4 +141,10 @@ def test_balanced_run_and_eval_report_the_same_weighted_loss(tmp_path):
     report = json.loads((run / "report.json").read_text())
     result = runner.invoke(cli, ["eval", str(run), "--split", "val"])
     assert result.exit_code == 0, result.output
-    assert json.loads((run / "eval_best_val.json").read_text())["loss"] == report["val"]["loss"]
+    saved = json.loads((run / "eval_best_val.json").read_text())
+    assert saved["loss"] == report["val"]["loss"]
+    assert saved["f1"] == report["val"]["f1"] and saved["support"] == report["val"]["support"]
+    lines = result.output.splitlines()
+    header = lines.index("class        precision  recall  F1      support")
+    assert lines[header + 1].startswith("-----") and lines[header + 2].startswith("0  ")
+    assert lines[header + 5].split() == ["macro", "F1", f"{saved['macro_f1']:.4f}", str(saved["samples"])]
