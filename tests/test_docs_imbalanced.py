@@ -30,9 +30,11 @@ def test_the_config_resolves_and_the_commands_have_their_options():
         assert {word for word in words[2:] if word.startswith("--")} <= known, line
 
 
-def test_the_readme_points_at_the_doc():
+def test_the_readme_points_at_the_doc_and_quotes_its_table():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "(docs/imbalanced.md)" in readme.split("## Read more", 1)[1].split("## ", 1)[0]
+    row = next(line for line in readme.splitlines() if line.startswith("| Fashion-MNIST, T-shirt/top 5,000"))
+    assert [float(f) for f in re.findall(r"0\.[0-9]{4}", row)] == [macro for macro, *_ in table().values()]
 
 
 def table() -> dict[str, list[float]]:
