@@ -198,7 +198,7 @@ def test_svm_at_zero_scores_equals_its_expected_initial_loss():
 
 
 def test_loss_options_are_validated_with_defaults_filled():
-    assert make("softmax_cross_entropy").config == {"label_smoothing": 0.0}
+    assert make("softmax_cross_entropy").config == {"label_smoothing": 0.0, "class_weights": None}
     assert make("huber").config == {"delta": 1.0}
     with pytest.raises(ConfigError, match=r"loss.label_smoothing: expected a number in \[0, 1\), got 1.0"):
         make("softmax_cross_entropy", label_smoothing=1.0)

@@ -127,8 +127,9 @@ def test_reduce_on_plateau_can_watch_one_term(tmp_path):
     (", monitor: val_acc.aux2", "train.monitor: this run has no 'val_acc.aux2' (no loss term is named 'aux2'); "
                                 "use one of " + ", ".join(sorted(COLUMNS[2:-1]))),
     (", early_stopping: {metric: val_accuracy}",
-     "train.early_stopping.metric: expected auto, val_acc, val_loss, train_acc, train_loss, or a loss term's metric "
-     "such as val_acc.NAME or val_loss.NAME (did you mean 'val_acc'?), got 'val_accuracy'"),
+     "train.early_stopping.metric: expected auto, val_acc, val_loss, train_acc, train_loss, val_macro_f1, "
+     "val_weighted_f1, val_balanced_acc, val_topK, or a loss term's metric such as val_acc.NAME or val_loss.NAME "
+     "(did you mean 'val_acc'?), got 'val_accuracy'"),
 ])
 def test_metric_names_the_run_does_not_have_are_refused(tmp_path, extra, message):
     path = config_file(tmp_path, train_extra=extra)

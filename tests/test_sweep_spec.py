@@ -92,7 +92,8 @@ BAD = [
      "pruner.warmup: unknown key (did you mean 'warmup_epochs'?)"),
     ("no trials", LR + "trials: 0\n", "trials: expected an integer from 1 to 100000 or null, got 0"),
     ("metric typo", LR + "metric: val_accc\n",
-     "metric: expected one of auto, val_acc, val_loss, train_acc, train_loss (did you mean 'val_acc'?), "
+     "metric: expected one of auto, val_acc, val_loss, train_acc, train_loss, val_macro_f1, val_weighted_f1, "
+     "val_balanced_acc, val_topK (did you mean 'val_acc'?), "
      "got 'val_accc'"),
     ("metric the runs lack", "set: {data.val_size: 0, train.monitor: train_loss}\nmetric: val_acc\n" + LR,
      "metric: the runs of this sweep have no 'val_acc'; they produce train_acc, train_loss"),

@@ -17,6 +17,7 @@ import numpy as np
 
 from nnctl.data import Splits, load_splits
 from nnctl.config.load import errors_name
+from nnctl.nn.class_weights import fit_class_weights
 from nnctl.nn.eval_batch import eval_batch_bound, eval_batch_size
 from nnctl.nn.network import Network, build_network
 from nnctl.nn.objective import Objective, build_objective, check_fits_data
@@ -67,5 +68,6 @@ def prepare(config: dict, dtype: Any = np.float32, base_dir: Path | None = None,
         network = build_network(config.model, splits.input_shape, rng, dtype,
                                 getattr(config, "node_paths", None), batch)
         objective = build_objective(config.loss, config.regularization, network, splits.num_classes)
+        fit_class_weights(objective, network, splits.train[1], splits.num_classes)
         check_fits_data(objective, network, splits, getattr(config, "node_paths", None))
     return Setup(config, splits, network, objective, rng)

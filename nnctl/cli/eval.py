@@ -19,7 +19,9 @@ from nnctl.cli._options import corrupt_option, debug_option, split_option
 @corrupt_option
 @debug_option
 def command(checkpoint: Path, split: str, batch_size: int | None, config_path: Path | None, corruption) -> None:
-    """Evaluate a run's best checkpoint on a split of its data: loss, accuracy, confusion matrix.
+    """Evaluate a run's best checkpoint on a split of its data: loss, accuracy, confusion matrix, and per
+    class precision, recall, F1 and support with the macro and weighted F1 (and the top-k accuracies of the
+    run's train.metrics).
 
     RUN is a run folder (its checkpoints/best.npz is used) or a CHECKPOINT file. The data comes from the
     run's own config.yaml, rebuilt with the same seed, so the splits are the ones it trained on; or from
@@ -28,7 +30,7 @@ def command(checkpoint: Path, split: str, batch_size: int | None, config_path: P
     error of its reconstructions to the clean inputs (--corrupt damages the inputs first)."""
     # imported on use: the library loads NumPy and more, and `nnctl --help` must not wait for it
     from nnctl.commands.evaluate import evaluate_checkpoint, save_evaluation
-    from nnctl.viz.tables import confusion_text
+    from nnctl.viz.tables import align, confusion_text, per_class_rows
 
     result, out = evaluate_checkpoint(checkpoint, split, batch_size, progress=False, config_path=config_path,
                                       corruption=corruption)
@@ -42,6 +44,11 @@ def command(checkpoint: Path, split: str, batch_size: int | None, config_path: P
         click.echo(f"reconstruction mean squared error {result['reconstruction_mse']:.6f} (to the clean inputs)")
     if "acc" in result:
         click.echo(f"accuracy {100 * result['acc']:.2f}% ({result['correct']}/{result['samples']})")
+    tops = [key for key in result if key.startswith("top") and key[3:].isdigit()]
+    if tops:
+        click.echo(", ".join(f"{key[:3]}-{key[3:]} accuracy {100 * result[key]:.2f}%" for key in tops))
     if "confusion" in result:
         click.echo(confusion_text(result["confusion"], result.get("class_names")))
+    if "f1" in result:
+        click.echo("\n".join(align(per_class_rows(result, result.get("class_names")), rule=True)))
     click.echo(f"wrote {save_evaluation(result, out)}")

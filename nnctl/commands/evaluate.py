@@ -24,12 +24,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nnctl.atomic import write_text_atomic
+from nnctl.build.metric_names import top_ks
 from nnctl.build.prepare import Setup, config_dir, evaluation_generator, seed_streams
 from nnctl.config.load import errors_name, load_config
 from nnctl.config.sections import ResolvedConfig
 from nnctl.data import load_splits
 from nnctl.errors import InputError
 from nnctl.layers.noise import Corruption, Noise, corrupt
+from nnctl.nn.class_weights import fit_class_weights
 from nnctl.nn.eval_batch import eval_batch_bound
 from nnctl.nn.objective import check_fits_data, with_heads_for
 from nnctl.runs.loader import load_model
@@ -94,6 +96,7 @@ def setup_with_config(path: Path, config: ResolvedConfig, progress: bool) -> tup
                          f"{config.source} gives {tuple(splits.input_shape)}")
     objective = with_heads_for(model.objective, model.network, splits.num_classes)
     with errors_name(f"{path} (stored config)"):
+        fit_class_weights(objective, model.network, splits.train[1], splits.num_classes)
         check_fits_data(objective, model.network, splits, None)
     facts = CheckpointFacts(path, model.epoch, model.step, model.class_names or splits.class_names)
     return Setup(config, splits, model.network, objective, rng), facts
@@ -120,7 +123,8 @@ def report_path(checkpoint: Path, split: str, corruption: Corruption | None = No
 def evaluate_checkpoint(target: str | Path, split: str = "test", batch_size: int | None = None,
                         progress: bool = True, config_path: str | Path | None = None,
                         corruption: Corruption | None = None) -> tuple[dict, Path]:
-    """Loss, accuracy and confusion matrix (each term's loss and each head's accuracy with several loss
+    """Loss, accuracy, confusion matrix, per-class precision/recall/F1/support, macro and weighted F1 and the
+    top-k accuracies of the config's train.metrics (each term's loss and each head's accuracy with several loss
     terms, the reconstruction error for autoencoders) of a run's best.npz (or a checkpoint) on `split`.
     With `corruption`, every input is damaged before the network sees it (drawn from the run's evaluation
     generator) while reconstructions are compared with the clean inputs. Returns (result, the JSON file
@@ -137,11 +141,17 @@ def evaluate_checkpoint(target: str | Path, split: str = "test", batch_size: int
         damage = lambda xb: corrupt(xb, corruption, damage_rng)[0]    # noqa: E731 (one generator for all batches)
     result = evaluate(setup.network, setup.objective, data[0], data[1],
                       batch_size or setup.eval_batch, setup.splits.num_classes,
-                      evaluation_generator(setup.config.seed), damage)
+                      evaluation_generator(setup.config.seed), damage,
+                      top_k=top_ks(setup.config) if objective_classifies(setup) else ())
     shown = {**result.to_json(), "checkpoint": str(path), "split": split, "epoch": facts.epoch,
              "step": facts.step or 0, "class_names": facts.class_names,
              "corruption": None if corruption is None else corruption.describe()}
     return shown, report_path(path, split, corruption)
+
+
+def objective_classifies(setup: Setup) -> bool:
+    """Does the first loss term give one class per sample among the data's classes (top-k applies)?"""
+    return bool(setup.objective.primary.head and setup.splits.num_classes)
 
 
 def save_evaluation(result: dict, out: Path) -> Path:

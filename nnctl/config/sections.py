@@ -16,6 +16,7 @@ from nnctl.config.values import Every, HealthEvery, RunName, SanityMode
 from nnctl.data import validate_data_config
 from nnctl.data.augment import AUGMENT_OPTIONS
 from nnctl.errors import ConfigError
+from nnctl.nn.class_metrics import MetricList
 from nnctl.nn.model_config import resolve_model_config
 from nnctl.nn.objective import resolve_loss_config
 from nnctl.nn.registry import OPTIMIZERS, SCHEDULES
@@ -46,18 +47,22 @@ TOP_OPTIONS = {
 }
 
 METRICS = ("val_acc", "val_loss", "train_acc", "train_loss")
-_METRIC = re.compile(r"^(train|val)_(loss|acc)(\.[A-Za-z_][A-Za-z0-9_-]*)?$")
+CLASS_METRICS = ("val_macro_f1", "val_weighted_f1", "val_balanced_acc", "val_topK")      # see train.metrics
+_METRIC = re.compile(r"^(train|val)_(loss|acc)(\.[A-Za-z_][A-Za-z0-9_-]*)?$"
+                     r"|^val_(macro_f1|weighted_f1|balanced_acc|top([2-9]|[1-9][0-9]+))$")
 
 
 def MetricName():
-    """`auto`, or an epoch metric: val_acc, val_loss, train_acc, train_loss, or one of a loss term's own,
-    such as val_loss.aux or val_acc.main (whether this run has it is checked when the run is built)."""
-    what = f"auto, {', '.join(METRICS)}, or a loss term's metric such as val_acc.NAME or val_loss.NAME"
+    """`auto`, or an epoch metric: val_acc, val_loss, train_acc, train_loss, one of train.metrics' on the
+    validation split (val_macro_f1, val_top5, ...), or one of a loss term's own, such as val_loss.aux or
+    val_acc.main (whether this run has it is checked when the run is built)."""
+    what = (f"auto, {', '.join(METRICS + CLASS_METRICS)}, or a loss term's metric such as val_acc.NAME or "
+            f"val_loss.NAME")
 
     def check(value: Any) -> str:
         if value == "auto" or (isinstance(value, str) and _METRIC.match(value)):
             return value
-        hint = did_you_mean(value, ("auto",) + METRICS) if isinstance(value, str) else ""
+        hint = did_you_mean(value, ("auto",) + METRICS + CLASS_METRICS[:-1]) if isinstance(value, str) else ""
         raise Mismatch(what + hint)
 
     return check
@@ -71,9 +76,15 @@ TRAIN_OPTIONS = {
                               "whose biggest array in a pass stays within 32 MiB (large batches pay in dense "
                               "networks, small ones in convolutional networks)"),
     "shuffle": Option(Bool(), True, "reshuffle the training set every epoch (seeded)"),
+    "metrics": Option(MetricList(), ["acc"],
+                      "what a classifier is measured by: acc, macro_f1, weighted_f1, balanced_acc (mean recall "
+                      "over classes), topK (K >= 2, e.g. top5); each beyond acc is a val_ column of "
+                      "metrics.csv every epoch (train_acc and val_acc are always there); report.json and "
+                      "nnctl eval also give per-class precision, recall, F1 and support"),
     "monitor": Option(MetricName(), "auto",
                       "metric that picks best.npz; auto = val_acc (val_loss for regression), "
-                      "or train_loss without a validation split; with several loss terms also "
+                      "or train_loss without a validation split; also val_macro_f1, val_top5 and the others "
+                      "of train.metrics (measured even when not listed there); with several loss terms also "
                       "val_loss.NAME or val_acc.NAME"),
     "early_stopping": Option(lambda v: v, None, "null (off), true (the defaults) or a mapping (see train.early_stopping below, or nnctl docs train)"),
     "progress": Option(Bool(), True, "show a tqdm progress bar"),

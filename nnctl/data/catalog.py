@@ -11,6 +11,7 @@ from typing import Any
 from nnctl.data import arrays, csv_table, mnist, synthetic
 from nnctl.data.base import Dataset
 from nnctl.data.normalize import METHODS
+from nnctl.data.per_class import PerClassCounts
 from nnctl.errors import ConfigError
 from nnctl.options.named import Registry
 from nnctl.options.spec import (
@@ -62,6 +63,13 @@ DATA_OPTIONS: dict[str, Option] = {
     "classes": Option(Optional(ClassList()), None,
                       "keep only these classes, relabelled 0..K-1 in the order given (names kept), e.g. [5, 6, 7] "
                       "(for the synthetic sets, `classes` is their number of classes)"),
+    "per_class": Option(Optional(PerClassCounts()), None,
+                        "an imbalanced training split: {class name or label: count} keeps that many training "
+                        "samples of each named class (drawn with the seed; validation and test untouched), "
+                        "e.g. {0: 5000, Bag: 100}"),
+    "sampler": Option(Optional(Choice("balanced")), None,
+                      "null: each epoch visits every training sample once; balanced: each epoch draws as many "
+                      "samples, every class equally often (samples of small classes repeat; seeded)"),
 }
 
 

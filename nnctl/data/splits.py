@@ -7,7 +7,8 @@ Steps, the same for every dataset:
    both the data and its own test split), relabelled 0..K-1 in the order the list gives.
 3. One permutation of the N samples from the split stream orders them; in that order come
    `n_test` test samples (only for sets without their own test split), then `n_val` validation samples,
-   then the training samples, cut to `limit`. Each part keeps the samples' original order.
+   then the training samples, cut to `limit`, then (with `per_class`) to so many of each named class
+   (nnctl.data.per_class). Each part keeps the samples' original order.
    Counts: an integer is taken as is; a fraction f of a pool of P samples gives round(f * P), where the
    test pool is all N samples and the validation pool what the test split leaves.
 4. x becomes float32 (divided by `raw_divisor`), the normalization is fitted on the training part
@@ -25,6 +26,7 @@ from nnctl.data import normalize
 from nnctl.data.base import Source
 from nnctl.data.catalog import DATASETS
 from nnctl.data.loader import take_rows
+from nnctl.data.per_class import cap_per_class
 from nnctl.errors import ConfigError, InputError
 from nnctl.limits import exceeds_budget, show_bytes
 
@@ -163,6 +165,10 @@ def load_splits(cfg: dict, seed_seq: np.random.SeedSequence | np.random.Generato
         raise ConfigError("data.val_size", f"asks for {n_val} validation samples, leaving no training samples "
                                            f"(of {n - n_test})")
     test_idx, val_idx, train_idx = split_indices(n, n_test, n_val, cfg["limit"], split_rng)
+    if cfg.get("per_class"):
+        kept = cfg["classes"] if "classes" not in cls.options else None
+        train_idx = cap_per_class(train_idx, source.y, cfg["per_class"], source.num_classes, source.class_names,
+                                  kept, split_rng)
 
     def take(idx: np.ndarray | None, x: np.ndarray = source.x, y: np.ndarray = source.y):
         """(x[idx] as float32, y[idx]), both C-contiguous; idx None or covering all of x: no gather."""

@@ -13,7 +13,13 @@ import math
 import numpy as np
 
 from nnctl.errors import InputError
-from nnctl.options.spec import Float, Option, validate
+from nnctl.options.spec import Float, ListOf, Option, Optional, OrWord, validate
+
+CLASS_WEIGHTS = Option(Optional(OrWord("balanced", ListOf(Float(0, low_open=True), 2,
+                                                          "a list of at least 2 positive numbers"))), None,
+                       "multiply each sample's loss by the weight of its true class: null (all 1), balanced "
+                       "(n_samples / (n_classes x count of the class) in the training split) or a list [w0, w1, "
+                       "...], one per class; the loss stays the mean over the N samples")
 
 
 class Loss:
@@ -44,18 +50,35 @@ class Loss:
     def kinks(self) -> bool:
         return False
 
+    # ---------------------------------------------------------------------------------- class weights
+    class_weights: np.ndarray | None = None      # (C,) float64 weight per class, once known (class_weights.py)
+    prior_weight = 1.0                           # the mean weight over the training labels (expected_initial)
+
+    def use_class_weights(self, weights: np.ndarray | None, prior_weight: float = 1.0) -> None:
+        """Weight each sample's loss by weights[true class] from now on (None: unweighted)."""
+        self.class_weights = None if weights is None else np.asarray(weights, dtype=np.float64)
+        self.prior_weight = prior_weight
+
+    def sample_weights(self, target: np.ndarray, dtype) -> np.ndarray | None:
+        """(N,) weights of the samples' true classes in `dtype`, or None when unweighted."""
+        if self.class_weights is None:
+            return None
+        return self.class_weights.astype(dtype)[np.asarray(target, dtype=np.int64).reshape(-1)]
+
 
 class SoftmaxCrossEntropy(Loss):
     """L = -(1/N) sum_n sum_c q_nc log softmax(s_n)_c, fused with the softmax for stability.
 
     scores: (N, C) logits; target: (N,) integer labels in [0, C). The target distribution q is one-hot,
     or with `label_smoothing` e: q = (1 - e) onehot(y) + e / C. Gradient: dL/ds = (softmax(s) - q) / N.
-    The max is subtracted before exponentiating, so large logits never overflow.
+    The max is subtracted before exponentiating, so large logits never overflow. With class weights w,
+    sample n's term is multiplied by w[y_n] (still divided by N), and so is its row of the gradient.
     """
 
     options = {
         "label_smoothing": Option(Float(0, 1, high_open=True), 0.0,
                                   "share of the target mass spread evenly over all classes"),
+        "class_weights": CLASS_WEIGHTS,
     }
 
     def forward(self, scores: np.ndarray, target: np.ndarray) -> float:
@@ -71,6 +94,9 @@ class SoftmaxCrossEntropy(Loss):
             mean_log_prob = shifted.mean(axis=1) - log_total
             per_sample = (1 - smoothing) * per_sample - smoothing * mean_log_prob
         exp /= total
+        self.weights = self.sample_weights(target, scores.dtype)
+        if self.weights is not None:
+            per_sample *= self.weights
         self.probs, self.target = exp, target
         return float(per_sample.mean())
 
@@ -82,11 +108,13 @@ class SoftmaxCrossEntropy(Loss):
             d -= d.dtype.type(smoothing / classes)
         d[np.arange(n), self.target] -= d.dtype.type(1 - smoothing)
         d /= n
-        self.probs = None
+        if self.weights is not None:
+            d *= self.weights[:, None]
+        self.probs = self.weights = None
         return d
 
     def expected_initial(self, num_outputs: int) -> float | None:
-        return math.log(num_outputs)
+        return math.log(num_outputs) * self.prior_weight
 
 
 class MulticlassHinge(Loss):
@@ -95,9 +123,11 @@ class MulticlassHinge(Loss):
 
     scores: (N, C); target: (N,) integer labels. Gradient (taken as 0 where a margin is exactly 0):
     dL/ds_nj = [m_nj > 0] / N for j != y_n, dL/ds_ny = -(number of j with m_nj > 0) / N.
+    With class weights w, sample n's sum and its row of the gradient are multiplied by w[y_n].
     """
 
-    options = {"margin": Option(Float(0, low_open=True), 1.0, "the score gap the true class must keep")}
+    options = {"margin": Option(Float(0, low_open=True), 1.0, "the score gap the true class must keep"),
+               "class_weights": CLASS_WEIGHTS}
 
     def forward(self, scores: np.ndarray, target: np.ndarray) -> float:
         n = scores.shape[0]
@@ -107,6 +137,9 @@ class MulticlassHinge(Loss):
         margins[rows, target] = 0
         np.maximum(margins, 0, out=margins)
         self.active, self.target, self.dtype = margins > 0, target, scores.dtype
+        self.weights = self.sample_weights(target, scores.dtype)
+        if self.weights is not None:
+            return float(margins.sum(axis=1) @ self.weights) / n
         return float(margins.sum()) / n
 
     def backward(self) -> np.ndarray:
@@ -115,11 +148,13 @@ class MulticlassHinge(Loss):
         d = active.astype(self.dtype)
         d[np.arange(n), self.target] = -active.sum(axis=1)
         d /= n
-        self.active = None
+        if self.weights is not None:
+            d *= self.weights[:, None]
+        self.active = self.weights = None
         return d
 
     def expected_initial(self, num_outputs: int) -> float | None:
-        return (num_outputs - 1) * self.config["margin"]
+        return (num_outputs - 1) * self.config["margin"] * self.prior_weight
 
     def kinks(self) -> bool:
         return True
@@ -143,13 +178,18 @@ class SigmoidBCE(Loss):
 
     scores: (N, K) logits, one independent yes/no per column; target: 0/1 values of the same shape (or
     (N,) for a single-logit net with scores (N, 1)). The second form never overflows.
-    Gradient: (sigmoid(s) - t) / (N*K).
+    Gradient: (sigmoid(s) - t) / (N*K). With class_weights [w0, w1] (a single-logit net on 0/1 labels),
+    each value and its gradient are multiplied by w0 where t = 0 and by w1 where t = 1.
     """
 
     task = "binary"
+    options = {"class_weights": CLASS_WEIGHTS}
 
     def forward(self, scores: np.ndarray, target: np.ndarray) -> float:
         t = targets_like(scores, target, "sigmoid_bce")
+        self.weights = None
+        if self.class_weights is not None:
+            self.weights = np.where(t > 0.5, *self.class_weights.astype(scores.dtype)[::-1])
         z = np.exp(-np.abs(scores))
         values = np.log1p(z)
         values += np.maximum(scores, 0)
@@ -157,13 +197,16 @@ class SigmoidBCE(Loss):
         sigmoid = np.where(scores >= 0, 1, z)
         sigmoid /= 1 + z
         sigmoid -= t
+        if self.weights is not None:
+            values *= self.weights
+            sigmoid *= self.weights
         self.residual = sigmoid
         return float(values.mean())
 
     def backward(self) -> np.ndarray:
         d = self.residual
         d /= d.size
-        self.residual = None
+        self.residual = self.weights = None
         return d
 
     def output(self, scores: np.ndarray) -> np.ndarray:

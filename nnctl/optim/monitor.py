@@ -8,20 +8,24 @@ With `best` the best value so far (none before the first epoch), a value improve
 
 `min_delta` is an absolute margin (early stopping), `threshold` a relative one (reduce-on-plateau); the
 best checkpoint uses neither. The first finite value always improves; a missing or non-finite value
-never does. Mode `auto` is `max` for accuracies (val_acc, train_acc, and a head's val_acc.NAME) and `min`
-for everything else.
+never does. Mode `auto` is `max` for accuracies and F1 scores (val_acc, train_acc, a head's val_acc.NAME,
+val_balanced_acc, val_macro_f1, val_weighted_f1, val_top5, ...) and `min` for everything else.
 """
 
 from __future__ import annotations
 
 import math
+import re
 
 from nnctl.errors import InputError
 
+LARGER_IS_BETTER = re.compile(r"^.*(acc|_f1|_top[0-9]+)$")
+
 
 def direction(metric: str) -> str:
-    """'max' for accuracies (val_acc, val_acc.main, ...), 'min' for losses and everything else."""
-    return "max" if metric.partition(".")[0].endswith("acc") else "min"
+    """'max' for accuracies and F1 scores (val_acc, val_acc.main, val_macro_f1, val_top5, ...), 'min' for
+    losses and everything else."""
+    return "max" if LARGER_IS_BETTER.match(metric.partition(".")[0]) else "min"
 
 
 class Monitor:

@@ -25,14 +25,15 @@ from pathlib import Path
 from typing import Any
 
 from nnctl.config.load import errors_name, read_raw_config, read_yaml_file
-from nnctl.config.sections import METRICS, ResolvedConfig, resolve
+from nnctl.config.sections import CLASS_METRICS, METRICS, ResolvedConfig, resolve
 from nnctl.config.values import RunName
 from nnctl.errors import ConfigError
+from nnctl.nn.class_metrics import is_metric_word
 from nnctl.options.overrides import PathMissing, assign, canonical_path, split_key_path
 from nnctl.options.spec import (
     REQUIRED,
-    Choice,
     Int,
+    Mismatch,
     Option,
     Optional,
     did_you_mean,
@@ -51,6 +52,21 @@ def _anything(value: Any) -> Any:
     return value
 
 
+def SweepMetric():
+    """auto, one of METRICS, or a class metric of train.metrics on the validation split (val_macro_f1, ...)."""
+    words = ("auto",) + METRICS + CLASS_METRICS
+
+    def check(value: Any) -> str:
+        if value in ("auto",) + METRICS or (isinstance(value, str) and value.startswith("val_")
+                                            and is_metric_word(value[4:]) and value != "val_acc"):
+            return value
+        hint = did_you_mean(value, words[:-1]) if isinstance(value, str) else ""
+        raise Mismatch(f"one of {', '.join(words)}{hint}")
+
+    check.choices = words
+    return check
+
+
 SWEEP_OPTIONS = {
     "name": Option(Optional(RunName()), None, "the sweep's name: its folder (--out/NAME) and study name "
                                               "(default: the file's stem)"),
@@ -59,9 +75,10 @@ SWEEP_OPTIONS = {
     "set": Option(_anything, None, "fixed overrides of the base config: {KEY.PATH: value}, paths as for --set"),
     "space": Option(_anything, REQUIRED, "{KEY.PATH: distribution}: uniform, loguniform, int or choice"),
     "sampler": Option(_anything, "tpe", "random, grid or tpe, or a mapping {type: NAME, ...options}"),
-    "metric": Option(Choice("auto", *METRICS), "auto", "what a trial scores, measured at its run's best "
-                                                       "checkpoint; accuracies are maximized, losses minimized "
-                                                       "(auto = the base config's train.monitor)"),
+    "metric": Option(SweepMetric(), "auto", "what a trial scores, measured at its run's best checkpoint; "
+                                            "accuracies and F1 scores are maximized, losses minimized (auto = the "
+                                            "base config's train.monitor; val_macro_f1 and the other class "
+                                            "metrics need them in the base's train.metrics or train.monitor)"),
     "trials": Option(Optional(Int(1, MAX_TRIALS)), None, "trials in the study (default 20; for grid: every point)"),
     "pruner": Option(_anything, "none", "none, median or hyperband, or a mapping {type: NAME, ...options}; fed "
                                         "the metric after every epoch"),

@@ -136,7 +136,7 @@ def interrupted(outcome: Outcome, signum: int, report: dict | None) -> None:
 def settle(outcome: Outcome, report: dict, metric: str) -> None:
     """Fill the outcome from a run's report: its status, epochs, and the metric at its best checkpoint."""
     status = report["status"]
-    split, kind = metric.split("_")
+    split, kind = metric.split("_", 1)
     value = (report.get(split) or {}).get(kind)
     outcome.status, outcome.epochs = status, report["epochs_run"]
     outcome.epochs_planned = report["epochs_planned"]

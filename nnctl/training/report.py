@@ -12,7 +12,7 @@ import numpy as np
 import nnctl
 from nnctl.atomic import WriteFailed, write_text_atomic
 from nnctl.health.summary import NO_FINDINGS
-from nnctl.viz.tables import confusion_markdown, markdown_table
+from nnctl.viz.tables import confusion_markdown, markdown_table, per_class_rows
 
 
 def versions() -> dict[str, str]:
@@ -75,9 +75,13 @@ def render_markdown(report: dict) -> str:
     if test.get("confusion"):
         names = report.get("class_names")
         lines += ["", "## Test confusion matrix", ""] + confusion_markdown(test["confusion"], names)
-        lines += ["", "## Test accuracy per class", ""] + markdown_table(
-            [["class", "accuracy"]] + [[str(names[i] if names else i), _pct(acc)]
-                                       for i, acc in enumerate(test["per_class_acc"])])
+        if test.get("f1"):
+            lines += ["", "## Test precision, recall and F1 per class", ""] + markdown_table(
+                per_class_rows(test, names))
+        else:
+            lines += ["", "## Test accuracy per class", ""] + markdown_table(
+                [["class", "accuracy"]] + [[str(names[i] if names else i), _pct(acc)]
+                                           for i, acc in enumerate(test["per_class_acc"])])
     if report.get("health"):
         lines += ["", "## Health", ""] + health_markdown(report["health"])
     if report.get("message"):
@@ -89,17 +93,22 @@ def render_markdown(report: dict) -> str:
 
 def split_table(report: dict) -> list[str]:
     """Markdown lines: one row per evaluated split with its loss and accuracy, each loss term's own loss
-    and each head's accuracy (several terms), and the reconstruction error (autoencoders)."""
+    and each head's accuracy (several terms), macro and weighted F1 and top-k accuracies (classifiers), and
+    the reconstruction error (autoencoders)."""
     results = [(split, report[split]) for split in ("train", "val", "test") if report.get(split)]
     first = results[0][1]
     terms, heads = list(first.get("term_loss", {})), list(first.get("head_acc", {}))
     rebuilds = "reconstruction_mse" in first
+    tops = [key for key in first if key.startswith("top") and key[3:].isdigit()]
+    classes = ["macro_f1", "weighted_f1"] if "macro_f1" in first else []
     header = ["split", "loss", "accuracy"] + [f"loss {t}" for t in terms] + [f"accuracy {h}" for h in heads]
+    header += [name.replace("_", " ").replace("f1", "F1") for name in classes] + [f"top-{k[3:]}" for k in tops]
     rows = [header + (["reconstruction MSE"] if rebuilds else [])]
     for split, r in results:
         row = [split, _num(r.get("loss")), _pct(r.get("acc"))]
         row += [_num(r.get("term_loss", {}).get(t)) for t in terms]
         row += [_pct(r.get("head_acc", {}).get(h)) for h in heads]
+        row += [_num(r.get(name)) for name in classes] + [_pct(r.get(k)) for k in tops]
         rows.append(row + ([_num(r.get("reconstruction_mse"))] if rebuilds else []))
     return markdown_table(rows)
 

@@ -18,15 +18,18 @@ import numpy as np
 
 from nnctl.build.metric_names import (
     check_metric_names,
+    class_columns,
     measures_accuracy,
     metric_columns,
     monitored_metric,
     split_metrics,
+    top_ks,
 )
 from nnctl.build.prepare import Setup, evaluation_generator
 from nnctl.data.augment import augment_batch
 from nnctl.data.loader import RowGatherer
-from nnctl.errors import WorkError
+from nnctl.data.sampler import epoch_order
+from nnctl.errors import ConfigError, WorkError
 from nnctl.nn.evaluation import Evaluation
 from nnctl.nn.registry import OPTIMIZERS, SCHEDULES
 from nnctl.optim.monitor import Monitor
@@ -96,6 +99,8 @@ class Trainer:
         check_metric_names(cfg, setup)
         self.counts_accuracy = measures_accuracy(setup)
         self.columns = metric_columns(setup)
+        self.class_words = [column[4:] for column in class_columns(setup)]    # val_WORD columns' words
+        self.top_k = top_ks(cfg) if self.class_words else ()
         self.monitor = monitored_metric(cfg, setup)
         self.best = Monitor(self.monitor)
         stop = self.train_cfg["early_stopping"]
@@ -118,6 +123,9 @@ class Trainer:
         self.steps_per_epoch = math.ceil(len(x) / self.train_cfg["batch_size"])
         self.order: np.ndarray | None = None
         self.gather = RowGatherer()            # batch work arrays, reused from step to step
+        self.sampler = cfg.data.get("sampler")
+        if self.sampler and setup.splits.num_classes is None:
+            raise ConfigError("data.sampler", "balanced needs class labels, but this data has real-valued targets")
 
     # -------------------------------------------------------------------------------------- the run's place
     def use_folder(self, run_dir: Path) -> None:
@@ -148,19 +156,20 @@ class Trainer:
 
     # -------------------------------------------------------------------------------------- epochs
     def open_epoch(self) -> None:
-        """Draw this epoch's sample order; re-entering an epoch mid-way (after a resume) redraws the same
-        order from the generator state saved at its start, then puts the generator back where it was."""
-        if not self.train_cfg["shuffle"]:
+        """Draw this epoch's sample order (a permutation, or data.sampler's draw, which ignores
+        train.shuffle); re-entering an epoch mid-way (after a resume) redraws the same order from the
+        generator state saved at its start, then puts the generator back where it was."""
+        if not self.train_cfg["shuffle"] and not self.sampler:
             self.order = None
             return
-        n = len(self.setup.splits.train[0])
+        labels = self.setup.splits.train[1]
         if self.progress.step == 0:
             self.progress.order_state = copy.deepcopy(self.rng.bit_generator.state)
-            self.order = self.rng.permutation(n)
+            self.order = epoch_order(labels, self.sampler, self.rng)
             return
         current = self.rng.bit_generator.state
         self.rng.bit_generator.state = self.progress.order_state
-        self.order = self.rng.permutation(n)
+        self.order = epoch_order(labels, self.sampler, self.rng)
         self.rng.bit_generator.state = current
 
     def batch(self, i: int) -> tuple[np.ndarray, np.ndarray]:
@@ -238,7 +247,7 @@ class Trainer:
         recompute_batchnorm(self.network, self.setup.splits.train[0], self.setup.eval_batch)
         p = self.progress
         row = {"epoch": self.epoch + 1, "lr": self.schedule.lr(self.epoch), **self.train_metrics(p)}
-        row.update(split_metrics("val", self.evaluate_split("val")))
+        row.update(split_metrics("val", self.evaluate_split("val"), self.class_words))
         row["seconds"] = p.seconds + seconds
         self.schedule.observe(self.epoch, row)
         self.history.append(row)
@@ -278,4 +287,4 @@ class Trainer:
             return None
         return evaluate(self.network, self.objective, data[0], data[1], self.setup.eval_batch,
                         self.setup.splits.num_classes, evaluation_generator(self.config.seed), stop=stop,
-                        bar=bar)
+                        bar=bar, top_k=self.top_k)

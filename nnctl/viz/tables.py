@@ -36,3 +36,19 @@ def confusion_markdown(confusion: list[list[int]], names: list[str] | None) -> l
     names = names or [str(i) for i in range(len(confusion))]
     rows = [["true \\ predicted", *names]] + [[f"**{name}**", *map(str, row)] for name, row in zip(names, confusion)]
     return markdown_table(rows)
+
+
+def per_class_rows(result: dict, names: list[str] | None) -> list[list[str]]:
+    """Rows of a per-class table from an evaluation's JSON (precision, recall, f1, support lists): a header,
+    one row per class, then the macro and support-weighted F1. Figures to 4 places; '—' where undefined."""
+    def show(value) -> str:
+        return "—" if value is None else f"{value:.4f}"
+
+    names = names or [str(i) for i in range(len(result["support"]))]
+    rows = [["class", "precision", "recall", "F1", "support"]]
+    rows += [[str(name), show(p), show(r), show(f), str(s)] for name, p, r, f, s in
+             zip(names, result["precision"], result["recall"], result["f1"], result["support"])]
+    total = str(sum(result["support"]))
+    rows += [["macro F1", "", "", show(result["macro_f1"]), total],
+             ["weighted F1", "", "", show(result["weighted_f1"]), total]]
+    return rows
