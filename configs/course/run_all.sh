@@ -12,7 +12,8 @@ for config in bn_off bn_on dropout_off dropout_on init_small init_good init_larg
   nnctl train "$here/$config.yaml" --out "$out" --quiet
 done
 nnctl train "$here/overfit_3layer.yaml" --overfit 50 --out "$out" --quiet
-nnctl train "$here/overfit_5layer.yaml" --overfit 50 --out "$out" --quiet
+# the lesson: 5 layers at this init do NOT memorize 50 samples, and --overfit exits 1 to say so; go on then
+nnctl train "$here/overfit_5layer.yaml" --overfit 50 --out "$out" --quiet || [ $? -eq 1 ]
 
 nnctl plot "$out/course-bn_off" "$out/course-bn_on" --metric train_loss --out "$plots/batchnorm_train_loss.png"
 nnctl plot "$out/course-bn_off" "$out/course-bn_on" --metric val_acc --out "$plots/batchnorm_val_acc.png"
