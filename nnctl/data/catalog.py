@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nnctl.data import arrays, csv_table, mnist, synthetic
+from nnctl.data import arrays, csv_table, folder, mnist, synthetic
 from nnctl.data.base import Dataset
 from nnctl.data.normalize import METHODS
 from nnctl.errors import ConfigError
@@ -37,6 +37,7 @@ DATASETS = Registry("dataset", {
     "xor": synthetic.Xor,
     "npz": arrays.Npz,
     "csv": csv_table.Csv,
+    "folder": folder.ImageFolder,
 })
 
 

@@ -68,6 +68,8 @@ def finish(trainer: Trainer, status: str, message: str = "", evaluate: bool = Tr
               "versions": versions()}
     if trainer.findings:
         report["sanity"] = list(trainer.findings)
+    if trainer.setup.splits.notes:
+        report["data"] = dict(trainer.setup.splits.notes)
     ending = Ending(report)
     health = health_summary(trainer.run_dir, trainer.config)
     if health is not None:
