@@ -56,7 +56,8 @@ def ClassList():
 
 DATA_OPTIONS: dict[str, Option] = {
     "dataset": Option(Choice(*DATASETS), doc="which data: " + ", ".join(DATASETS)),
-    "val_size": Option(IntOrFraction(), 0.1, "validation samples taken from the training split (count or fraction)"),
+    "val_size": Option(IntOrFraction(), 0.1, "validation samples taken from the training split (count or fraction; not used "
+                                          "when the data has its own validation split, an image folder's val/)"),
     "limit": Option(Optional(Int(1)), None, "keep at most this many training samples (after the split)"),
     "normalize": Option(Choice(*METHODS), "standard", "input scaling fitted on the training split"),
     "flatten": Option(Bool(), True, "images become flat vectors (C*H*W,) instead of (C, H, W)"),

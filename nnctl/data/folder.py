@@ -62,7 +62,12 @@ def decode_listing(listing: FolderListing, color: str, image_size: tuple[int, in
 
 
 class ImageFolder(Dataset):
-    """PNG and JPEG pictures in DIR/train/<class>/ (and optionally val/, test/): see the module docstring."""
+    """Your own PNG and JPEG pictures, one folder per class: DIR/train/<class>/, and optionally DIR/val/<class>/
+    and DIR/test/<class>/ (without them, `val_size` and `test_size` take pictures from train/, stratified by
+    class). Class names are the folder names, sorted. Pixels are divided by 255. The decoded pictures are
+    kept as .npz in the data cache (beside downloaded datasets, folder image-folders) until a file changes.
+
+    See the module docstring."""
 
     options = {
         "path": Option(Str(), doc="the folder holding train/<class>/ (and optionally val/<class>/, "

@@ -35,7 +35,8 @@ def in_chunks(count: int, work: Callable[[int, int], None], label: str, progress
     """work(start, stop) over range(count) in chunks of CHUNK_FILES, on worker threads."""
     bounds = [(start, min(count, start + CHUNK_FILES)) for start in range(0, count, CHUNK_FILES)]
     workers = max(1, min(thread_count(), len(bounds)))
-    with tqdm(total=count, desc=label, unit="file", disable=not progress, leave=False) as bar:
+    with tqdm(total=count, desc=label, unit="file", disable=None if progress else True,
+              leave=False) as bar:          # disable None: bars on a terminal only
         if workers == 1:
             for start, stop in bounds:
                 work(start, stop)
