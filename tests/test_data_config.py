@@ -39,9 +39,9 @@ def test_the_common_keys():
 def test_unknown_dataset_with_did_you_mean():
     assert message({"dataset": "mnits"}) == "data.dataset: unknown dataset 'mnits' (did you mean 'mnist'?)"
     assert message({"dataset": "imagenet"}) == ("data.dataset: unknown dataset 'imagenet'; known datasets: mnist, "
-                                                "fashion-mnist, spiral, blobs, circles, xor, npz, csv")
+                                                "fashion-mnist, spiral, blobs, circles, xor, npz, csv, folder")
     assert message({"dataset": 3}) == ("data.dataset: expected a dataset name (mnist, fashion-mnist, spiral, blobs, "
-                                       "circles, xor, npz, csv), got 3")
+                                       "circles, xor, npz, csv, folder), got 3")
 
 
 def test_missing_dataset_and_not_a_mapping():
@@ -54,7 +54,8 @@ def test_key_of_another_dataset():
     assert message({"dataset": "mnist", "noise": 0.1}) == (
         "data.noise: unknown key for dataset 'mnist' (it belongs to spiral, blobs, circles, xor)")
     assert message({"dataset": "mnist", "test_size": 0.1}) == (
-        "data.test_size: unknown key for dataset 'mnist' (it belongs to spiral, blobs, circles, xor, npz, csv)")
+        "data.test_size: unknown key for dataset 'mnist' (it belongs to spiral, blobs, circles, xor, npz, csv, "
+        "folder)")
 
 
 def test_typo_gets_did_you_mean():

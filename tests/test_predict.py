@@ -224,7 +224,7 @@ def test_one_line_errors(run, tmp_path):
         ("nan.npz", "holds NaN or infinite values"),
         ("text.png", "not a readable PNG or JPEG picture (cannot identify image file "
                      f"'{tmp_path / 'text.png'}')"),
-        ("empty", "no .png, .jpg, .jpeg pictures in this folder"),
+        ("empty", "no .png, .jpg, .jpeg pictures in this folder or its sub-folders"),
         ("data.bin", "not an .npz, CSV, IDX or PNG/JPEG file (nor a folder of pictures)"),
         ("rows.csv", "line 1: expected 100 values per row (the model's input size), found 3 fields"),
         ("missing.npz", "no such file or folder"),

@@ -6,7 +6,7 @@ normalizing and flattening happen afterwards, the same way for every dataset (se
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,9 @@ class Source:
     images: True when x holds images: statistics are then taken per channel, and `flatten` applies.
     raw_divisor: raw values are divided by this when converted to float32 (255.0 for 8-bit pixels).
     num_classes, class_names: for labels; both None for regression targets.
+    val: the set's own validation split shaped like x and y (then `val_size` is not used), or None.
+    stratify: take the test and validation samples from x class by class, in proportion (see splits.py).
+    notes: facts about the loading that go into the run's report (e.g. files skipped), JSON-able.
     """
 
     x: np.ndarray
@@ -34,6 +37,9 @@ class Source:
     raw_divisor: float = 1.0
     num_classes: int | None = None
     class_names: list[str] | None = None
+    val: tuple[np.ndarray, np.ndarray] | None = None
+    stratify: bool = False
+    notes: dict = field(default_factory=dict)
 
 
 class Dataset:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nnctl.data import arrays, csv_table, mnist, synthetic
+from nnctl.data import arrays, csv_table, folder, mnist, synthetic
 from nnctl.data.base import Dataset
 from nnctl.data.normalize import METHODS
 from nnctl.data.per_class import PerClassCounts
@@ -38,6 +38,7 @@ DATASETS = Registry("dataset", {
     "xor": synthetic.Xor,
     "npz": arrays.Npz,
     "csv": csv_table.Csv,
+    "folder": folder.ImageFolder,
 })
 
 
@@ -56,7 +57,8 @@ def ClassList():
 
 DATA_OPTIONS: dict[str, Option] = {
     "dataset": Option(Choice(*DATASETS), doc="which data: " + ", ".join(DATASETS)),
-    "val_size": Option(IntOrFraction(), 0.1, "validation samples taken from the training split (count or fraction)"),
+    "val_size": Option(IntOrFraction(), 0.1, "validation samples taken from the training split (count or fraction; not used "
+                                          "when the data has its own validation split, an image folder's val/)"),
     "limit": Option(Optional(Int(1)), None, "keep at most this many training samples (after the split)"),
     "normalize": Option(Choice(*METHODS), "standard", "input scaling fitted on the training split"),
     "flatten": Option(Bool(), True, "images become flat vectors (C*H*W,) instead of (C, H, W)"),

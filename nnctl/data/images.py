@@ -26,6 +26,27 @@ def is_image_file(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_SUFFIXES
 
 
+COLOUR_MODES = ("RGB", "RGBA", "RGBX", "RGBa", "P", "PA", "CMYK", "YCbCr", "LAB", "HSV")
+
+
+def probe_image(path: Path) -> tuple[int, int, bool]:
+    """(width, height, colour) of the picture at `path` from its header alone (nothing is decoded); colour is
+    True for RGB-like and palette modes. Anything unreadable is one InputError naming the file."""
+    # Pillow (installed with matplotlib) is slow to import: loaded only when images are read
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as picture:
+                return picture.width, picture.height, picture.mode in COLOUR_MODES
+    except Image.DecompressionBombError:
+        raise InputError(f"{path}: declares more pixels than the {MAX_PIXELS} nnctl reads") from None
+    except Exception as exc:    # any decoder failure on a stranger's file is one line, not a traceback
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"{path}: not a readable PNG or JPEG picture ({reason})") from None
+
+
 def read_image(path: Path, shape: tuple[int, int, int]) -> np.ndarray:
     """The picture at `path` as uint8 (C, H, W) for shape = (C, H, W) with C 1 (grey) or 3 (RGB)."""
     # Pillow (installed with matplotlib) is slow to import: loaded only when images are read
@@ -63,4 +84,4 @@ def read_image(path: Path, shape: tuple[int, int, int]) -> np.ndarray:
     except Exception as exc:    # any decoder failure on a stranger's file is one line, not a traceback
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(f"{path}: not a readable PNG or JPEG picture ({reason})") from None
-    return pixels[None] if channels == 1 else pixels.transpose(2, 0, 1)
+    return pixels[None] if channels == 1 else np.ascontiguousarray(pixels.transpose(2, 0, 1))

@@ -8,7 +8,9 @@ Steps, the same for every dataset:
 3. One permutation of the N samples from the split stream orders them; in that order come
    `n_test` test samples (only for sets without their own test split), then `n_val` validation samples,
    then the training samples, cut to `limit`, then (with `per_class`) to so many of each named class
-   (nnctl.data.per_class). Each part keeps the samples' original order.
+   (nnctl.data.per_class). Each part keeps the samples' original order. Sets that ask for it (image
+   folders) are ordered by nnctl.data.stratify instead, so each part holds the classes in proportion;
+   sets with their own validation split (an image folder's val/) take none from the samples.
    Counts: an integer is taken as is; a fraction f of a pool of P samples gives round(f * P), where the
    test pool is all N samples and the validation pool what the test split leaves.
 4. x becomes float32 (divided by `raw_divisor`), the normalization is fitted on the training part
@@ -27,6 +29,7 @@ from nnctl.data.base import Source
 from nnctl.data.catalog import DATASETS
 from nnctl.data.loader import take_rows
 from nnctl.data.per_class import cap_per_class
+from nnctl.data.stratify import stratified_order
 from nnctl.errors import ConfigError, InputError
 from nnctl.limits import exceeds_budget, show_bytes
 
@@ -46,6 +49,7 @@ class Splits:
     num_classes, class_names: None for regression targets.
     normalization: what was applied (see nnctl.data.normalize), JSON-able.
     image_shape: (C, H, W) of one image before any flattening, or None when the data is not images.
+    notes: facts about the loading for the run's report (Source.notes), e.g. pictures skipped.
     """
 
     train: tuple[np.ndarray, np.ndarray]
@@ -56,6 +60,7 @@ class Splits:
     class_names: list[str] | None
     normalization: dict
     image_shape: tuple[int, int, int] | None = None
+    notes: dict | None = None
 
 
 def data_streams(seed: np.random.SeedSequence | np.random.Generator) -> tuple[np.random.Generator, np.random.Generator]:
@@ -74,9 +79,11 @@ def part_size(size: int | float, pool: int) -> int:
     return int(round(size * pool)) if isinstance(size, float) else int(size)
 
 
-def split_indices(n: int, n_test: int, n_val: int, limit: int | None, rng: np.random.Generator) -> list[np.ndarray]:
-    """Sorted index arrays [test, val, train] from one permutation of range(n)."""
-    order = rng.permutation(n)
+def split_indices(n: int, n_test: int, n_val: int, limit: int | None, rng: np.random.Generator,
+                  stratify_by: np.ndarray | None = None) -> list[np.ndarray]:
+    """Sorted index arrays [test, val, train] from one permutation of range(n) (with `stratify_by`, labels
+    (n,): the stratified order of nnctl.data.stratify, which draws the same one permutation)."""
+    order = rng.permutation(n) if stratify_by is None else stratified_order(stratify_by, rng)
     train_end = n if limit is None else min(n, n_test + n_val + limit)
     bounds = [0, n_test, n_test + n_val, train_end]
     return [np.sort(order[a:b]) for a, b in zip(bounds, bounds[1:])]
@@ -128,7 +135,8 @@ def keep_classes(source: Source, classes: list[int]) -> Source:
     names = source.class_names or [str(c) for c in range(source.num_classes)]
     return Source(*subset(source.x, source.y), test=None if source.test is None else subset(*source.test),
                   images=source.images, raw_divisor=source.raw_divisor, num_classes=len(classes),
-                  class_names=[names[c] for c in classes])
+                  class_names=[names[c] for c in classes], val=None if source.val is None else subset(*source.val),
+                  stratify=source.stratify, notes=source.notes)
 
 
 def load_splits(cfg: dict, seed_seq: np.random.SeedSequence | np.random.Generator, base_dir: Path,
@@ -160,11 +168,12 @@ def load_splits(cfg: dict, seed_seq: np.random.SeedSequence | np.random.Generato
         n_test = part_size(DEFAULT_TEST_SIZE if test_size is None else test_size, n)
         if n_test >= n:
             raise ConfigError("data.test_size", f"asks for {n_test} test samples but there are only {n}")
-    n_val = part_size(cfg["val_size"], n - n_test)
+    n_val = 0 if source.val is not None else part_size(cfg["val_size"], n - n_test)
     if n_test + n_val >= n:
         raise ConfigError("data.val_size", f"asks for {n_val} validation samples, leaving no training samples "
                                            f"(of {n - n_test})")
-    test_idx, val_idx, train_idx = split_indices(n, n_test, n_val, cfg["limit"], split_rng)
+    test_idx, val_idx, train_idx = split_indices(n, n_test, n_val, cfg["limit"], split_rng,
+                                                 source.y if source.stratify else None)
     if cfg.get("per_class"):
         kept = cfg["classes"] if "classes" not in cls.options else None
         train_idx = cap_per_class(train_idx, source.y, cfg["per_class"], source.num_classes, source.class_names,
@@ -178,6 +187,8 @@ def load_splits(cfg: dict, seed_seq: np.random.SeedSequence | np.random.Generato
 
     train = take(train_idx)
     val = take(val_idx) if n_val else None
+    if source.val is not None:
+        val = take(None, *source.val) if len(source.val[1]) else None
     if source.test is not None:
         test = take(None, *source.test) if len(source.test[1]) else None
     else:
@@ -195,4 +206,4 @@ def load_splits(cfg: dict, seed_seq: np.random.SeedSequence | np.random.Generato
         train, val, test = flatten(train), flatten(val), flatten(test)
     return Splits(train=train, val=val, test=test, input_shape=tuple(train[0].shape[1:]),
                   num_classes=source.num_classes, class_names=source.class_names, normalization=description,
-                  image_shape=image_shape)
+                  image_shape=image_shape, notes=source.notes)

@@ -4,8 +4,9 @@
     file.csv        one sample per row (.tsv and .txt too): the model's number of values, plus optionally
                     the label column of the training data (dropped); a first row with words is a header
     IDX file        images (N, H, W) or samples (N, F), raw or gzip-compressed (MNIST's t10k-images-idx3-ubyte)
-    picture         a PNG or JPEG file, or a folder of them (sorted by name): converted to the model's image
-                    shape (grey or RGB, resized; see nnctl.data.images)
+    picture         a PNG or JPEG file, or a folder of them (sorted by name), or a folder of such folders
+                    (an image folder's test/: ids are then CLASS/FILE): converted to the model's image shape
+                    (grey or RGB, resized; see nnctl.data.images)
 A sample's shape must be the model's input shape, its image shape (C, H, W), (H, W) for grey images, or
 its values in one flat row. Sample ids are row numbers from 0, or the pictures' file names.
 """
@@ -156,15 +157,24 @@ def label_index(fields: int, width: int, header: list[str] | None, label_column:
     return label_column % fields
 
 
+def pictures_in(folder: Path) -> list[Path]:
+    """The visible PNG and JPEG files directly in `folder`, sorted by name."""
+    return sorted(p for p in folder.iterdir() if p.is_file() and is_image_file(p) and not p.name.startswith("."))
+
+
 def open_samples(path: Path, model: SavedModel) -> Samples:
     """The samples at `path` (see the module docstring); anything unreadable or misshapen is one
     InputError naming the file."""
     source = str(path)
     if path.is_dir():
-        pictures = sorted(p for p in path.iterdir() if p.is_file() and is_image_file(p) and not p.name.startswith("."))
+        pictures = pictures_in(path)
+        if not pictures:            # a folder of class folders (an image folder's test/): one level down
+            pictures = [p for folder in sorted(path.iterdir()) if folder.is_dir() and not folder.name.startswith(".")
+                        for p in pictures_in(folder)]
         if not pictures:
-            raise InputError(f"{source}: no {', '.join(IMAGE_SUFFIXES)} pictures in this folder")
-        return PictureSamples(source, pictures, [p.name for p in pictures], image_shape_for_pictures(model, source))
+            raise InputError(f"{source}: no {', '.join(IMAGE_SUFFIXES)} pictures in this folder or its sub-folders")
+        return PictureSamples(source, pictures, [p.relative_to(path).as_posix() for p in pictures],
+                              image_shape_for_pictures(model, source))
     if not path.is_file():
         raise InputError(f"{source}: no such file or folder")
     suffix = path.suffix.lower()

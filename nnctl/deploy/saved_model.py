@@ -111,7 +111,7 @@ def to_network_input(raw: np.ndarray, model: SavedModel) -> np.ndarray:
     the run's own statistics (per feature, or per channel of the images), exactly as nnctl.data does."""
     n = len(raw)
     per_channel = model.normalization["per"] == "channel"
-    x = np.array(raw.reshape((n, model.groups, -1) if per_channel else (n, -1)), dtype=np.float32)   # a copy
+    x = np.array(raw.reshape((n, model.groups, -1) if per_channel else (n, -1)), dtype=np.float32, order="C")   # a copy
     if model.normalization["raw_divisor"] != 1.0:
         x /= np.float32(model.normalization["raw_divisor"])
     normalize.apply(x, model.normalization, images=per_channel)

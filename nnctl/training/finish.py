@@ -70,6 +70,8 @@ def finish(trainer: Trainer, status: str, message: str = "", evaluate: bool = Tr
     if trainer.findings:
         report["sanity"] = list(trainer.findings)
     report["config"] = stored_config(trainer.run_dir)      # `nnctl runs` reads it as JSON, 20x faster than YAML
+    if trainer.setup.splits.notes:
+        report["data"] = dict(trainer.setup.splits.notes)
     ending = Ending(report)
     health = health_summary(trainer.run_dir, trainer.config)
     if health is not None:

@@ -61,6 +61,10 @@ def render_markdown(report: dict) -> str:
         lines.append(f"- resumed {report['resumes']} time{'s' if report['resumes'] > 1 else ''} (--resume)")
     if report.get("evaluated"):
         lines.append(f"- evaluated: {report['evaluated']}")
+    if (report.get("data") or {}).get("skipped_files"):
+        data = report["data"]
+        lines.append(f"- data: {data['skipped_files']} unreadable pictures skipped (data.skip_bad_files), e.g. "
+                     f"{', '.join(data['skipped_examples'][:3])}")
     for finding in report.get("sanity") or []:
         lines.append(f"- sanity check: {finding}")
     best = report.get("best_metrics")

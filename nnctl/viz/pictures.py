@@ -5,7 +5,8 @@
   a dense layer on flattened images, W (C*H*W, M), as one H x W tile per unit (the classic "templates").
   Each tile is scaled to its own min..max.
 - `plot_feature_maps`: the input image and the output of every image-shaped layer (N, C, H, W) for one
-  sample, one row per layer, one tile per channel (up to `max_channels`).
+  sample, one row per layer, one tile per channel (up to `max_channels`); an RGB input is shown first in
+  colour (scaled to its own min..max), then channel by channel.
 """
 
 from __future__ import annotations
@@ -81,6 +82,15 @@ def feature_maps(network: Network, x: np.ndarray) -> list[tuple[str, np.ndarray]
     return [(n.name, outputs[n.name]) for n in network.nodes if outputs[n.name].ndim == 4]
 
 
+def tiles_of(maps: np.ndarray, colour: bool) -> list[np.ndarray]:
+    """One sample's maps (C, H, W) as tiles: one (H, W) per channel, led for a 3-channel input (`colour`) by
+    the picture itself, (H, W, 3)."""
+    tiles = list(maps)
+    if colour and maps.shape[0] == 3:
+        tiles.insert(0, maps.transpose(1, 2, 0).astype(np.float64))
+    return tiles
+
+
 def plot_feature_maps(network: Network, x: np.ndarray, path: Path, labels: list[str],
                       max_channels: int = 16) -> int:
     """Draw images x: (K, C, H, W) and their feature maps: for each image a row with the input and a row per
@@ -89,16 +99,19 @@ def plot_feature_maps(network: Network, x: np.ndarray, path: Path, labels: list[
         raise InputError(f"feature maps need image-shaped inputs (C, H, W), got samples of shape {x.shape[1:]}; "
                          f"set data.flatten: false")
     layers = [("input", x)] + feature_maps(network, x)
-    cols = min(max_channels, max(maps.shape[1] for _, maps in layers))
-    rows = [(f"{label}: {name}", maps[k]) for k, label in enumerate(labels) for name, maps in layers]
+    rows = [(f"{label}: {name}", tiles_of(maps[k], colour=name == "input"))
+            for k, label in enumerate(labels) for name, maps in layers]
+    cols = min(max_channels, max(len(tiles) for _, tiles in rows))
     figure = new_figure(1.2 * cols + 1.2, 1.3 * len(rows) + 0.4)
     axes = figure.subplots(len(rows), cols, squeeze=False)
-    for r, (title, maps) in enumerate(rows):
+    for r, (title, tiles) in enumerate(rows):
         for col in range(cols):
             ax = axes[r][col]
             ax.axis("off")
-            if col < len(maps):
-                ax.imshow(maps[col], cmap="gray", interpolation="nearest")
+            if col < len(tiles):
+                tile = tiles[col]
+                ax.imshow(_scaled(tile) if tile.ndim == 3 else tile, cmap="gray" if tile.ndim == 2 else None,
+                          interpolation="nearest")
         axes[r][0].set_title(title, fontsize=8, loc="left")
     save_figure(figure, path)
     return len(rows)
