@@ -12,7 +12,7 @@ import traceback
 
 import click
 
-from nnctl.cli import docs, embed, export, gradcheck, health, plot, predict, summary, sweep, train
+from nnctl.cli import docs, embed, export, gradcheck, health, lr_find, plot, predict, summary, sweep, train
 from nnctl.cli import eval as eval_module
 from nnctl.cli._options import debug_option, debug_requested
 from nnctl.errors import NnctlError
@@ -109,7 +109,7 @@ def cli() -> None:
     """Train NumPy neural networks described by YAML files."""
 
 
-for module in (train, eval_module, predict, export, embed, plot, summary, gradcheck, health, sweep, docs):
+for module in (train, eval_module, predict, export, embed, plot, summary, gradcheck, health, sweep, docs, lr_find):
     cli.add_command(module.command)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from nnctl.data import arrays, csv_table, mnist, synthetic
 from nnctl.data.base import Dataset
+from nnctl.data.folds import FoldChoice
 from nnctl.data.normalize import METHODS
 from nnctl.errors import ConfigError
 from nnctl.options.named import Registry
@@ -62,6 +63,9 @@ DATA_OPTIONS: dict[str, Option] = {
     "classes": Option(Optional(ClassList()), None,
                       "keep only these classes, relabelled 0..K-1 in the order given (names kept), e.g. [5, 6, 7] "
                       "(for the synthetic sets, `classes` is their number of classes)"),
+    "fold": Option(FoldChoice(), None,
+                   "[k, K]: validate on the k-th (from 0) of K stratified folds of the non-test samples instead of "
+                   "val_size (set by nnctl train --folds K)"),
 }
 
 

@@ -8,6 +8,7 @@ Steps, the same for every dataset:
 3. One permutation of the N samples from the split stream orders them; in that order come
    `n_test` test samples (only for sets without their own test split), then `n_val` validation samples,
    then the training samples, cut to `limit`. Each part keeps the samples' original order.
+   With `fold` (k-fold validation, see folds.py) the validation part is one stratified fold instead.
    Counts: an integer is taken as is; a fraction f of a pool of P samples gives round(f * P), where the
    test pool is all N samples and the validation pool what the test split leaves.
 4. x becomes float32 (divided by `raw_divisor`), the normalization is fitted on the training part
@@ -24,6 +25,7 @@ import numpy as np
 from nnctl.data import normalize
 from nnctl.data.base import Source
 from nnctl.data.catalog import DATASETS
+from nnctl.data.folds import fold_indices
 from nnctl.data.loader import take_rows
 from nnctl.errors import ConfigError, InputError
 from nnctl.limits import exceeds_budget, show_bytes
@@ -158,11 +160,16 @@ def load_splits(cfg: dict, seed_seq: np.random.SeedSequence | np.random.Generato
         n_test = part_size(DEFAULT_TEST_SIZE if test_size is None else test_size, n)
         if n_test >= n:
             raise ConfigError("data.test_size", f"asks for {n_test} test samples but there are only {n}")
-    n_val = part_size(cfg["val_size"], n - n_test)
-    if n_test + n_val >= n:
-        raise ConfigError("data.val_size", f"asks for {n_val} validation samples, leaving no training samples "
-                                           f"(of {n - n_test})")
-    test_idx, val_idx, train_idx = split_indices(n, n_test, n_val, cfg["limit"], split_rng)
+    if cfg.get("fold") is not None:                 # k-fold validation: val_size is not used (see folds.py)
+        test_idx, val_idx, train_idx = fold_indices(n, n_test, source.y, cfg["fold"], cfg["limit"], split_rng,
+                                                    source.class_names)
+        n_val = len(val_idx)
+    else:
+        n_val = part_size(cfg["val_size"], n - n_test)
+        if n_test + n_val >= n:
+            raise ConfigError("data.val_size", f"asks for {n_val} validation samples, leaving no training "
+                                               f"samples (of {n - n_test})")
+        test_idx, val_idx, train_idx = split_indices(n, n_test, n_val, cfg["limit"], split_rng)
 
     def take(idx: np.ndarray | None, x: np.ndarray = source.x, y: np.ndarray = source.y):
         """(x[idx] as float32, y[idx]), both C-contiguous; idx None or covering all of x: no gather."""
