@@ -22,8 +22,8 @@ from nnctl.cli._options import debug_option, quiet_option, set_option
               help="Optimizer steps from --start to --end (exponentially spaced learning rates).")
 @click.option("--stop-factor", type=click.FloatRange(min=1, min_open=True), default=4.0, show_default=True,
               help="Stop once the smoothed loss exceeds this many times its minimum.")
-@click.option("--rule", type=click.Choice(["steepest", "min10"]), default="steepest", show_default=True,
-              help="steepest: where the smoothed loss falls fastest; min10: its minimum's lr / 10.")
+@click.option("--rule", type=click.Choice(["min10", "steepest"]), default="min10", show_default=True,
+              help="min10: the lr of the smoothed loss's minimum / 10; steepest: where it falls fastest.")
 @quiet_option
 @debug_option
 def command(config: Path, overrides: tuple[str, ...], out: Path, start: float, end: float, steps: int,

@@ -12,10 +12,11 @@ bias-corrected (divided by 1 - 0.9^(t+1)) so its first values are not pulled tow
 train.divergence_ratio times the first one.
 
 Rules for the suggestion, each on the smoothed loss up to its minimum:
+    min10      the learning rate of the smoothed loss's minimum, divided by 10 (the default: it needs no
+               derivative of a noisy curve, and lands where the loss still falls steadily)
     steepest   the learning rate where the smoothed loss falls fastest against log(lr) (its most negative
-               slope); the default
-    min10      the learning rate of the smoothed loss's minimum, divided by 10
-When the minimum comes within the first 5 points, steepest has no slope to read and min10 is used (the
+               slope), from the 11th step on (the first ones rest on too few losses)
+When the minimum comes within the first 15 steps, steepest has no slope to read and min10 is used (the
 result says so). Nothing is written: the network is built from the config as `nnctl train` would build it
 (init.from included) and dropped afterwards.
 """
@@ -37,6 +38,7 @@ from nnctl.viz.lr_find import draw_lr_find
 SMOOTHING = 0.9
 RULES = ("steepest", "min10")
 MIN_SLOPE_POINTS = 5
+SKIP_START = 10              # the first steps' smoothed values rest on too few losses for a slope
 
 
 @dataclass(frozen=True)
@@ -60,15 +62,15 @@ def learning_rates(start: float, end: float, steps: int) -> np.ndarray:
 def suggest(lrs: np.ndarray, smoothed: np.ndarray, rule: str) -> tuple[float, str]:
     """(suggested lr, the rule used) from a finished test's smoothed curve (see the module docstring)."""
     lowest = int(np.argmin(smoothed))
-    if rule == "steepest" and lowest + 1 >= MIN_SLOPE_POINTS:
-        slope = np.gradient(smoothed[:lowest + 1], np.log10(lrs[:lowest + 1]))
-        return float(lrs[int(np.argmin(slope))]), "steepest"
+    if rule == "steepest" and lowest - SKIP_START + 1 >= MIN_SLOPE_POINTS:
+        slope = np.gradient(smoothed, np.log10(lrs))[SKIP_START:lowest + 1]
+        return float(lrs[SKIP_START + int(np.argmin(slope))]), "steepest"
     used = "min10" if rule == "min10" else "min10 (the minimum came too early for a slope)"
     return float(lrs[lowest] / 10), used
 
 
 def range_test(config, start: float = 1e-7, end: float = 10.0, steps: int = 200, stop_factor: float = 4.0,
-               rule: str = "steepest", progress: bool = False,
+               rule: str = "min10", progress: bool = False,
                on_step: Callable[[int, float, float], None] | None = None) -> RangeTest:
     """Run the range test on a fresh network built from the resolved `config` (nothing is written).
     `on_step(t, lr, loss)` is called after each step (a progress display)."""
@@ -126,7 +128,7 @@ def check_plot_path(out: Path) -> None:
 
 
 def find_lr(config, out: Path, start: float = 1e-7, end: float = 10.0, steps: int = 200,
-            stop_factor: float = 4.0, rule: str = "steepest", progress: bool = False) -> list[str]:
+            stop_factor: float = 4.0, rule: str = "min10", progress: bool = False) -> list[str]:
     """`nnctl lr-find`: the range test on `config`, its picture at `out`; returns the lines to print."""
     if not 0 < start < end:
         raise InputError(f"--start {start:g} --end {end:g}: the range must grow (0 < start < end)")
