@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.test_docs_repeats import DOC, doc_pattern
+
 CONFIG = """\
 name: grp
 seed: 0
@@ -111,6 +113,8 @@ def test_a_signal_stops_the_group_and_the_same_command_continues_it_exactly(tmp_
     last = stderr.strip().splitlines()[-1]
     assert last.startswith(f"seed-1: interrupted: saved {group / 'seed-1' / 'checkpoints' / 'last.npz'} (")
     assert last.endswith(f"; to continue the group: nnctl train --resume {group}")
+    quoted = next(line for line in DOC.splitlines() if line.startswith("seed-1: interrupted: "))
+    assert doc_pattern(quoted).fullmatch(last), (quoted, last)          # the line docs/repeats.md quotes
     assert (group / "seed-0" / "report.json").is_file() and not (group / "seed-2").exists()
     assert json.loads((group / "seed-1" / "report.json").read_text())["status"] == "interrupted"
     assert "1 of 3 runs done" in (group / "summary.md").read_text()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import click
@@ -94,8 +95,7 @@ def train_group(config: Path | None, overrides: tuple[str, ...], out: Path, resu
                 quiet: bool) -> None:
     """--seeds / --folds (a new group, or the unfinished one of the same config and plan), or --resume GROUP;
     prints the summary table and the group folder."""
-    import shlex
-
+    # imported on use: the library loads NumPy and more, and `nnctl --help` must not wait for it
     from nnctl.config.load import load_config
     from nnctl.repeats.group import is_group
     from nnctl.repeats.run import continue_group, start_group
