@@ -36,7 +36,6 @@ from nnctl.training.trainer import Diverged
 from nnctl.viz.lr_find import draw_lr_find
 
 SMOOTHING = 0.9
-RULES = ("steepest", "min10")
 MIN_SLOPE_POINTS = 5
 SKIP_START = 10              # the first steps' smoothed values rest on too few losses for a slope
 
