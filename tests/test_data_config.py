@@ -13,7 +13,7 @@ def message(raw, path="data"):
 def test_defaults_are_filled_with_dataset_first():
     cfg = validate_data_config({"dataset": "mnist"})
     assert cfg == {"dataset": "mnist", "val_size": 0.1, "limit": None, "normalize": "standard", "flatten": True,
-                   "classes": None, "path": None, "download": True, "verify": True}
+                   "classes": None, "fold": None, "path": None, "download": True, "verify": True}
     assert list(cfg)[0] == "dataset"
 
 
