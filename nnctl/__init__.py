@@ -5,7 +5,7 @@ checks this, and tools/import_graph.py holds the order):
 
     cli                                   options in, one call, lines out
     commands                              eval, embed, plot, summary as functions
-    check, deploy, sweep                  gradcheck and overfit; predict and ONNX; sweeps
+    check, deploy, sweep, repeats         gradcheck and overfit; predict and ONNX; sweeps; seed and fold groups
     training                              trainer, loop, callbacks, endings, resume
     loggers                               TensorBoard and MLflow: a run's numbers sent out
     runs                                  run folders, checkpoints as data, the one checkpoint -> network loader

@@ -13,14 +13,15 @@ def message(raw, path="data"):
 def test_defaults_are_filled_with_dataset_first():
     cfg = validate_data_config({"dataset": "mnist"})
     assert cfg == {"dataset": "mnist", "val_size": 0.1, "limit": None, "normalize": "standard", "flatten": True,
-                   "classes": None, "per_class": None, "sampler": None, "path": None, "download": True, "verify": True}
+                   "classes": None, "per_class": None, "sampler": None, "fold": None, "path": None, "download": True,
+                   "verify": True}
     assert list(cfg)[0] == "dataset"
 
 
 def test_synthetic_and_file_defaults():
     assert validate_data_config({"dataset": "spiral"}) == {
         "dataset": "spiral", "val_size": 0.1, "limit": None, "normalize": "standard", "flatten": True,
-        "per_class": None, "sampler": None, "samples": 300, "classes": 3, "noise": 0.2, "test_size": 0.2}
+        "per_class": None, "sampler": None, "fold": None, "samples": 300, "classes": 3, "noise": 0.2, "test_size": 0.2}
     assert validate_data_config({"dataset": "csv", "path": "t.csv"})["label_column"] == -1
     assert validate_data_config({"dataset": "npz", "path": "d.npz"})["test_size"] is None
 
@@ -33,7 +34,7 @@ def test_every_dataset_accepts_its_defaults():
 
 def test_the_common_keys():
     assert list(DATA_OPTIONS) == ["dataset", "val_size", "limit", "normalize", "flatten", "classes", "per_class",
-                                  "sampler"]
+                                  "sampler", "fold"]
 
 
 def test_unknown_dataset_with_did_you_mean():

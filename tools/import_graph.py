@@ -31,7 +31,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("nnctl.runs",),                                     # run folders, checkpoints as data, one loader
     ("nnctl.loggers",),                                  # TensorBoard and MLflow: a run's numbers sent out
     ("nnctl.training",),                                 # trainer, loop, callbacks, endings
-    ("nnctl.check", "nnctl.deploy", "nnctl.sweep"),      # gradcheck, predict/export, sweeps
+    ("nnctl.check", "nnctl.deploy", "nnctl.sweep", "nnctl.repeats"),   # gradcheck, predict/export, sweeps, groups
     ("nnctl.commands",),                                 # what each command does, as functions
     ("nnctl.cli", "nnctl.__main__"),                     # options in, one call, lines out
 ]

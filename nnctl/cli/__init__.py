@@ -12,7 +12,7 @@ import traceback
 
 import click
 
-from nnctl.cli import docs, embed, export, gradcheck, health, plot, predict, summary, sweep, train
+from nnctl.cli import docs, embed, export, gradcheck, health, lr_find, plot, predict, summary, sweep, train
 from nnctl.cli import compare, runs
 from nnctl.cli import eval as eval_module
 from nnctl.cli._options import debug_option, debug_requested
@@ -111,7 +111,7 @@ def cli() -> None:
 
 
 for module in (train, eval_module, predict, export, embed, plot, summary, gradcheck, health, sweep, docs, runs,
-               compare):
+               compare, lr_find):
     cli.add_command(module.command)
 
 

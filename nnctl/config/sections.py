@@ -43,7 +43,8 @@ SECTIONS = ("name", "seed", "data", "model", "loss", "regularization", "optimize
 
 TOP_OPTIONS = {
     "name": Option(RunName(), None, "run name (default: the config file's stem); runs go to runs/<name>/"),
-    "seed": Option(Int(0), 0, "seed of the run's random generator: same config + seed = same numbers"),
+    "seed": Option(Int(0), 0, "seed of the run's random generator: same config + seed = same numbers (it also "
+                              "draws the validation split and synthetic data); nnctl train --seeds 0-4: one run per seed"),
 }
 
 METRICS = ("val_acc", "val_loss", "train_acc", "train_loss")

@@ -10,6 +10,7 @@ from typing import Any
 
 from nnctl.data import arrays, csv_table, folder, mnist, synthetic
 from nnctl.data.base import Dataset
+from nnctl.data.folds import FoldChoice
 from nnctl.data.normalize import METHODS
 from nnctl.data.per_class import PerClassCounts
 from nnctl.errors import ConfigError
@@ -72,6 +73,9 @@ DATA_OPTIONS: dict[str, Option] = {
     "sampler": Option(Optional(Choice("balanced")), None,
                       "null: each epoch visits every training sample once; balanced: each epoch draws as many "
                       "samples, every class equally often (samples of small classes repeat; seeded)"),
+    "fold": Option(FoldChoice(), None,
+                   "[k, K]: validate on the k-th (from 0) of K stratified folds of the non-test samples instead of "
+                   "val_size (set by nnctl train --folds K)"),
 }
 
 

@@ -11,6 +11,7 @@ Steps, the same for every dataset:
    (nnctl.data.per_class). Each part keeps the samples' original order. Sets that ask for it (image
    folders) are ordered by nnctl.data.stratify instead, so each part holds the classes in proportion;
    sets with their own validation split (an image folder's val/) take none from the samples.
+   With `fold` (k-fold validation, see folds.py) the validation part is one stratified fold instead.
    Counts: an integer is taken as is; a fraction f of a pool of P samples gives round(f * P), where the
    test pool is all N samples and the validation pool what the test split leaves.
 4. x becomes float32 (divided by `raw_divisor`), the normalization is fitted on the training part
@@ -27,6 +28,7 @@ import numpy as np
 from nnctl.data import normalize
 from nnctl.data.base import Source
 from nnctl.data.catalog import DATASETS
+from nnctl.data.folds import fold_indices
 from nnctl.data.loader import take_rows
 from nnctl.data.per_class import cap_per_class
 from nnctl.data.stratify import stratified_order
@@ -168,12 +170,20 @@ def load_splits(cfg: dict, seed_seq: np.random.SeedSequence | np.random.Generato
         n_test = part_size(DEFAULT_TEST_SIZE if test_size is None else test_size, n)
         if n_test >= n:
             raise ConfigError("data.test_size", f"asks for {n_test} test samples but there are only {n}")
-    n_val = 0 if source.val is not None else part_size(cfg["val_size"], n - n_test)
-    if n_test + n_val >= n:
-        raise ConfigError("data.val_size", f"asks for {n_val} validation samples, leaving no training samples "
-                                           f"(of {n - n_test})")
-    test_idx, val_idx, train_idx = split_indices(n, n_test, n_val, cfg["limit"], split_rng,
-                                                 source.y if source.stratify else None)
+    if cfg.get("fold") is not None:                 # k-fold validation: val_size is not used (see folds.py)
+        if source.val is not None:
+            raise ConfigError("data.fold", "this image folder has its own val/ split; k-fold validation draws its "
+                                           "folds from train/ only, so remove val/ or do not use --folds")
+        test_idx, val_idx, train_idx = fold_indices(n, n_test, source.y, cfg["fold"], cfg["limit"], split_rng,
+                                                    source.class_names)
+        n_val = len(val_idx)
+    else:
+        n_val = 0 if source.val is not None else part_size(cfg["val_size"], n - n_test)
+        if n_test + n_val >= n:
+            raise ConfigError("data.val_size", f"asks for {n_val} validation samples, leaving no training "
+                                               f"samples (of {n - n_test})")
+        test_idx, val_idx, train_idx = split_indices(n, n_test, n_val, cfg["limit"], split_rng,
+                                                     source.y if source.stratify else None)
     if cfg.get("per_class"):
         kept = cfg["classes"] if "classes" not in cls.options else None
         train_idx = cap_per_class(train_idx, source.y, cfg["per_class"], source.num_classes, source.class_names,
