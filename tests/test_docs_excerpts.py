@@ -23,6 +23,11 @@ CHECKED_ELSEWHERE = {   # quoted outputs that the test of their feature produces
     "runs-table": "tests/test_runs_list.py runs docs/runs.md's commands and compares the table cell for cell",
     "loggers-missing-package": "tests/test_loggers.py hides the package and finds the line in docs/loggers.md",
     "loggers-failed-warning": "tests/test_loggers_mlflow.py kills the server mid-run and matches docs/loggers.md",
+    "repeats-summary-header": "tests/test_docs_repeats.py trains a seeds group and matches the summary's header",
+    "repeats-interrupted": "tests/test_repeats_cli.py signals a real group and matches the line",
+    "repeats-errors": "tests/test_docs_repeats.py gives each quoted option and compares the line",
+    "repeats-folds-error": "tests/test_docs_repeats.py gives --folds 200 and compares the line",
+    "lr-find-lines": "tests/test_docs_repeats.py runs nnctl lr-find and matches each line (figures free)",
 }
 
 
@@ -34,8 +39,9 @@ def test_every_output_block_in_the_docs_is_marked_and_every_excerpt_is_known():
     assert sorted(quoted) == sorted([*docs.EXCERPTS, *CHECKED_ELSEWHERE])
     assert sorted(quoted) == ["finetune-errors", "gradcheck-all", "health-init_good", "health-init_large",
                               "health-init_lr_high", "health-init_small", "loggers-failed-warning",
-                              "loggers-missing-package", "readme-errors", "runs-schedule-note", "runs-table",
-                              "sweeps-errors"]
+                              "loggers-missing-package", "lr-find-lines", "readme-errors", "repeats-errors",
+                              "repeats-folds-error", "repeats-interrupted", "repeats-summary-header",
+                              "runs-schedule-note", "runs-table", "sweeps-errors"]
 
 
 @pytest.mark.parametrize("name", [n for n in QUICK if not docs.EXCERPTS[n].data])
