@@ -7,6 +7,7 @@ import json
 import re
 import shlex
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -55,8 +56,8 @@ def test_the_three_trainings_give_the_table(tmp_path):
     measured = []
     for line in COMMANDS[:3]:
         out = tmp_path / str(len(measured))
-        subprocess.run(shlex.split(line) + ["--out", str(out), "--set", "train.progress=false"], check=True,
-                       cwd=ROOT, capture_output=True)
+        subprocess.run([sys.executable, "-m", "nnctl", *shlex.split(line)[1:], "--out", str(out),
+                        "--set", "train.progress=false"], check=True, cwd=ROOT, capture_output=True)
         test = json.loads(next(out.glob("*/*/report.json")).read_text())["test"]
         measured.append([test["macro_f1"], test["acc"], test["recall"][6], test["recall"][0]])
     expected = list(table().values())

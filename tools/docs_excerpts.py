@@ -176,7 +176,9 @@ def run(excerpt: Excerpt, env: dict[str, str] | None = None) -> str:
     """The commands' output, run in a fresh folder holding a copy of configs/."""
     with tempfile.TemporaryDirectory(prefix="nnctl-excerpt-") as folder:
         shutil.copytree(ROOT / "configs", Path(folder) / "configs")
-        environment = {**os.environ, **(env or {}), "COLUMNS": "200"}
+        bin_folder = str(Path(sys.executable).parent)           # the nnctl of this Python's environment
+        environment = {**os.environ, **(env or {}), "COLUMNS": "200",
+                       "PATH": os.pathsep.join([bin_folder, os.environ.get("PATH", "")])}
         for command in excerpt.setup:
             done = subprocess.run(command, shell=True, cwd=folder, env=environment, capture_output=True, text=True)
             if done.returncode != 0:
