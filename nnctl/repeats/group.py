@@ -15,14 +15,11 @@ config and plan, which is what running the same command again continues.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from nnctl.atomic import describe_os_error, write_text_atomic
+from nnctl.atomic import write_text_atomic
 from nnctl.config.load import load_config
 from nnctl.config.sections import ResolvedConfig
 from nnctl.errors import InputError
@@ -30,6 +27,7 @@ from nnctl.limits import MAX_META_BYTES
 from nnctl.options.compare import differing_keys
 from nnctl.options.yamlio import dump_yaml, plain
 from nnctl.repeats.plan import KINDS, MAX_RUNS, Plan
+from nnctl.runs.run_dir import staged_folder
 from nnctl.training.resume import finished_report
 from nnctl.training.runner import self_contained
 
@@ -61,31 +59,12 @@ def describe(plan: Plan, base: ResolvedConfig, command: str) -> dict:
 
 def create_group(out: str | Path, base: ResolvedConfig, plan: Plan, command: str) -> Path:
     """A new group folder out/<name>/<stamp>-<kind>/ holding group.json and base-config.yaml."""
-    parent = Path(out) / base.name
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".new-group.", suffix=".tmp", dir=parent))
-    except OSError as exc:
-        raise InputError(f"{parent}: cannot create the group folder ({describe_os_error(exc)})") from None
-    try:
+    def fill(staging: Path) -> None:
         write_text_atomic(staging / BASE_CONFIG, dump_yaml(self_contained(base)), "config")
         write_text_atomic(staging / GROUP_FILE, json.dumps(describe(plan, base, command), indent=2) + "\n",
                           "group record")
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        for suffix in [""] + [f"-{i}" for i in range(2, 1000)]:
-            candidate = parent / f"{stamp}{suffix}-{plan.kind}"
-            if not candidate.exists():
-                try:
-                    os.rename(staging, candidate)
-                    return candidate
-                except OSError:
-                    if not candidate.exists():
-                        raise
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    shutil.rmtree(staging, ignore_errors=True)
-    raise InputError(f"{parent}: too many groups started in the same second")
+
+    return staged_folder(Path(out) / base.name, "group", f"-{plan.kind}", fill)
 
 
 def is_group(path: Path) -> bool:

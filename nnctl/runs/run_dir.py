@@ -20,7 +20,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from nnctl.atomic import WriteFailed, describe_os_error, write_text_atomic
@@ -36,17 +36,24 @@ def create_run_dir(out: str | Path, name: str, config_text: str) -> Path:
     """A new `out/name/<timestamp>` folder (suffixed -2, -3, ... if that second is taken) holding
     config.yaml. It appears whole: the folder is filled under a hidden temporary name and then renamed, so
     a run folder without its config (which no --resume could continue) never exists."""
-    parent = Path(out) / name
+    return staged_folder(Path(out) / name, "run", "",
+                         lambda staging: write_text_atomic(staging / "config.yaml", config_text, "config"))
+
+
+def staged_folder(parent: Path, what: str, suffix: str, fill: Callable[[Path], None]) -> Path:
+    """A new folder `parent/<timestamp>[-2, -3, ...]<suffix>` that appears whole: `fill(staging)` writes its
+    files under a hidden temporary name in `parent`, which is then renamed. `what` names it in errors
+    ("run", "group"); nothing is left behind when filling fails."""
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".new-run.", suffix=".tmp", dir=parent))
+        staging = Path(tempfile.mkdtemp(prefix=f".new-{what}.", suffix=".tmp", dir=parent))
     except OSError as exc:
-        raise InputError(f"{parent}: cannot create the run folder ({describe_os_error(exc)})") from None
+        raise InputError(f"{parent}: cannot create the {what} folder ({describe_os_error(exc)})") from None
     try:
-        write_text_atomic(staging / "config.yaml", config_text, "config")
+        fill(staging)
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        for suffix in [""] + [f"-{i}" for i in range(2, 1000)]:
-            candidate = parent / f"{stamp}{suffix}"
+        for number in [""] + [f"-{i}" for i in range(2, 1000)]:
+            candidate = parent / f"{stamp}{number}{suffix}"
             if candidate.exists():
                 continue
             try:
@@ -59,7 +66,7 @@ def create_run_dir(out: str | Path, name: str, config_text: str) -> Path:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     shutil.rmtree(staging, ignore_errors=True)
-    raise InputError(f"{parent}: too many runs started in the same second")
+    raise InputError(f"{parent}: too many {what}s started in the same second")
 
 
 class MetricsLog:
