@@ -17,6 +17,7 @@ from nnctl.cli import compare, runs
 from nnctl.cli import eval as eval_module
 from nnctl.cli._options import debug_option, debug_requested
 from nnctl.errors import NnctlError
+from nnctl.kernels.backend import check_environment
 from nnctl.training.signals import Terminated, raise_terminated
 
 
@@ -56,6 +57,7 @@ class NnctlGroup(click.Group):
     def invoke(self, ctx: click.Context):
         with terminate_as_exception():
             try:
+                check_environment()         # NNCTL_KERNELS, before any work (numba is not imported here)
                 return super().invoke(ctx)
             except NnctlError as exc:
                 if debug_requested(ctx):

@@ -9,6 +9,8 @@ import math
 
 import numpy as np
 
+from nnctl.kernels import activations as fused
+from nnctl.kernels import backend
 from nnctl.layers.base import Layer, Shape
 from nnctl.workers import over_batch
 from nnctl.options.spec import Bool, Float, Option
@@ -17,20 +19,32 @@ from nnctl.options.spec import Bool, Float, Option
 class ReLU(Layer):
     """y = max(x, 0);  dx = dy * [y > 0]  (the derivative at 0 is taken as 0).
 
-    Keeps its output as the mask; large batches are split over threads (see nnctl.workers).
+    Keeps its output as the mask; large batches are split over threads (see nnctl.workers). With compiled
+    kernels on, each pass is one loop (nnctl.kernels.activations), same numbers.
     """
 
     def forward(self, x: np.ndarray, training: bool, rng: np.random.Generator | None = None) -> np.ndarray:
         y = np.empty_like(x)
         zero = x.dtype.type(0)
-        over_batch(lambda s: np.maximum(x[s], zero, out=y[s]), x.shape[0], x.size)
+        if backend.active() and x.flags.c_contiguous:
+            flat_x, flat_y = x.reshape(x.shape[0], -1), y.reshape(y.shape[0], -1)
+            over_batch(lambda s: fused.relu_forward(flat_x[s].reshape(-1), zero, flat_y[s].reshape(-1)),
+                       x.shape[0], x.size)
+        else:
+            over_batch(lambda s: np.maximum(x[s], zero, out=y[s]), x.shape[0], x.size)
         self.y = y
         return y
 
     def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray:
         y, dx = self.y, np.empty_like(dy)
         zero = y.dtype.type(0)
-        over_batch(lambda s: np.multiply(dy[s], y[s] > zero, out=dx[s]), dy.shape[0], dy.size)
+        if backend.active() and dy.flags.c_contiguous:
+            flat = [a.reshape(a.shape[0], -1) for a in (dy, y, dx)]
+            one = y.dtype.type(1)
+            over_batch(lambda s: fused.relu_backward(*(a[s].reshape(-1) for a in flat[:2]), zero, one,
+                                                     flat[2][s].reshape(-1)), dy.shape[0], dy.size)
+        else:
+            over_batch(lambda s: np.multiply(dy[s], y[s] > zero, out=dx[s]), dy.shape[0], dy.size)
         self.y = None
         return dx
 

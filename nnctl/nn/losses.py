@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from nnctl.errors import InputError
+from nnctl.kernels import backend, softmax_ce
 from nnctl.options.spec import Float, ListOf, Option, Optional, OrWord, validate
 
 CLASS_WEIGHTS = Option(Optional(OrWord("balanced", ListOf(Float(0, low_open=True), 2,
@@ -73,6 +74,7 @@ class SoftmaxCrossEntropy(Loss):
     or with `label_smoothing` e: q = (1 - e) onehot(y) + e / C. Gradient: dL/ds = (softmax(s) - q) / N.
     The max is subtracted before exponentiating, so large logits never overflow. With class weights w,
     sample n's term is multiplied by w[y_n] (still divided by N), and so is its row of the gradient.
+    With compiled kernels on, forward computes the gradient too, in one pass (nnctl.kernels.softmax_ce).
     """
 
     options = {
@@ -84,6 +86,14 @@ class SoftmaxCrossEntropy(Loss):
     def forward(self, scores: np.ndarray, target: np.ndarray) -> float:
         n = scores.shape[0]
         smoothing = self.config["label_smoothing"]
+        self.grad = None
+        if backend.active() and scores.ndim == 2 and np.asarray(target).dtype.kind in "iu":
+            self.weights = self.sample_weights(target, scores.dtype)
+            fused = softmax_ce.run(scores, target, smoothing, self.weights)      # None: a label out of range
+            if fused is not None:
+                per_sample, self.grad = fused
+                self.probs = self.weights = None
+                return float(per_sample.mean())
         shifted = scores - scores.max(axis=1, keepdims=True)
         exp = np.exp(shifted)
         total = exp.sum(axis=1, keepdims=True)
@@ -101,6 +111,9 @@ class SoftmaxCrossEntropy(Loss):
         return float(per_sample.mean())
 
     def backward(self) -> np.ndarray:
+        if self.grad is not None:                 # the compiled kernel gave it with the loss
+            d, self.grad = self.grad, None
+            return d
         n, classes = self.probs.shape
         smoothing = self.config["label_smoothing"]
         d = self.probs

@@ -18,7 +18,9 @@ parameters (float32 state for float32 params); Python scalars never upcast (NEP 
 tile one flat buffer (a Network's `flat_params`, see nnctl.optim.flat) and the gradients one too, the state
 and scratch arrays are flat as well and the rule runs once over the whole buffer, in chunks split over
 the worker threads (nnctl.workers); otherwise it runs key by key. The arithmetic per element is
-the same either way, so both give identical numbers. The clipping
+the same either way, so both give identical numbers. With compiled kernels on (nnctl.kernels.backend),
+stages 2 and 3 of the flat layout run as one fused pass per chunk instead, again with identical numbers.
+The clipping
 factor is never applied as a pass of its own: each rule receives it as `scale` and folds it into the
 scalar factors it multiplies by anyway (scale * g enters the rule wherever g does). Only L2 decay keys
 need a buffer: it holds g + (wd / scale) * p, which the rule's `scale` turns into scale * g + wd * p.
@@ -32,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from nnctl.errors import InputError
+from nnctl.kernels import backend
 from nnctl.optim.flat import pack, span
 from nnctl.options.spec import Float, Option, Optional, validate
 from nnctl.workers import over_batch
@@ -58,6 +61,7 @@ class Optimizer:
     """
 
     passes = 4        # whole-buffer passes per step, roughly (how much work decides the thread split)
+    kernel: backend.Kernel | None = None      # the rule fused into one pass (nnctl.kernels.optimizers)
 
     options: dict[str, Option] = common_options(1e-2)
     slots: tuple[str, ...] = ()
@@ -89,6 +93,13 @@ class Optimizer:
         self.flat_decayed = None
         if self.flat is not None and self.l2_keys:
             self.flat_decayed, self.decayed_grad = pack(params, self.flat.dtype, copy=False)
+        self.decays = None
+        if self.flat is not None:        # for the fused kernels: 1 where an element's key takes weight decay
+            self.decays = np.zeros(self.flat.size, np.uint8)
+            start = 0
+            for key, param in params.items():
+                self.decays[start:start + param.size] = key in decaying
+                start += param.size
 
     # ------------------------------------------------------------------------------------------ stepping
 
@@ -110,6 +121,9 @@ class Optimizer:
                 state = {slot: table[key] for slot, table in self.state.items()}
                 self.update(param, self.decayed(key, grads, lr, scale), state, self.scratch[key], lr, scale)
             return norm
+        if self.kernel is not None and backend.active():
+            self.step_fused(flat_grad, lr, scale)
+            return norm
         if self.l2_keys or self.decoupled_keys:
             for key in self.params:
                 self.decayed(key, grads, lr, scale)
@@ -122,6 +136,25 @@ class Optimizer:
 
         over_batch(chunk, self.flat.size, self.passes * self.flat.size)
         return norm
+
+    def step_fused(self, flat_grad: np.ndarray, lr: float, scale: float) -> None:
+        """Stages 2 and 3 in one compiled pass over the flat buffers (split over the worker threads), with
+        the same numbers as the NumPy passes (nnctl.kernels.optimizers)."""
+        real = self.flat.dtype.type
+        decay = (real(self.weight_decay / scale) if self.l2_keys else real(0),
+                 real(1.0 - lr * self.weight_decay) if self.decoupled_keys else real(1), bool(self.decoupled_keys))
+        scalars = decay + self.fused_scalars(lr, scale, real)
+        slots = [self.flat_state[slot] for slot in self.slots]
+
+        def chunk(part: slice) -> None:
+            self.kernel(self.flat[part], flat_grad[part], *(slot[part] for slot in slots), self.decays[part],
+                        *scalars)
+
+        over_batch(chunk, self.flat.size, 4 * self.flat.size)
+
+    def fused_scalars(self, lr: float, scale: float, real: type) -> tuple:
+        """The rule's factors for `kernel`, in the parameters' dtype `real`, as `update` computes them."""
+        raise NotImplementedError
 
     def decayed(self, key: str, grads: dict[str, np.ndarray], lr: float, scale: float) -> np.ndarray:
         """Stage 2 for one key: the gradient the rule receives, g + (wd / scale) * p for L2 decay keys

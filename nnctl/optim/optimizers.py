@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from nnctl.kernels import optimizers as fused
 from nnctl.optim.optimizer import Optimizer, common_options
 from nnctl.options.spec import Float, Option
 
@@ -20,9 +21,13 @@ class SGD(Optimizer):
     """Plain gradient descent:  p -= lr * g.   No state but the step count."""
 
     passes = 3
+    kernel = fused.sgd
 
     def update(self, param, grad, state, scratch, lr, scale):
         param -= np.multiply(grad, lr * scale, out=scratch)
+
+    def fused_scalars(self, lr, scale, real):
+        return (real(lr * scale),)
 
 
 class Momentum(Optimizer):
@@ -31,6 +36,10 @@ class Momentum(Optimizer):
     options = {**common_options(1e-2),
                "momentum": MOMENTUM}
     slots = ("v",)
+    kernel = fused.momentum
+
+    def fused_scalars(self, lr, scale, real):
+        return real(self.config["momentum"]), real(lr * scale)
 
     def update(self, param, grad, state, scratch, lr, scale):
         v = state["v"]
@@ -50,6 +59,10 @@ class Nesterov(Optimizer):
     options = {**common_options(1e-2),
                "momentum": MOMENTUM}
     slots = ("v",)
+    kernel = fused.nesterov
+
+    def fused_scalars(self, lr, scale, real):
+        return real(self.config["momentum"]), real(-lr * scale)
 
     def update(self, param, grad, state, scratch, lr, scale):
         mu, v, s = self.config["momentum"], state["v"], scratch
@@ -68,6 +81,11 @@ class RMSProp(Optimizer):
                "rho": Option(Float(0, 1, high_open=True), 0.99, "decay rate of the squared-gradient cache"),
                "eps": EPS}
     slots = ("cache",)
+    kernel = fused.rmsprop
+
+    def fused_scalars(self, lr, scale, real):
+        rho = self.config["rho"]
+        return real(rho), real((1.0 - rho) * scale * scale), real(self.config["eps"]), real(lr * scale)
 
     def update(self, param, grad, state, scratch, lr, scale):
         rho, cache, s = self.config["rho"], state["cache"], scratch
@@ -93,6 +111,10 @@ class Adagrad(Optimizer):
     options = {**common_options(1e-2),
                "eps": EPS}
     slots = ("cache",)
+    kernel = fused.adagrad
+
+    def fused_scalars(self, lr, scale, real):
+        return real(scale * scale), scale != 1.0, real(self.config["eps"]), real(lr * scale)
 
     def update(self, param, grad, state, scratch, lr, scale):
         cache, s = state["cache"], scratch
@@ -121,6 +143,13 @@ class Adam(Optimizer):
     slots = ("m", "v")
 
     passes = 12
+    kernel = fused.adam
+
+    def fused_scalars(self, lr, scale, real):
+        beta1, beta2 = self.config["beta1"], self.config["beta2"]
+        c1, root_c2 = 1.0 - beta1 ** self.t, math.sqrt(1.0 - beta2 ** self.t)
+        return (real(beta1), real((1.0 - beta1) * scale), real(beta2), real((1.0 - beta2) * scale * scale),
+                real(self.config["eps"] * root_c2), real(lr * root_c2 / c1))
 
     def update(self, param, grad, state, scratch, lr, scale):
         beta1, beta2 = self.config["beta1"], self.config["beta2"]
