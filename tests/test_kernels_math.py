@@ -1,0 +1,175 @@
+"""Each compiled kernel against the NumPy code it replaces, on float32 inputs: the optimizer updates and ReLU
+bit for bit, softmax cross-entropy within float32 rounding (rtol 1e-5, atol 1e-7 on values of order 1/N);
+the gradient checker passes with the kernels on and fails a kernel with a wrong gradient."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nnctl import workers
+from nnctl.check.gradcheck import check_layer, check_loss
+from nnctl.kernels import backend, softmax_ce
+from nnctl.layers.activations import ReLU
+from nnctl.nn.losses import SoftmaxCrossEntropy
+from nnctl.optim.flat import pack
+from nnctl.optim.optimizers import SGD, Adagrad, Adam, AdamW, Momentum, Nesterov, RMSProp
+
+pytest.importorskip("numba", reason="numba is not installed (pip install 'nnctl[fast]')")
+
+
+@pytest.fixture
+def kernels(monkeypatch):
+    """use(choice): switch this process between the compiled and the NumPy path."""
+    def use(choice: str) -> None:
+        monkeypatch.setenv("NNCTL_KERNELS", choice)
+        backend.reset()
+    yield use
+    monkeypatch.delenv("NNCTL_KERNELS")
+    backend.reset()
+
+
+@pytest.fixture
+def threaded(monkeypatch):
+    """Three worker threads that split even tiny arrays, so the kernels run on chunks."""
+    monkeypatch.setenv("NNCTL_THREADS", "3")
+    monkeypatch.setattr(workers, "MIN_CHUNK", 1)
+
+
+# --------------------------------------------------------------------------------------- optimizers
+
+RULES = [SGD, Momentum, Nesterov, RMSProp, Adagrad, Adam, AdamW]
+SETTINGS = [{}, {"weight_decay": 0.1}, {"weight_decay": 0.05, "clip_norm": 0.5}]
+
+
+def optimizer_run(cls, config: dict) -> dict[str, np.ndarray]:
+    """Six steps (rising learning rate, clipping active with clip_norm) on three parameter tensors of one
+    flat buffer, two of them decaying; returns the parameters and the state afterwards."""
+    rng = np.random.default_rng(0)
+    raw = {"a.W": rng.standard_normal((30, 20)), "a.b": rng.standard_normal(20), "c.W": rng.standard_normal((5, 7))}
+    flat, params = pack(raw, np.float32)
+    flat_grads, grads = pack(raw, np.float32, copy=False)
+    optimizer = cls(params, {"a.W", "c.W"}, **config)
+    assert optimizer.flat is not None
+    for step in range(6):
+        flat_grads[...] = rng.standard_normal(flat_grads.size) * (1 + step)
+        optimizer.step(grads, 0.01 * (step + 1))
+    return {"params": flat.copy(), **optimizer.state_arrays()}
+
+
+@pytest.mark.parametrize("config", SETTINGS, ids=["plain", "decay", "decay+clip"])
+@pytest.mark.parametrize("cls", RULES, ids=lambda cls: cls.__name__)
+def test_every_fused_update_equals_the_numpy_passes_bit_for_bit(kernels, threaded, cls, config):
+    kernels("numpy")
+    expected = optimizer_run(cls, config)
+    kernels("numba")
+    found = optimizer_run(cls, config)
+    assert cls.kernel.compiled is not None           # the kernel ran
+    assert found.keys() == expected.keys()
+    for key in expected:
+        np.testing.assert_array_equal(found[key], expected[key], err_msg=key)
+
+
+def test_a_wrong_fused_update_is_caught(kernels, monkeypatch):
+    """The comparison above can fail: an Adam kernel with beta2 off by one ulp differs from the NumPy path."""
+    kernels("numpy")
+    expected = optimizer_run(Adam, {})
+    kernels("numba")
+    scalars = Adam.fused_scalars
+
+    def off(self, lr, scale, real):
+        values = list(scalars(self, lr, scale, real))
+        values[2] = np.nextafter(values[2], real(0))
+        return tuple(values)
+
+    monkeypatch.setattr(Adam, "fused_scalars", off)
+    assert not np.array_equal(optimizer_run(Adam, {})["params"], expected["params"])
+
+
+# --------------------------------------------------------------------------------------------- relu
+
+@pytest.mark.parametrize("shape", [(5, 7), (4, 3, 6, 5)])
+def test_relu_forward_and_backward_equal_numpy_bit_for_bit(kernels, threaded, shape):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(shape).astype(np.float32)
+    x.flat[:5] = [np.nan, -0.0, 0.0, np.inf, -np.inf]
+    dy = rng.standard_normal(shape).astype(np.float32)
+    dy.flat[5:8] = [np.inf, np.nan, -0.0]
+    results = {}
+    for choice in ("numpy", "numba"):
+        kernels(choice)
+        layer = ReLU("relu")
+        layer.build(shape[1:], rng)
+        y = layer.forward(x, True)
+        results[choice] = (y, layer.backward(dy))
+    for numpy_array, kernel_array in zip(results["numpy"], results["numba"]):
+        np.testing.assert_array_equal(kernel_array, numpy_array)
+        np.testing.assert_array_equal(np.signbit(kernel_array), np.signbit(numpy_array))     # -0.0 too
+
+
+def test_relu_gradcheck_passes_with_kernels_on(kernels):
+    kernels("numba")
+    rng = np.random.default_rng(2)
+    layer = ReLU("relu")
+    layer.build((4, 3, 3), rng, np.float64)
+    x = rng.standard_normal((2, 4, 3, 3))
+    x[np.abs(x) < 0.05] = 0.5                       # away from the kink
+    assert [row.verdict for row in check_layer(layer, x, rng)] == ["pass"]
+
+
+# ---------------------------------------------------------------------------------- softmax-CE
+
+def loss_and_grad(choice: str, kernels, scores, target, weights=None, **config):
+    kernels(choice)
+    loss = SoftmaxCrossEntropy(**config)
+    loss.use_class_weights(weights)
+    value = loss.forward(scores, target)
+    return value, loss.backward().copy()
+
+
+@pytest.mark.parametrize("config, weights", [({}, None), ({"label_smoothing": 0.1}, None),
+                                             ({"label_smoothing": 0.2}, np.array([0.5, 2.0, 1.0, 3.0]))])
+def test_softmax_cross_entropy_agrees_with_numpy_within_float32_rounding(kernels, config, weights):
+    rng = np.random.default_rng(3)
+    scores = (rng.standard_normal((64, 4)) * 8).astype(np.float32)
+    scores[0] = [100.0, -100.0, 50.0, 0.0]            # the max subtracted: no overflow on either path
+    target = rng.integers(0, 4, 64)
+    target[1] = -1                                   # NumPy's indexing reads -1 as the last class
+    expected = loss_and_grad("numpy", kernels, scores, target, weights, **config)
+    found = loss_and_grad("numba", kernels, scores, target, weights, **config)
+    assert found[1].dtype == np.float32
+    assert found[0] == pytest.approx(expected[0], rel=1e-6)
+    np.testing.assert_allclose(found[1], expected[1], rtol=1e-5, atol=1e-7)
+
+
+def test_softmax_cross_entropy_in_float64_agrees_to_1e_12(kernels):
+    rng = np.random.default_rng(4)
+    scores, target = rng.standard_normal((16, 5)) * 3, rng.integers(0, 5, 16)
+    expected = loss_and_grad("numpy", kernels, scores, target, label_smoothing=0.1)
+    found = loss_and_grad("numba", kernels, scores, target, label_smoothing=0.1)
+    assert found[0] == pytest.approx(expected[0], rel=1e-12)
+    np.testing.assert_allclose(found[1], expected[1], rtol=1e-12, atol=1e-15)
+
+
+def test_a_label_out_of_range_raises_as_numpy_does(kernels):
+    kernels("numba")
+    with pytest.raises(IndexError):
+        SoftmaxCrossEntropy().forward(np.zeros((2, 3), np.float32), np.array([0, 3]))
+
+
+def test_softmax_cross_entropy_gradcheck_passes_with_the_kernel_and_fails_a_wrong_one(kernels, monkeypatch):
+    kernels("numba")
+    rng = np.random.default_rng(5)
+    scores, target = rng.standard_normal((6, 4)), rng.integers(0, 4, 6)
+    loss = SoftmaxCrossEntropy(label_smoothing=0.1)
+    assert check_loss(loss, scores, target).verdict == "pass"
+    assert softmax_ce.softmax_cross_entropy.compiled is not None
+    run = softmax_ce.run
+
+    def wrong(*args):
+        per_sample, grad = run(*args)
+        grad[:, 0] *= 1.01                           # a gradient 1% off in one class
+        return per_sample, grad
+
+    monkeypatch.setattr(softmax_ce, "run", wrong)
+    assert check_loss(SoftmaxCrossEntropy(label_smoothing=0.1), scores, target).verdict == "fail"
