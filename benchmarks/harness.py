@@ -17,7 +17,11 @@ Also printed:
   in: `train.eval_batch_size`, auto by default, see nnctl/nn/eval_batch.py) against training throughput,
   per image;
 - where nnctl's epoch goes, stage by stage (benchmarks/stages.py), from one more epoch with timers on;
-  `--no-stages` skips it.
+  `--no-stages` skips it;
+- which kernels ran (NNCTL_KERNELS: compiled ones with the `fast` extra, else NumPy's) and their compile
+  time, once with an empty cache (cold: what a first run pays) and once from that cache (warm); the timed
+  epochs start with the kernels compiled (from the user's cache), so the compile time stays out of them.
+  Run the benchmark with NNCTL_KERNELS=numpy and without it for the breakdown with and without the extra.
 
 `--nnctl-src DIR` makes the nnctl side import nnctl from DIR (another checkout, e.g. main in a
 `git worktree`), for before/after figures with the same benchmark. The checkout must have the package
@@ -33,6 +37,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -56,11 +61,22 @@ def eval_batch_of(resolved: dict, setup) -> int:
     return setup.eval_batch if hasattr(setup, "eval_batch") else resolved.train["eval_batch_size"]
 
 
+def compile_kernels() -> dict:
+    """Compile nnctl's kernels (or load them from the cache): which ran, and the seconds it took."""
+    if importlib.util.find_spec("nnctl.kernels") is None:        # a checkout from before the fast extra
+        return {"kernels": "kernels: numpy (this nnctl has no compiled kernels)", "compile_seconds": 0.0}
+    from nnctl.kernels import warmup
+
+    seconds = warmup.compile_all()
+    return {"kernels": warmup.describe(), "compile_seconds": seconds}
+
+
 def nnctl_worker(config: dict, warmup_batches: int, stages: bool) -> dict:
     from nnctl.training.loop import train_one_epoch
     from nnctl.training.metrics import evaluate
     from nnctl.training.trainer import Trainer
 
+    kernels = compile_kernels()
     resolved, setup = load_data(config)
     trainer = Trainer(setup)
     x, y = setup.splits.train
@@ -78,7 +94,7 @@ def nnctl_worker(config: dict, warmup_batches: int, stages: bool) -> dict:
     result = {"seconds": seconds, "train_loss": row["train_loss"], "train_acc": row["train_acc"],
               "peak_mb": memory.peak_mb, "growth_mb": memory.growth_mb, "samples": len(x),
               "gemm_flops": epoch_gemm_flops(setup.network, len(x)), "blas": blas_description(),
-              "eval_batch": eval_batch, "nnctl": str(Path(nnctl.__file__).parent)}
+              "eval_batch": eval_batch, "nnctl": str(Path(nnctl.__file__).parent), **kernels}
     start = time.perf_counter()
     evaluate(trainer.network, trainer.objective, x, y, eval_batch, setup.splits.num_classes)
     result["eval_seconds"] = time.perf_counter() - start
@@ -146,12 +162,12 @@ def torch_worker(config: dict, build_model, warmup_batches: int) -> dict:
     return result
 
 
-def run_worker(script: Path, side: str, args) -> dict:
+def run_worker(script: Path, side: str, args, **extra_env) -> dict:
     command = [sys.executable, str(script), "--worker", side, "--warmup", str(args.warmup)]
-    env = dict(os.environ)
+    env = {**os.environ, **extra_env}
     if args.no_stages:
         command.append("--no-stages")
-    if args.nnctl_src and side == "nnctl":
+    if args.nnctl_src and side in ("nnctl", "compile"):
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(args.nnctl_src).resolve()),
                                                           env.get("PYTHONPATH")]))
     out = subprocess.run(command, check=True, capture_output=True, text=True, env=env)
@@ -164,13 +180,16 @@ def main(script: Path, title: str, config: dict, build_torch_model) -> None:
     parser.add_argument("--warmup", type=int, default=10, help="warm-up batches before the timed epoch")
     parser.add_argument("--no-stages", action="store_true", help="skip nnctl's per-stage breakdown epoch")
     parser.add_argument("--nnctl-src", help="import nnctl from this checkout on the nnctl side (before/after)")
-    parser.add_argument("--worker", choices=["nnctl", "torch"], help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=["nnctl", "torch", "compile"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker == "nnctl":
         print(json.dumps(nnctl_worker(config, args.warmup, not args.no_stages)))
         return
     if args.worker == "torch":
         print(json.dumps(torch_worker(config, build_torch_model, args.warmup)))
+        return
+    if args.worker == "compile":
+        print(json.dumps(compile_kernels()))
         return
     have_torch = importlib.util.find_spec("torch") is not None     # not imported here: its threads stay out
     if not have_torch:
@@ -180,6 +199,12 @@ def main(script: Path, title: str, config: dict, build_torch_model) -> None:
         print(f"  {line}")
     peak = gemm_gflops(2048, 2048, 2048)
     print(f"  float32 GEMM peak: {peak:.0f} GFLOP/s (2048x2048 @ 2048x2048, best of 7)", flush=True)
+    with tempfile.TemporaryDirectory() as cache:      # an empty kernel cache: the first run's compile time
+        cold, warm = (run_worker(script, "compile", args, NUMBA_CACHE_DIR=cache) for _ in range(2))
+    print(f"  {cold['kernels']}")
+    if cold["compile_seconds"]:
+        print(f"  kernel compile time: {cold['compile_seconds']:.2f} s cold (empty cache), "
+              f"{warm['compile_seconds']:.2f} s warm (from the cache; numba's import included)", flush=True)
     results: dict[str, list[dict]] = {"nnctl": [], "torch": []}
     for round_ in range(args.repeat):
         sides = ("nnctl", "torch") if round_ % 2 == 0 else ("torch", "nnctl")   # neither always goes first
@@ -197,6 +222,7 @@ def report(title: str, results: dict[str, list[dict]], peak: float) -> None:
     flops = first["gemm_flops"]
     print(f"\n{title}")
     print(f"  nnctl from {first['nnctl']}; its BLAS: {'; '.join(first['blas'][:-1])}")
+    print(f"  nnctl {first.get('kernels', 'kernels: numpy')}")
     print(f"  epoch GEMM work {flops / 1e9:.1f} GFLOP: {flops / peak / 1e9:.2f} s at the measured peak "
           f"of {peak:.0f} GFLOP/s")
     med = {s: statistics.median(r["seconds"] for r in rs) for s, rs in results.items() if rs}

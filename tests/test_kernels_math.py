@@ -9,8 +9,9 @@ import pytest
 
 from nnctl import workers
 from nnctl.check.gradcheck import check_layer, check_loss
-from nnctl.kernels import backend, softmax_ce
+from nnctl.kernels import backend, pooling, softmax_ce
 from nnctl.layers.activations import ReLU
+from nnctl.layers.pool import MaxPool2D
 from nnctl.nn.losses import SoftmaxCrossEntropy
 from nnctl.optim.flat import pack
 from nnctl.optim.optimizers import SGD, Adagrad, Adam, AdamW, Momentum, Nesterov, RMSProp
@@ -114,6 +115,42 @@ def test_relu_gradcheck_passes_with_kernels_on(kernels):
     layer.build((4, 3, 3), rng, np.float64)
     x = rng.standard_normal((2, 4, 3, 3))
     x[np.abs(x) < 0.05] = 0.5                       # away from the kink
+    assert [row.verdict for row in check_layer(layer, x, rng)] == ["pass"]
+
+
+# ------------------------------------------------------------------------------------ max pooling
+
+@pytest.mark.parametrize("training", [True, False])
+def test_max_pooling_2x2_forward_equals_numpy_bit_for_bit_ties_included(kernels, threaded, training):
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((5, 3, 8, 6)).astype(np.float32)
+    x[0, 0, :2, :2] = 1.5                                     # a four-way tie: the first tap wins
+    x[0, 1, 2:4, :2] = [[-2.0, 0.5], [0.5, -1.0]]             # a tie between taps 1 and 2
+    x[1, 0, :2, 2:4] = -np.inf
+    x[1, 1, :2, 2:4] = [[-0.0, 0.0], [0.0, -0.0]]
+    results = {}
+    for choice in ("numpy", "numba"):
+        kernels(choice)
+        layer = MaxPool2D("pool", kernel=2)
+        layer.build((3, 8, 6), rng)
+        y = layer.forward(x, training)
+        results[choice] = (y, layer.argmax, layer.backward(np.ones_like(y)) if training else None)
+    (y0, arg0, dx0), (y1, arg1, dx1) = results["numpy"], results["numba"]
+    np.testing.assert_array_equal(y1, y0)
+    np.testing.assert_array_equal(np.signbit(y1), np.signbit(y0))
+    if training:
+        assert arg1.dtype == np.uint8 and arg0[0, 0, 0, 0] == 0 and arg0[0, 1, 1, 0] == 1
+        np.testing.assert_array_equal(arg1, arg0)
+        np.testing.assert_array_equal(dx1, dx0)
+    assert pooling.max_pool_2x2.compiled is not None
+
+
+def test_max_pooling_gradcheck_passes_with_kernels_on(kernels):
+    kernels("numba")
+    rng = np.random.default_rng(7)
+    layer = MaxPool2D("pool", kernel=2)
+    layer.build((2, 4, 4), rng, np.float64)
+    x = rng.permutation(64).reshape(2, 2, 4, 4) * 0.1        # distinct values: no ties within 2 eps
     assert [row.verdict for row in check_layer(layer, x, rng)] == ["pass"]
 
 

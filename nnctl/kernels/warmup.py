@@ -11,9 +11,10 @@ import time
 
 import numpy as np
 
-from nnctl.kernels import activations, backend, optimizers, softmax_ce
+from nnctl.kernels import activations, backend, optimizers, pooling, softmax_ce
 
-FAMILIES = {"optimizer updates": optimizers, "relu": activations, "softmax cross-entropy": softmax_ce}
+FAMILIES = {"optimizer updates": optimizers, "relu": activations, "softmax cross-entropy": softmax_ce,
+            "max pooling 2x2": pooling}
 DTYPES = (np.float32, np.float64)       # training, and gradcheck
 
 

@@ -6,12 +6,16 @@ kh*kw kernel taps, each a strided (n, C, Ho, Wo) view of the (padded) input for 
 tile the input (kernel == stride, sizes divisible, no padding) those views are the slices
 [:, :, :, i, :, j] of x.reshape(N, C, Ho, kh, Wo, kw): they partition x, so backward writes each tap's
 share straight into dx instead of accumulating into a zeroed, padded buffer.
+
+With compiled kernels on (nnctl.kernels.backend), max pooling over tiling 2x2 windows runs its forward
+pass as one loop instead (nnctl.kernels.pooling), on the same chunks of samples, with the same numbers.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from nnctl.kernels import backend, pooling
 from nnctl.layers.base import Layer, Shape
 from nnctl.layers.im2col import Scratch, Window, pair, show_pair
 from nnctl.workers import over_batch
@@ -110,6 +114,11 @@ class MaxPool2D(Pool2D):
         index = np.min_scalar_type(g.taps - 1).type      # uint8 up to 256 taps
         y = np.empty((n, g.channels, g.out_height, g.out_width), x.dtype)
         argmax = np.empty(y.shape, index) if training else None
+        if g.tiles and g.kernel == (2, 2) and x.flags.c_contiguous and backend.active():
+            indexes = np.empty(y.shape, np.uint8) if argmax is None else argmax
+            over_batch(lambda s: pooling.max_pool_2x2(x[s], y[s], indexes[s]), n, x.size)
+            self.argmax = argmax
+            return y
 
         def pool(samples: slice) -> None:
             src, best = source(samples), y[samples]
