@@ -21,6 +21,8 @@ import numpy as np  # noqa: E402
 
 from nnctl.kernels import backend, warmup  # noqa: E402
 from nnctl.layers.activations import ReLU  # noqa: E402
+from nnctl.layers.norm import BatchNorm  # noqa: E402
+from nnctl.layers.pool import MaxPool2D  # noqa: E402
 from nnctl.nn.losses import SoftmaxCrossEntropy  # noqa: E402
 from nnctl.optim import optimizers  # noqa: E402
 from nnctl.optim.flat import pack  # noqa: E402
@@ -51,6 +53,16 @@ def relu_case(shape: tuple):
     return lambda: (layer.forward(x, True), layer.backward(dy))
 
 
+def layer_case(layer, shape: tuple):
+    """Forward (training) and backward of a layer on float32 data of `shape`."""
+    rng = np.random.default_rng(3)
+    layer.build(shape[1:], rng)
+    x = rng.standard_normal(shape).astype(np.float32)
+    dy = rng.standard_normal(layer.forward(x, True).shape).astype(np.float32)
+    layer.backward(dy)
+    return lambda: (layer.forward(x, True), layer.backward(dy))
+
+
 def softmax_case(shape: tuple):
     rng = np.random.default_rng(2)
     loss = SoftmaxCrossEntropy()
@@ -67,6 +79,10 @@ CASES = {
     "relu fwd+bwd (128, 256)": (relu_case, ((128, 256),)),
     "relu fwd+bwd (128, 32, 28, 28)": (relu_case, ((128, 32, 28, 28),)),
     "softmax-CE fwd+bwd (128, 10)": (softmax_case, ((128, 10),)),
+    "maxpool 2x2 fwd+bwd (128, 32, 28, 28)": (lambda: layer_case(MaxPool2D("pool", kernel=2), (128, 32, 28, 28)), ()),
+    "maxpool 2x2 fwd+bwd (128, 64, 14, 14)": (lambda: layer_case(MaxPool2D("pool", kernel=2), (128, 64, 14, 14)), ()),
+    "batchnorm fwd+bwd (128, 32, 28, 28)": (lambda: layer_case(BatchNorm("bn"), (128, 32, 28, 28)), ()),
+    "batchnorm fwd+bwd (128, 64, 14, 14)": (lambda: layer_case(BatchNorm("bn"), (128, 64, 14, 14)), ()),
 }
 
 

@@ -11,6 +11,7 @@ from nnctl import workers
 from nnctl.check.gradcheck import check_layer, check_loss
 from nnctl.kernels import backend, pooling, softmax_ce
 from nnctl.layers.activations import ReLU
+from nnctl.layers.norm import BatchNorm
 from nnctl.layers.pool import MaxPool2D
 from nnctl.nn.losses import SoftmaxCrossEntropy
 from nnctl.optim.flat import pack
@@ -152,6 +153,39 @@ def test_max_pooling_gradcheck_passes_with_kernels_on(kernels):
     layer.build((2, 4, 4), rng, np.float64)
     x = rng.permutation(64).reshape(2, 2, 4, 4) * 0.1        # distinct values: no ties within 2 eps
     assert [row.verdict for row in check_layer(layer, x, rng)] == ["pass"]
+
+
+# ------------------------------------------------------------------------------------- batch norm
+
+@pytest.mark.parametrize("test_stats", ["running", "batch"])
+def test_batch_norm_on_images_equals_numpy_bit_for_bit(kernels, threaded, test_stats):
+    rng = np.random.default_rng(8)
+    x = (rng.standard_normal((6, 4, 5, 3)) * 3 + 1).astype(np.float32)
+    dy = rng.standard_normal(x.shape).astype(np.float32)
+    results = {}
+    for choice in ("numpy", "numba"):
+        kernels(choice)
+        layer = BatchNorm("bn", test_stats=test_stats)
+        layer.build((4, 5, 3), np.random.default_rng(0))
+        layer.params["gamma"][...] = [0.5, 2.0, -1.0, 1.5]
+        layer.params["beta"][...] = [0.1, -0.2, 0.0, 3.0]
+        y = layer.forward(x, True)
+        dx = layer.backward(dy)
+        evaluated = layer.forward(x, False)
+        results[choice] = [y, dx, layer.grads["gamma"], layer.grads["beta"], evaluated,
+                           *layer.buffers.values()]
+    for numpy_array, kernel_array in zip(results["numpy"], results["numba"]):
+        np.testing.assert_array_equal(kernel_array, numpy_array)
+
+
+def test_batch_norm_gradcheck_passes_with_kernels_on(kernels):
+    kernels("numba")
+    rng = np.random.default_rng(9)
+    layer = BatchNorm("bn")
+    layer.build((3, 4, 4), rng, np.float64)
+    layer.params["gamma"][...] = [0.5, 2.0, -1.0]
+    rows = check_layer(layer, rng.standard_normal((4, 3, 4, 4)), rng)
+    assert [row.verdict for row in rows] == ["pass", "pass", "pass"]
 
 
 # ---------------------------------------------------------------------------------- softmax-CE

@@ -11,10 +11,10 @@ import time
 
 import numpy as np
 
-from nnctl.kernels import activations, backend, optimizers, pooling, softmax_ce
+from nnctl.kernels import activations, backend, batchnorm, optimizers, pooling, softmax_ce
 
 FAMILIES = {"optimizer updates": optimizers, "relu": activations, "softmax cross-entropy": softmax_ce,
-            "max pooling 2x2": pooling}
+            "max pooling 2x2": pooling, "batch norm on images": batchnorm}
 DTYPES = (np.float32, np.float64)       # training, and gradcheck
 
 
