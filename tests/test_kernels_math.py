@@ -14,6 +14,8 @@ from nnctl.layers.activations import ReLU
 from nnctl.layers.norm import BatchNorm
 from nnctl.layers.pool import MaxPool2D
 from nnctl.nn.losses import SoftmaxCrossEntropy
+from nnctl.nn.model_config import resolve_model_config
+from nnctl.nn.network import build_network
 from nnctl.optim.flat import pack
 from nnctl.optim.optimizers import SGD, Adagrad, Adam, AdamW, Momentum, Nesterov, RMSProp
 
@@ -244,3 +246,31 @@ def test_softmax_cross_entropy_gradcheck_passes_with_the_kernel_and_fails_a_wron
 
     monkeypatch.setattr(softmax_ce, "run", wrong)
     assert check_loss(SoftmaxCrossEntropy(label_smoothing=0.1), scores, target).verdict == "fail"
+
+
+# ------------------------------------------------------------------------------- a whole network
+
+CNN = {"layers": [
+    {"type": "conv2d", "filters": 4, "kernel": 3, "padding": 1}, {"type": "batchnorm"}, {"type": "relu"},
+    {"type": "maxpool2d", "kernel": 2},                                # relu -> pool: fused by the network
+    {"type": "conv2d", "filters": 6, "kernel": 3, "padding": 1}, {"type": "relu"},
+    {"type": "maxpool2d", "kernel": 2}, {"type": "flatten"},
+    {"type": "dense", "units": 8}, {"type": "relu"}, {"type": "dense", "units": 3}]}
+
+
+def test_a_cnn_forward_and_backward_equal_numpy_bit_for_bit(kernels, threaded):
+    """Every kernel but softmax-CE on one path through a network, the ReLU deferred past a pool included:
+    outputs and every parameter gradient identical."""
+    x = np.random.default_rng(10).standard_normal((6, 2, 8, 8)).astype(np.float32)
+    results = {}
+    for choice in ("numpy", "numba"):
+        kernels(choice)
+        model, paths = resolve_model_config(CNN, "model")
+        network = build_network(model, (2, 8, 8), np.random.default_rng(0), np.float32, paths)
+        out = network.forward(x, True)[network.output_name]
+        network.backward({network.output_name: np.linspace(-1, 1, out.size, dtype=np.float32).reshape(out.shape)})
+        results[choice] = {"out": out.copy(), **{k: v.copy() for k, v in network.grads().items()}}
+    assert results["numba"].keys() == results["numpy"].keys() and len(results["numpy"]) == 11
+    for key, expected in results["numpy"].items():
+        np.testing.assert_array_equal(results["numba"][key], expected, err_msg=key)
+    assert np.abs(results["numba"]["conv2d1.W"]).max() > 0

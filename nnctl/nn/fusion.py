@@ -22,6 +22,8 @@ from collections.abc import Collection
 
 import numpy as np
 
+from nnctl.kernels import activations as fused
+from nnctl.kernels import backend
 from nnctl.layers.activations import ReLU
 from nnctl.layers.pool import MaxPool2D
 
@@ -50,11 +52,24 @@ class ReluPoolFusion:
         """Apply the deferred ReLU to the output of `pool` (fed by `pool_input`) in place, when fused."""
         if pool_input not in self.deferred:
             return
-        np.maximum(pooled, pooled.dtype.type(0), out=pooled)
+        zero = pooled.dtype.type(0)
+        if backend.active() and pooled.flags.c_contiguous:       # the same in one pass (nnctl.kernels)
+            mask = np.empty(pooled.shape, bool)
+            fused.relu_with_mask(pooled.reshape(-1), zero, mask.reshape(-1))
+            if training:
+                self.masks[pool] = mask
+            return
+        np.maximum(pooled, zero, out=pooled)
         if training:                          # only a training pass keeps what backward needs (as the pool)
             self.masks[pool] = pooled > 0
 
     def before_pool_backward(self, pool: str, dy: np.ndarray) -> np.ndarray:
         """The gradient the pool's backward receives: dy * [pooled > 0] when fused, else dy itself."""
         mask = self.masks.pop(pool, None)
-        return dy if mask is None else np.multiply(dy, mask)
+        if mask is None:
+            return dy
+        if backend.active() and dy.flags.c_contiguous:
+            dx, real = np.empty_like(dy), dy.dtype.type
+            fused.masked(dy.reshape(-1), mask.reshape(-1), real(0), real(1), dx.reshape(-1))
+            return dx
+        return np.multiply(dy, mask)
