@@ -1,5 +1,5 @@
-"""Training with the compiled kernels: two runs with the same seed give the same numbers exactly, and a
-short spiral MLP run agrees with the NumPy path within float32 rounding's reach (stated below)."""
+"""Training with the compiled kernels: two runs with the same seed give the same numbers exactly, and so
+does a run with NNCTL_KERNELS=numpy (every kernel does NumPy's float operations in NumPy's order)."""
 
 from __future__ import annotations
 
@@ -48,15 +48,9 @@ def test_two_runs_with_kernels_on_give_identical_numbers(runs):
         np.testing.assert_array_equal(arrays_a[key], arrays_b[key], err_msg=key)
 
 
-def test_kernels_on_and_off_agree_on_the_spiral(runs):
-    """The optimizer and ReLU kernels give NumPy's numbers exactly; softmax cross-entropy's gradient differs
-    by float32 rounding (a few ulp), which 20 epochs of Adam amplify a little. Stated tolerance: each epoch's
-    losses within 2% (relative) and accuracies within 2 points; the final accuracies within 1 point."""
-    fast, plain = runs["numba_a"][0], runs["numpy"][0]
-    for a, b in zip(fast, plain):
-        for key in ("train_loss", "val_loss"):
-            assert float(a[key]) == pytest.approx(float(b[key]), rel=0.02), (a["epoch"], key)
-        for key in ("train_acc", "val_acc"):
-            assert abs(float(a[key]) - float(b[key])) <= 0.02, (a["epoch"], key)
-    assert abs(float(fast[-1]["val_acc"]) - float(plain[-1]["val_acc"])) <= 0.01
-    assert float(fast[-1]["val_acc"]) > 0.9                                  # it learned the spiral
+def test_kernels_on_and_off_give_the_same_numbers_on_the_spiral(runs):
+    (fast_rows, fast_arrays), (plain_rows, plain_arrays) = runs["numba_a"], runs["numpy"]
+    assert fast_rows == plain_rows
+    assert float(fast_rows[-1]["val_acc"]) > 0.9                      # it learned the spiral
+    for key in plain_arrays:
+        np.testing.assert_array_equal(fast_arrays[key], plain_arrays[key], err_msg=key)

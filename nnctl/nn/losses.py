@@ -74,7 +74,7 @@ class SoftmaxCrossEntropy(Loss):
     or with `label_smoothing` e: q = (1 - e) onehot(y) + e / C. Gradient: dL/ds = (softmax(s) - q) / N.
     The max is subtracted before exponentiating, so large logits never overflow. With class weights w,
     sample n's term is multiplied by w[y_n] (still divided by N), and so is its row of the gradient.
-    With compiled kernels on, forward computes the gradient too, in one pass (nnctl.kernels.softmax_ce).
+    With compiled kernels on, forward computes the gradient too, with the same numbers (nnctl.kernels.softmax_ce).
     """
 
     options = {
@@ -87,7 +87,7 @@ class SoftmaxCrossEntropy(Loss):
         n = scores.shape[0]
         smoothing = self.config["label_smoothing"]
         self.grad = None
-        if backend.active() and scores.ndim == 2 and np.asarray(target).dtype.kind in "iu":
+        if backend.active() and scores.ndim == 2 and np.ndim(target) == 1 and np.asarray(target).dtype.kind in "iu":
             self.weights = self.sample_weights(target, scores.dtype)
             fused = softmax_ce.run(scores, target, smoothing, self.weights)      # None: a label out of range
             if fused is not None:
