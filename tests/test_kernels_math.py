@@ -228,7 +228,7 @@ def test_softmax_cross_entropy_row_sums_round_as_numpys_pairwise_sums_for_every_
         found = loss_and_grad("numba", kernels, scores, target, label_smoothing=0.1)
         assert found[0] == expected[0], classes
         np.testing.assert_array_equal(found[1], expected[1], err_msg=str(classes))
-    assert softmax_ce.run(np.zeros((2, 129), dtype), np.array([0, 1]), 0.0, None) is None
+    assert softmax_ce.forward(np.zeros((2, 129), dtype), np.array([0, 1]), 0.0, None) is None
 
 
 def test_a_label_out_of_range_raises_as_numpy_does(kernels):
@@ -243,15 +243,15 @@ def test_softmax_cross_entropy_gradcheck_passes_with_the_kernel_and_fails_a_wron
     scores, target = rng.standard_normal((6, 4)), rng.integers(0, 4, 6)
     loss = SoftmaxCrossEntropy(label_smoothing=0.1)
     assert check_loss(loss, scores, target).verdict == "pass"
-    assert softmax_ce.loss_and_grad.compiled is not None
-    run = softmax_ce.run
+    assert softmax_ce.gradient.compiled is not None
+    backward = softmax_ce.backward
 
     def wrong(*args):
-        per_sample, grad = run(*args)
+        grad = backward(*args)
         grad[:, 0] *= 1.01                           # a gradient 1% off in one class
-        return per_sample, grad
+        return grad
 
-    monkeypatch.setattr(softmax_ce, "run", wrong)
+    monkeypatch.setattr(softmax_ce, "backward", wrong)
     assert check_loss(SoftmaxCrossEntropy(label_smoothing=0.1), scores, target).verdict == "fail"
 
 

@@ -6,10 +6,10 @@ numbers bit for bit.
     grad[n, c] = (softmax(s_n)_c - q_nc) / N * w[y_n]                               Z_n = sum_c e^s'_nc
 
 The exponentials and logarithms are NumPy's own (np.exp, np.log: their rounding is not a loop's to
-copy); everything between them is three compiled loops that replace NumPy's dozen passes and two fancy
-indexings. The row sums are NumPy's pairwise summation for rows of up to 128 classes, written out (eight
+copy); everything between them is compiled loops (three in forward, one in backward) that replace NumPy's
+dozen passes and two fancy indexings. The row sums are NumPy's pairwise summation for rows of up to 128 classes, written out (eight
 running sums, combined as a tree, then the remainder), so they round as NumPy's do; wider score rows and
-labels outside [-C, C) make `run` return None and the caller runs the NumPy code (which raises its own
+labels outside [-C, C) make `forward` return None and the caller runs the NumPy code (which raises its own
 IndexError for such a label). Labels are read as Python indexes: -1 is the last class, as NumPy reads it.
 """
 
@@ -71,10 +71,10 @@ def _row_sums(values, zero, sums):
         sums[i] = total
 
 
-def _loss_and_grad(shifted, exp, total, log_total, shifted_sums, target, smoothing, keep, spread, width,
-                   count, weights, loss, grad):
-    """Per-sample losses and the gradient from the shifted scores, their exponentials, the row totals and
-    their logarithms (and the shifted rows' sums when smoothing); in NumPy's order of operations."""
+def _loss_and_probs(shifted, exp, total, log_total, shifted_sums, target, smoothing, keep, width, weights,
+                    loss):
+    """Per-sample losses, and exp turned into the softmax in place, from the shifted scores, their
+    exponentials, the row totals and their logarithms (and the shifted rows' sums when smoothing)."""
     n, classes = shifted.shape
     for i in range(n):
         label = target[i]
@@ -83,9 +83,22 @@ def _loss_and_grad(shifted, exp, total, log_total, shifted_sums, target, smoothi
         value = -(shifted[i, label] - log_total[i])
         if smoothing != 0:
             value = keep * value - smoothing * (shifted_sums[i] / width - log_total[i])
-        out, e, z = grad[i], exp[i], total[i]
+        if weights.size:
+            value *= weights[i]
+        loss[i] = value
+        e, z = exp[i], total[i]
         for c in range(classes):
-            out[c] = e[c] / z
+            e[c] = e[c] / z
+
+
+def _gradient(probs, target, smoothing, keep, spread, count, weights):
+    """probs (N, C) turned into the gradient in place: (probs - q) / N, times each row's weight."""
+    n, classes = probs.shape
+    for i in range(n):
+        label = target[i]
+        if label < 0:
+            label += classes
+        out = probs[i]
         if smoothing != 0:
             for c in range(classes):
                 out[c] -= spread
@@ -94,20 +107,23 @@ def _loss_and_grad(shifted, exp, total, log_total, shifted_sums, target, smoothi
             out[c] /= count
         if weights.size:
             w = weights[i]
-            value *= w
             for c in range(classes):
                 out[c] *= w
-        loss[i] = value
 
 
 shift = Kernel(_shift)
 row_sums = Kernel(_row_sums)
-loss_and_grad = Kernel(_loss_and_grad)
+loss_and_probs = Kernel(_loss_and_probs)
+gradient = Kernel(_gradient)
 
 
-def run(scores: np.ndarray, target: np.ndarray, smoothing: float, weights: np.ndarray | None):
-    """(per-sample losses (N,), gradient (N, C)) in the dtype of `scores`, or None when the NumPy code must
-    run instead (more than 128 classes, a label out of range)."""
+def _no_weights(weights: np.ndarray | None, dtype) -> np.ndarray:
+    return np.empty(0, dtype) if weights is None else weights
+
+
+def forward(scores: np.ndarray, target: np.ndarray, smoothing: float, weights: np.ndarray | None):
+    """(per-sample losses (N,), softmax probabilities (N, C)) in the dtype of `scores`, or None when the
+    NumPy code must run instead (more than 128 classes, a label out of range)."""
     n, classes = scores.shape
     if classes > BLOCK or n == 0:
         return None
@@ -122,13 +138,23 @@ def run(scores: np.ndarray, target: np.ndarray, smoothing: float, weights: np.nd
     shifted_sums = np.empty(n if smoothing else 0, scores.dtype)
     if smoothing:
         row_sums(shifted, real(0), shifted_sums)
-    loss, grad = np.empty(n, scores.dtype), exp
-    loss_and_grad(shifted, exp, total, log_total, shifted_sums, target, real(smoothing), real(1 - smoothing),
-                  real(smoothing / classes), real(classes), real(n),
-                  np.empty(0, scores.dtype) if weights is None else weights, loss, grad)
-    return loss, grad
+    loss = np.empty(n, scores.dtype)
+    loss_and_probs(shifted, exp, total, log_total, shifted_sums, target, real(smoothing), real(1 - smoothing),
+                   real(classes), _no_weights(weights, scores.dtype), loss)
+    return loss, exp
+
+
+def backward(probs: np.ndarray, target: np.ndarray, smoothing: float, weights: np.ndarray | None) -> np.ndarray:
+    """The gradient from `forward`'s probabilities, written over them."""
+    n, classes = probs.shape
+    real = probs.dtype.type
+    gradient(probs, target, real(smoothing), real(1 - smoothing), real(smoothing / classes), real(n),
+             _no_weights(weights, probs.dtype))
+    return probs
 
 
 def warm(dtype) -> None:
     """Compile for (N, C) scores of `dtype` and int64 labels (nnctl.kernels.warmup)."""
-    run(np.zeros((2, 3), dtype), np.array([0, 2]), 0.1, None)
+    target = np.array([0, 2])
+    _, probs = forward(np.zeros((2, 3), dtype), target, 0.1, None)
+    backward(probs, target, 0.1, None)

@@ -74,7 +74,7 @@ class SoftmaxCrossEntropy(Loss):
     or with `label_smoothing` e: q = (1 - e) onehot(y) + e / C. Gradient: dL/ds = (softmax(s) - q) / N.
     The max is subtracted before exponentiating, so large logits never overflow. With class weights w,
     sample n's term is multiplied by w[y_n] (still divided by N), and so is its row of the gradient.
-    With compiled kernels on, forward computes the gradient too, with the same numbers (nnctl.kernels.softmax_ce).
+    With compiled kernels on, both run as compiled loops, with the same numbers (nnctl.kernels.softmax_ce).
     """
 
     options = {
@@ -82,18 +82,19 @@ class SoftmaxCrossEntropy(Loss):
                                   "share of the target mass spread evenly over all classes"),
         "class_weights": CLASS_WEIGHTS,
     }
+    fused = False            # the last forward ran the compiled kernels, so backward does too
 
     def forward(self, scores: np.ndarray, target: np.ndarray) -> float:
         n = scores.shape[0]
         smoothing = self.config["label_smoothing"]
-        self.grad = None
         if backend.active() and scores.ndim == 2 and np.ndim(target) == 1 and np.asarray(target).dtype.kind in "iu":
             self.weights = self.sample_weights(target, scores.dtype)
-            fused = softmax_ce.run(scores, target, smoothing, self.weights)      # None: a label out of range
+            fused = softmax_ce.forward(scores, target, smoothing, self.weights)   # None: a label out of range
             if fused is not None:
-                per_sample, self.grad = fused
-                self.probs = self.weights = None
+                per_sample, self.probs = fused
+                self.target, self.fused = target, True
                 return float(per_sample.mean())
+        self.fused = False
         shifted = scores - scores.max(axis=1, keepdims=True)
         exp = np.exp(shifted)
         total = exp.sum(axis=1, keepdims=True)
@@ -111,8 +112,9 @@ class SoftmaxCrossEntropy(Loss):
         return float(per_sample.mean())
 
     def backward(self) -> np.ndarray:
-        if self.grad is not None:                 # the compiled kernel gave it with the loss
-            d, self.grad = self.grad, None
+        if self.fused:
+            d = softmax_ce.backward(self.probs, self.target, self.config["label_smoothing"], self.weights)
+            self.probs = self.weights = None
             return d
         n, classes = self.probs.shape
         smoothing = self.config["label_smoothing"]
