@@ -12,12 +12,13 @@ import numpy as np
 import nnctl
 from nnctl.atomic import WriteFailed, write_text_atomic
 from nnctl.health.summary import NO_FINDINGS
+from nnctl.kernels import backend
 from nnctl.viz.tables import confusion_markdown, markdown_table, per_class_rows
 
 
 def versions() -> dict[str, str]:
     return {"nnctl": nnctl.__version__, "python": sys.version.split()[0], "numpy": np.__version__,
-            "platform": platform.platform()}
+            "kernels": backend.name(), "platform": platform.platform()}
 
 
 def _pct(value) -> str:
@@ -91,7 +92,8 @@ def render_markdown(report: dict) -> str:
     if report.get("message"):
         lines += ["", f"> {report['message']}"]
     v = report["versions"]
-    lines += ["", f"nnctl {v['nnctl']}, Python {v['python']}, NumPy {v['numpy']}, {v['platform']}", ""]
+    kernels = f", kernels {v['kernels']}" if "kernels" in v else ""
+    lines += ["", f"nnctl {v['nnctl']}, Python {v['python']}, NumPy {v['numpy']}{kernels}, {v['platform']}", ""]
     return "\n".join(lines)
 
 
