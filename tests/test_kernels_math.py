@@ -124,27 +124,32 @@ def test_relu_gradcheck_passes_with_kernels_on(kernels):
 # ------------------------------------------------------------------------------------ max pooling
 
 @pytest.mark.parametrize("training", [True, False])
-def test_max_pooling_2x2_forward_equals_numpy_bit_for_bit_ties_included(kernels, threaded, training):
+def test_max_pooling_2x2_equals_numpy_bit_for_bit_ties_included(kernels, threaded, training):
     rng = np.random.default_rng(6)
     x = rng.standard_normal((5, 3, 8, 6)).astype(np.float32)
     x[0, 0, :2, :2] = 1.5                                     # a four-way tie: the first tap wins
     x[0, 1, 2:4, :2] = [[-2.0, 0.5], [0.5, -1.0]]             # a tie between taps 1 and 2
     x[1, 0, :2, 2:4] = -np.inf
     x[1, 1, :2, 2:4] = [[-0.0, 0.0], [0.0, -0.0]]
+    dy = rng.standard_normal((5, 3, 4, 3)).astype(np.float32)
+    dy[2, 0, 0, :3] = [np.inf, np.nan, -np.inf]
     results = {}
     for choice in ("numpy", "numba"):
         kernels(choice)
         layer = MaxPool2D("pool", kernel=2)
         layer.build((3, 8, 6), rng)
         y = layer.forward(x, training)
-        results[choice] = (y, layer.argmax, layer.backward(np.ones_like(y)) if training else None)
+        with np.errstate(invalid="ignore"):                 # NumPy's inf * 0 in the masked product
+            results[choice] = (y, layer.argmax, layer.backward(dy) if training else None)
     (y0, arg0, dx0), (y1, arg1, dx1) = results["numpy"], results["numba"]
     np.testing.assert_array_equal(y1, y0)
     np.testing.assert_array_equal(np.signbit(y1), np.signbit(y0))
     if training:
         assert arg1.dtype == np.uint8 and arg0[0, 0, 0, 0] == 0 and arg0[0, 1, 1, 0] == 1
         np.testing.assert_array_equal(arg1, arg0)
-        np.testing.assert_array_equal(dx1, dx0)
+        np.testing.assert_array_equal(dx1, dx0)                  # NaN where NumPy has NaN
+        np.testing.assert_array_equal(np.signbit(dx1), np.signbit(dx0))     # dy * 0 = -0.0 for dy < 0
+        assert pooling.max_pool_2x2_backward.compiled is not None
     assert pooling.max_pool_2x2.compiled is not None
 
 

@@ -7,8 +7,8 @@ tile the input (kernel == stride, sizes divisible, no padding) those views are t
 [:, :, :, i, :, j] of x.reshape(N, C, Ho, kh, Wo, kw): they partition x, so backward writes each tap's
 share straight into dx instead of accumulating into a zeroed, padded buffer.
 
-With compiled kernels on (nnctl.kernels.backend), max pooling over tiling 2x2 windows runs its forward
-pass as one loop instead (nnctl.kernels.pooling), on the same chunks of samples, with the same numbers.
+With compiled kernels on (nnctl.kernels.backend), max pooling over tiling 2x2 windows runs forward and
+backward as one loop each instead (nnctl.kernels.pooling), on the same chunks of samples, same numbers.
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ class MaxPool2D(Pool2D):
         index = np.min_scalar_type(g.taps - 1).type      # uint8 up to 256 taps
         y = np.empty((n, g.channels, g.out_height, g.out_width), x.dtype)
         argmax = np.empty(y.shape, index) if training else None
-        if g.tiles and g.kernel == (2, 2) and x.flags.c_contiguous and backend.active():
+        if self.compiled_2x2(x):
             indexes = np.empty(y.shape, np.uint8) if argmax is None else argmax
             over_batch(lambda s: pooling.max_pool_2x2(x[s], y[s], indexes[s]), n, x.size)
             self.argmax = argmax
@@ -149,6 +149,12 @@ class MaxPool2D(Pool2D):
     def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray:
         """dy (N, C, Ho, Wo) -> dx (N, C, H, W): dy goes to each window's first maximal element."""
         argmax = self.argmax
+        if self.compiled_2x2(dy) and argmax.dtype == np.uint8:
+            dx = np.empty((dy.shape[0], *self.in_shape), dy.dtype)
+            zero = dy.dtype.type(0)
+            over_batch(lambda s: pooling.max_pool_2x2_backward(dy[s], argmax[s], zero, dx[s]), dy.shape[0], dx.size)
+            self.argmax = None
+            return dx
 
         def tap_gradient(k: int, samples: slice, out: np.ndarray) -> None:
             np.multiply(argmax[samples] == k, dy[samples], out=out)
@@ -156,6 +162,11 @@ class MaxPool2D(Pool2D):
         dx = self.scatter(dy, tap_gradient)
         self.argmax = None
         return dx
+
+    def compiled_2x2(self, array: np.ndarray) -> bool:
+        """True when the compiled 2x2 kernels run for this contiguous input or gradient (nnctl.kernels)."""
+        g = self.geometry
+        return g.tiles and g.kernel == (2, 2) and array.flags.c_contiguous and backend.active()
 
     def kinks(self) -> bool:
         return True
