@@ -56,12 +56,23 @@ def eval_batch_of(resolved: dict, setup) -> int:
     return setup.eval_batch if hasattr(setup, "eval_batch") else resolved.train["eval_batch_size"]
 
 
+def choose_and_apply_threads() -> str:
+    """The thread choice `nnctl train` makes, made here too (after the data is loaded, as there); an nnctl
+    from before nnctl.cpus (--nnctl-src) keeps its BLAS's default."""
+    try:
+        from nnctl.cpus import apply_threads, choose_threads
+    except ImportError:
+        return "BLAS default (this nnctl has no thread choice)"
+    return apply_threads(choose_threads()).describe()
+
+
 def nnctl_worker(config: dict, warmup_batches: int, stages: bool) -> dict:
     from nnctl.training.loop import train_one_epoch
     from nnctl.training.metrics import evaluate
     from nnctl.training.trainer import Trainer
 
     resolved, setup = load_data(config)
+    threads = choose_and_apply_threads()
     trainer = Trainer(setup)
     x, y = setup.splits.train
     eval_batch = eval_batch_of(resolved, setup)
@@ -78,7 +89,7 @@ def nnctl_worker(config: dict, warmup_batches: int, stages: bool) -> dict:
     result = {"seconds": seconds, "train_loss": row["train_loss"], "train_acc": row["train_acc"],
               "peak_mb": memory.peak_mb, "growth_mb": memory.growth_mb, "samples": len(x),
               "gemm_flops": epoch_gemm_flops(setup.network, len(x)), "blas": blas_description(),
-              "eval_batch": eval_batch, "nnctl": str(Path(nnctl.__file__).parent)}
+              "eval_batch": eval_batch, "nnctl": str(Path(nnctl.__file__).parent), "threads": threads}
     start = time.perf_counter()
     evaluate(trainer.network, trainer.objective, x, y, eval_batch, setup.splits.num_classes)
     result["eval_seconds"] = time.perf_counter() - start
@@ -95,7 +106,7 @@ def torch_worker(config: dict, build_model, warmup_batches: int) -> dict:
     import torch
     from nnctl.threads import blas_threads
 
-    torch.set_num_threads(blas_threads())
+    torch.set_num_threads(blas_threads())      # in this fresh process: BLAS's default, all usable CPUs
     resolved, setup = load_data(config)
     x_np, y_np = setup.splits.train
     x, y = torch.from_numpy(x_np), torch.from_numpy(y_np)
@@ -138,7 +149,7 @@ def torch_worker(config: dict, build_model, warmup_batches: int) -> dict:
     loss, acc = epoch(None)
     seconds = time.perf_counter() - start
     result = {"seconds": seconds, "train_loss": loss, "train_acc": acc, "peak_mb": memory.peak_mb,
-              "growth_mb": memory.growth_mb, "samples": len(x), "threads": torch.get_num_threads(),
+              "growth_mb": memory.growth_mb, "samples": len(x), "threads_torch": torch.get_num_threads(),
               "torch": torch.__version__}
     start = time.perf_counter()
     evaluate(len(x))
@@ -213,7 +224,7 @@ def report(title: str, results: dict[str, list[dict]], peak: float) -> None:
               f"images/s ({eval_rate / train_rate:.1f}x, batch {first['eval_batch']})")
     if med.get("torch"):
         t = results["torch"][0]
-        print(f"  PyTorch {t['torch']} with {t['threads']} threads; NumPy {np.__version__}")
+        print(f"  PyTorch {t['torch']} with {t['threads_torch']} threads; NumPy {np.__version__}")
         paired = [a["seconds"] / b["seconds"] for a, b in zip(results["nnctl"], results["torch"])]
         print(f"  ratio nnctl/PyTorch seconds per epoch: {med['nnctl'] / med['torch']:.3f} (ratio of medians); "
               f"per round {statistics.median(paired):.3f} median, range {min(paired):.3f}-{max(paired):.3f}")
