@@ -71,6 +71,16 @@ def compile_kernels() -> dict:
     return {"kernels": warmup.describe(), "compile_seconds": seconds}
 
 
+def choose_and_apply_threads() -> str:
+    """The thread choice `nnctl train` makes, made here too (after the data is loaded, as there); an nnctl
+    from before nnctl.cpus (--nnctl-src) keeps its BLAS's default."""
+    try:
+        from nnctl.cpus import apply_threads, choose_threads
+    except ImportError:
+        return "BLAS default (this nnctl has no thread choice)"
+    return apply_threads(choose_threads()).describe()
+
+
 def nnctl_worker(config: dict, warmup_batches: int, stages: bool) -> dict:
     from nnctl.training.loop import train_one_epoch
     from nnctl.training.metrics import evaluate
@@ -78,6 +88,7 @@ def nnctl_worker(config: dict, warmup_batches: int, stages: bool) -> dict:
 
     kernels = compile_kernels()
     resolved, setup = load_data(config)
+    threads = choose_and_apply_threads()
     trainer = Trainer(setup)
     x, y = setup.splits.train
     eval_batch = eval_batch_of(resolved, setup)
@@ -94,7 +105,8 @@ def nnctl_worker(config: dict, warmup_batches: int, stages: bool) -> dict:
     result = {"seconds": seconds, "train_loss": row["train_loss"], "train_acc": row["train_acc"],
               "peak_mb": memory.peak_mb, "growth_mb": memory.growth_mb, "samples": len(x),
               "gemm_flops": epoch_gemm_flops(setup.network, len(x)), "blas": blas_description(),
-              "eval_batch": eval_batch, "nnctl": str(Path(nnctl.__file__).parent), **kernels}
+              "eval_batch": eval_batch, "nnctl": str(Path(nnctl.__file__).parent), "threads": threads,
+              **kernels}
     start = time.perf_counter()
     evaluate(trainer.network, trainer.objective, x, y, eval_batch, setup.splits.num_classes)
     result["eval_seconds"] = time.perf_counter() - start
@@ -111,7 +123,7 @@ def torch_worker(config: dict, build_model, warmup_batches: int) -> dict:
     import torch
     from nnctl.threads import blas_threads
 
-    torch.set_num_threads(blas_threads())
+    torch.set_num_threads(blas_threads())      # in this fresh process: BLAS's default, all usable CPUs
     resolved, setup = load_data(config)
     x_np, y_np = setup.splits.train
     x, y = torch.from_numpy(x_np), torch.from_numpy(y_np)
@@ -154,7 +166,7 @@ def torch_worker(config: dict, build_model, warmup_batches: int) -> dict:
     loss, acc = epoch(None)
     seconds = time.perf_counter() - start
     result = {"seconds": seconds, "train_loss": loss, "train_acc": acc, "peak_mb": memory.peak_mb,
-              "growth_mb": memory.growth_mb, "samples": len(x), "threads": torch.get_num_threads(),
+              "growth_mb": memory.growth_mb, "samples": len(x), "threads_torch": torch.get_num_threads(),
               "torch": torch.__version__}
     start = time.perf_counter()
     evaluate(len(x))
@@ -239,7 +251,7 @@ def report(title: str, results: dict[str, list[dict]], peak: float) -> None:
               f"images/s ({eval_rate / train_rate:.1f}x, batch {first['eval_batch']})")
     if med.get("torch"):
         t = results["torch"][0]
-        print(f"  PyTorch {t['torch']} with {t['threads']} threads; NumPy {np.__version__}")
+        print(f"  PyTorch {t['torch']} with {t['threads_torch']} threads; NumPy {np.__version__}")
         paired = [a["seconds"] / b["seconds"] for a, b in zip(results["nnctl"], results["torch"])]
         print(f"  ratio nnctl/PyTorch seconds per epoch: {med['nnctl'] / med['torch']:.3f} (ratio of medians); "
               f"per round {statistics.median(paired):.3f} median, range {min(paired):.3f}-{max(paired):.3f}")

@@ -15,7 +15,7 @@ checks this, and tools/import_graph.py holds the order):
     nn                                    the registry of names, network, losses, objective
     layers, optim, data                   parts
     options                               option tables, YAML, overrides
-    atomic, npzfile, threads, workers, limits, errors, console, kernels     the ground (kernels: compiled loops)
+    atomic, npzfile, threads, workers, cpus, limits, errors, console, kernels     the ground (kernels: compiled loops)
 """
 
 import os

@@ -24,8 +24,9 @@ def _from_threadpoolctl() -> int | None:
     return max(counts) if counts else None
 
 
-def _from_openblas() -> int | None:
-    """openblas_get_num_threads() (under any of the names NumPy's builds give it) from the loaded library."""
+def _openblas_function(name: str):
+    """OpenBLAS's C function `openblas_<name>` (under any of the names NumPy's builds give it) from the
+    library loaded in this process, or None."""
     try:
         with open("/proc/self/maps", encoding="utf-8") as maps:
             paths = {line.split()[-1] for line in maps if "openblas" in line.lower() and "/" in line}
@@ -36,13 +37,21 @@ def _from_openblas() -> int | None:
             library = ctypes.CDLL(path)
         except OSError:
             continue
-        for symbol in ("openblas_get_num_threads64_", "scipy_openblas_get_num_threads64_",
-                       "scipy_openblas_get_num_threads", "openblas_get_num_threads"):
+        for symbol in (f"openblas_{name}64_", f"scipy_openblas_{name}64_", f"scipy_openblas_{name}",
+                       f"openblas_{name}"):
             function = getattr(library, symbol, None)
             if function is not None:
-                function.restype = ctypes.c_int
-                return int(function())
+                return function
     return None
+
+
+def _from_openblas() -> int | None:
+    """openblas_get_num_threads() from the loaded library."""
+    function = _openblas_function("get_num_threads")
+    if function is None:
+        return None
+    function.restype = ctypes.c_int
+    return int(function())
 
 
 def _from_environment() -> int:
@@ -56,3 +65,19 @@ def _from_environment() -> int:
 def blas_threads() -> int:
     """The number of threads BLAS matrix products run on in this process."""
     return _from_threadpoolctl() or _from_openblas() or _from_environment()
+
+
+def set_blas_threads(count: int) -> int:
+    """Make BLAS use `count` threads from now on (OpenBLAS cannot go above the count it started with);
+    returns the count it then reports."""
+    try:
+        # optional (the dev extra): exact for every BLAS it knows, OpenBLAS's or not
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        function = _openblas_function("set_num_threads")
+        if function is not None:
+            function.argtypes = [ctypes.c_int]
+            function(int(count))
+    else:
+        threadpool_limits(limits=int(count), user_api="blas")
+    return blas_threads()

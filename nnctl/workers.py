@@ -64,8 +64,20 @@ _helpers: list[Helper] = []
 _busy = threading.Lock()          # held while a split runs: a second caller meanwhile runs unsplit
 
 
+_chosen: list[int] = []           # the count a run chose (nnctl.cpus), set by use_threads
+
+
+def use_threads(count: int | None) -> None:
+    """Split over `count` threads from now on (None: back to NNCTL_THREADS or the available CPUs). A
+    training run calls it with the count it chose; the results are the same whatever the count."""
+    _chosen[:] = [] if count is None else [max(1, int(count))]
+
+
 def thread_count() -> int:
-    """NNCTL_THREADS if set (a positive integer), else the CPUs available to this process, at most 8."""
+    """The count a run chose (use_threads), else NNCTL_THREADS if set (a positive integer), else the CPUs
+    available to this process, at most 8."""
+    if _chosen:
+        return _chosen[0]
     given = os.environ.get("NNCTL_THREADS", "").strip()
     if given.isdigit() and int(given) > 0:
         return int(given)

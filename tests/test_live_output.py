@@ -41,9 +41,10 @@ def test_piped_output_is_one_plain_line_per_epoch(tmp_path):
     lines = done.stderr.splitlines()
     run = next((tmp_path / "runs" / "live").iterdir())
     assert lines[0] == f"run folder: {tmp_path / 'runs' / 'live' / run.name}"
+    assert lines[1] == "threads: 2 (from NNCTL_THREADS)"          # the suite's own count (tests/conftest.py)
     assert re.fullmatch(r"epoch 1/1  train_loss \d\.\d{4}  train_acc \d\.\d{4}  val_loss \d\.\d{4}  "
-                        r"val_acc \d\.\d{4}  \d+\.\d s", lines[1]), lines[1]
-    assert len(lines) == 2
+                        r"val_acc \d\.\d{4}  \d+\.\d s", lines[2]), lines[2]
+    assert len(lines) == 3
     assert done.stdout.startswith("completed after 1 epoch, val accuracy ")
 
 

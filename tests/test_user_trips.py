@@ -104,17 +104,18 @@ def test_an_output_below_a_regular_file_names_that_file(runs, tmp_path):
 
 
 def test_a_reader_that_goes_away_ends_the_lines_not_the_run(tmp_path):
-    """`nnctl train CONFIG 2>&1 | head -2`: the pipe closes after two lines; the run still completes."""
+    """`nnctl train CONFIG 2>&1 | head -3`: the pipe closes after three lines; the run still completes."""
     import subprocess
     import sys
 
     (tmp_path / "spiral.yaml").write_text(SPIRAL.replace("epochs: 2", "epochs: 6"))
     process = subprocess.Popen([sys.executable, "-m", "nnctl", "train", "spiral.yaml", "--out", "runs"],
                                cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    first = [process.stdout.readline() for _ in range(2)]
-    process.stdout.close()                                  # the reader goes away, as `head -2` does
+    first = [process.stdout.readline() for _ in range(3)]
+    process.stdout.close()                                  # the reader goes away, as `head -3` does
     process.wait(timeout=120)
-    assert first[0].startswith(b"run folder: ") and first[1].startswith(b"epoch 1/6")
+    assert first[0].startswith(b"run folder: ") and first[1].startswith(b"threads: ")
+    assert first[2].startswith(b"epoch 1/6")
     (run,) = (tmp_path / "runs" / "spiral").iterdir()
     report = json.loads((run / "report.json").read_text())
     assert report["status"] == "completed" and report["epochs_run"] == 6

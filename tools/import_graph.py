@@ -21,7 +21,7 @@ PACKAGE = ROOT / "nnctl"
 # units of its own rank or below. Units of one rank must not import each other in a cycle either.
 LAYERS: list[tuple[str, ...]] = [
     ("nnctl", "nnctl.errors", "nnctl.limits", "nnctl.atomic", "nnctl.npzfile", "nnctl.threads", "nnctl.workers",
-     "nnctl.console", "nnctl.kernels"),                 # nnctl.kernels: compiled loops (the `fast` extra)
+     "nnctl.cpus", "nnctl.console", "nnctl.kernels"),  # nnctl.kernels: compiled loops (the `fast` extra)
     ("nnctl.options",),                                  # the option-table checker, YAML, overrides
     ("nnctl.layers", "nnctl.optim", "nnctl.data"),       # parts, each on the ground alone
     ("nnctl.nn",),                                       # registry of names, network, losses, objective

@@ -19,6 +19,10 @@ from nnctl.errors import InputError
               help="Continue the run in folder RUN (or from a checkpoint inside it) exactly where it stopped; "
                    "only train.epochs and train.early_stopping.patience may be changed with --set.")
 @click.option("--print-config", is_flag=True, help="Print the resolved config and exit.")
+@click.option("--threads", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Threads for matrix products and nnctl's own passes (default: NNCTL_THREADS, else chosen from "
+                   "the CPUs free when training starts; a resume keeps its run's count). Results are identical "
+                   "for one count, not across counts.")
 @quiet_option
 @click.option("--overfit", type=click.IntRange(min=1), default=None, metavar="N",
               help="Sanity check: train on N samples without regularization; exit 1 unless the training "
@@ -32,7 +36,8 @@ from nnctl.errors import InputError
                    "samples (the test split stays); a group folder as for --seeds.")
 @debug_option
 def command(config: Path | None, overrides: tuple[str, ...], out: Path, resume_from: Path | None,
-            print_config: bool, quiet: bool, overfit: int | None, seeds: str | None, folds: str | None) -> None:
+            print_config: bool, threads: int | None, quiet: bool, overfit: int | None, seeds: str | None,
+            folds: str | None) -> None:
     """Train the network described by CONFIG (or continue a run with --resume RUN).
 
     Everything goes into a new folder runs/<name>/<timestamp>/: config.yaml, metrics.csv, checkpoints,
@@ -52,13 +57,13 @@ def command(config: Path | None, overrides: tuple[str, ...], out: Path, resume_f
         if overfit is not None or print_config:
             raise InputError("--seeds, --folds and --resume GROUP train a group of runs: they take neither "
                              "--overfit nor --print-config")
-        train_group(config, overrides, out, resume_from, plan, quiet)
+        train_group(config, overrides, out, resume_from, plan, quiet, threads)
         return
     if resume_from is not None:
         if overfit is not None or print_config:
             raise InputError("--resume continues a run as it was configured: it takes neither --overfit nor "
                              "--print-config")
-        result = resume(resume_from, overrides, config, progress=not quiet)
+        result = resume(resume_from, overrides, config, progress=not quiet, threads=threads)
         click.echo(final_line(result.report, result.run_dir))
         return
     if config is None:
@@ -69,7 +74,7 @@ def command(config: Path | None, overrides: tuple[str, ...], out: Path, resume_f
     if print_config:
         click.echo(dump_yaml(resolved.sections()), nl=False)
         return
-    result = train(resolved, out, progress=resolved.train["progress"] and not quiet)
+    result = train(resolved, out, progress=resolved.train["progress"] and not quiet, threads=threads)
     click.echo(final_line(result.report, result.run_dir))
     if overfit is not None:
         click.echo(overfit_verdict(result.report))
@@ -92,7 +97,7 @@ def final_line(report: dict, run_dir: Path) -> str:
 
 
 def train_group(config: Path | None, overrides: tuple[str, ...], out: Path, resume_from: Path | None, plan,
-                quiet: bool) -> None:
+                quiet: bool, threads: int | None = None) -> None:
     """--seeds / --folds (a new group, or the unfinished one of the same config and plan), or --resume GROUP;
     prints the summary table and the group folder."""
     # imported on use: the library loads NumPy and more, and `nnctl --help` must not wait for it
@@ -101,7 +106,7 @@ def train_group(config: Path | None, overrides: tuple[str, ...], out: Path, resu
     from nnctl.repeats.run import continue_group, start_group
 
     say = (lambda _line: None) if quiet else None
-    options = {} if say is None else {"say": say}
+    options = {"threads": threads} if say is None else {"say": say, "threads": threads}
     if resume_from is not None:
         if not is_group(resume_from):
             raise InputError(f"--resume {resume_from}: a single run continues as it was, without "

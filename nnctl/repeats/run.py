@@ -25,6 +25,7 @@ from nnctl.atomic import remove_leftovers, write_text_atomic
 from nnctl.build.prepare import config_dir, seed_streams
 from nnctl.config.load import errors_name
 from nnctl.config.sections import ResolvedConfig
+from nnctl.cpus import ThreadChoice, choose_threads
 from nnctl.data import load_splits
 from nnctl.errors import ConfigError, InputError, Interrupted
 from nnctl.repeats.group import create_group, done, read_group, unfinished_group
@@ -71,7 +72,7 @@ def check_first(base: ResolvedConfig, plan: Plan) -> None:
 
 
 def start_group(base: ResolvedConfig, plan: Plan, out: str | Path, command: str, progress: bool = True,
-                say: Callable[[str], None] = to_stderr) -> GroupResult:
+                say: Callable[[str], None] = to_stderr, threads: int | None = None) -> GroupResult:
     """Continue the unfinished group of this config and plan in out/<name>/, or start a new one."""
     base = pinned(base)
     folder = unfinished_group(out, base, plan)
@@ -81,25 +82,29 @@ def start_group(base: ResolvedConfig, plan: Plan, out: str | Path, command: str,
         check_first(base, plan)
         folder = create_group(out, base, plan, command)
         say(f"group folder: {folder} ({plan.describe()})")
-    return run_members(folder, base, plan, progress, say)
+    return run_members(folder, base, plan, progress, say, threads)
 
 
-def continue_group(folder: Path, progress: bool = True, say: Callable[[str], None] = to_stderr) -> GroupResult:
+def continue_group(folder: Path, progress: bool = True, say: Callable[[str], None] = to_stderr,
+                   threads: int | None = None) -> GroupResult:
     """`nnctl train --resume GROUP`: the runs of the group not yet done."""
     group = read_group(folder)
     say(f"continuing {folder}: {len(done(folder, group.plan))} of {len(group.plan.members())} runs done")
-    return run_members(Path(folder), group.base, group.plan, progress, say)
+    return run_members(Path(folder), group.base, group.plan, progress, say, threads)
 
 
 def run_members(folder: Path, base: ResolvedConfig, plan: Plan, progress: bool,
-                say: Callable[[str], None]) -> GroupResult:
+                say: Callable[[str], None], threads: int | None = None) -> GroupResult:
+    """Train the runs not yet done, in plan order. New runs share one thread choice (made before the first
+    of them; `threads` is --threads), a started run resumes with the count its checkpoint recorded."""
     members = plan.members()
+    chosen: list[ThreadChoice] = []
     for number, member in enumerate(members, 1):
         if finished_report(folder / member.label) is not None:
             continue
         say(f"[{number}/{len(members)}] {member.label}: {folder / member.label}")
         try:
-            run_member(folder, base, member, progress)
+            run_member(folder, base, member, progress, threads, chosen)
         except Interrupted as exc:
             write_summary(folder, plan, base.name)
             raise Interrupted(f"{member.label}: {exc}; to continue the group: nnctl train --resume {folder}",
@@ -116,18 +121,23 @@ def run_members(folder: Path, base: ResolvedConfig, plan: Plan, progress: bool,
     return write_summary(folder, plan, base.name)
 
 
-def run_member(folder: Path, base: ResolvedConfig, member: Member, progress: bool) -> None:
-    """Train one run of the group into folder/<label>: resumed if it was started, else from the start."""
+def run_member(folder: Path, base: ResolvedConfig, member: Member, progress: bool, threads: int | None = None,
+               chosen: list[ThreadChoice] | None = None) -> None:
+    """Train one run of the group into folder/<label>: resumed if it was started, else from the start (with
+    the group's thread choice, made on the first call and kept in `chosen`)."""
     run_dir = folder / member.label
     if (run_dir / "config.yaml").is_file():
-        resume(run_dir, progress=progress)
+        resume(run_dir, progress=progress, threads=threads)
         return
     if run_dir.is_dir():                      # made, but stopped before its config was written
         remove_leftovers(run_dir)
         if any(run_dir.iterdir()):
             raise InputError(f"{run_dir}: a run folder without config.yaml that is not empty; move it away to "
                              f"train this run again")
-    train(member_config(base, member), run_dir=run_dir, progress=progress)
+    chosen = [] if chosen is None else chosen
+    if not chosen:
+        chosen.append(choose_threads(threads))
+    train(member_config(base, member), run_dir=run_dir, progress=progress, threads=chosen[0])
 
 
 def write_summary(folder: Path, plan: Plan, name: str) -> GroupResult:

@@ -82,7 +82,7 @@ class HonourStop(Callback):
             raise StopRequested(self.stop.requested)
 
 
-def run_trial(plan, handle, trial, ticket: dict, stop, notify) -> Outcome:
+def run_trial(plan, handle, trial, ticket: dict, stop, notify, threads=None) -> Outcome:
     """Draw (or read back) the trial's parameters and train its run; never raises for the run's own
     failures, which become the Outcome."""
     spec = plan.spec
@@ -101,7 +101,7 @@ def run_trial(plan, handle, trial, ticket: dict, stop, notify) -> Outcome:
             report = resume(run_dir, progress=False, callbacks=callbacks, notify=notify).report
         else:
             shutil.rmtree(run_dir, ignore_errors=True)      # a retry whose first try left no config behind
-            report = train(config, progress=False, callbacks=callbacks, run_dir=run_dir).report
+            report = train(config, progress=False, callbacks=callbacks, run_dir=run_dir, threads=threads).report
         settle(outcome, report, plan.metric)
     except Interrupted as exc:
         interrupted(outcome, exc.exit_code - 128, saved_report(run_dir))

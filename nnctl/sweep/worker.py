@@ -27,7 +27,7 @@ from nnctl.sweep.storage import heartbeat_seconds
 from nnctl.sweep.study import Plan, open_study
 from nnctl.sweep.tickets import claim, give_back, waiting
 from nnctl.sweep.trial import Outcome, describe, run_trial
-from nnctl.threads import blas_threads
+from nnctl.cpus import choose_threads
 from nnctl.training.runner import to_stderr
 from nnctl.training.signals import StopSignals
 
@@ -69,7 +69,7 @@ def work(plan, handle, stop: StopSignals, say, notify) -> int:
     from optuna.storages import fail_stale_trials
 
 
-    study, ran, threads = handle.study, 0, blas_threads()
+    study, ran, threads = handle.study, 0, choose_threads()      # one count for every trial of this worker
     while stop.requested is None:
         with quiet():
             fail_stale_trials(study)
@@ -79,7 +79,7 @@ def work(plan, handle, stop: StopSignals, say, notify) -> int:
             trial = study.ask()
         with Heartbeat(handle, trial.number, heartbeat_seconds()[0]):
             trial.set_user_attr("worker", worker_name())
-            trial.set_user_attr("threads", threads)
+            trial.set_user_attr("threads", threads.count)
             ticket = claim(study, trial)
             if ticket is None:
                 continue
@@ -87,7 +87,7 @@ def work(plan, handle, stop: StopSignals, say, notify) -> int:
                 outcome = Outcome(trial.number, "fail", "interrupted", run=ticket.get("run"),
                                   message="stopped before it started", signal=stop.requested)
             else:
-                outcome = run_trial(plan, handle, trial, ticket, stop, notify)
+                outcome = run_trial(plan, handle, trial, ticket, stop, notify, threads)
             record(handle, trial, outcome)
         ran += 1
         say(describe(outcome, plan.metric, trial.params))

@@ -67,6 +67,8 @@ def finish(trainer: Trainer, status: str, message: str = "", evaluate: bool = Tr
               "total_seconds": float(sum(seconds)), "resumes": trainer.resumes,
               "class_names": trainer.setup.splits.class_names, "init": trainer.weights_from,
               "versions": versions()}
+    if trainer.threads is not None:
+        report["threads"] = trainer.threads.to_json()
     if trainer.findings:
         report["sanity"] = list(trainer.findings)
     report["config"] = stored_config(trainer.run_dir)      # `nnctl runs` reads it as JSON, 20x faster than YAML

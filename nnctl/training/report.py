@@ -49,6 +49,14 @@ def weights_line(init: dict | None) -> str:
     return text
 
 
+def thread_line(threads: dict) -> str:
+    """`2 (auto: 2 CPUs available, 1.97 free in a 0.15 s calibration)` from report.json's `threads`."""
+    if threads.get("how") == "auto":
+        return (f"{threads['count']} (auto: {threads['available']} CPUs available, {threads['obtained']:.2f} free "
+                f"in a calibration)")
+    return f"{threads['count']} (from {threads['how']})"
+
+
 def render_markdown(report: dict) -> str:
     lines = [f"# {report['name']}: {report['status']}", ""]
     lines += [f"- run: `{report['run_dir']}`",
@@ -58,6 +66,8 @@ def render_markdown(report: dict) -> str:
               f"- seconds per epoch: {_num(report['seconds_per_epoch_mean'])} "
               f"(total {report['total_seconds']:.1f} s)"]
     lines.append(f"- starting weights: {weights_line(report.get('init'))}")
+    if report.get("threads"):
+        lines.append(f"- threads: {thread_line(report['threads'])}")
     if report.get("resumes"):
         lines.append(f"- resumed {report['resumes']} time{'s' if report['resumes'] > 1 else ''} (--resume)")
     if report.get("evaluated"):

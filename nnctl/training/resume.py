@@ -20,6 +20,7 @@ from pathlib import Path
 from nnctl.atomic import remove_leftovers, write_text_atomic
 from nnctl.config.load import load_config
 from nnctl.config.sections import ResolvedConfig, resolve
+from nnctl.cpus import ThreadChoice, choose_threads
 from nnctl.errors import ConfigError, InputError
 from nnctl.limits import MAX_META_BYTES
 from nnctl.nn.registry import SCHEDULES
@@ -29,7 +30,8 @@ from nnctl.runs.checkpoints import expected_shapes, load_checkpoint, open_checkp
 from nnctl.runs.run_dir import newest_run
 from nnctl.threads import blas_threads
 from nnctl.training.callbacks import Callback
-from nnctl.training.runner import TrainResult, build_trainer, execute, self_contained, to_stderr, watchers
+from nnctl.training.runner import (TrainResult, build_trainer, execute, self_contained, to_stderr, use_thread_choice,
+                                   watchers)
 from nnctl.training.signals import StopSignals
 from nnctl.training.snapshots import restore_snapshot
 from nnctl.training.trainer import Trainer
@@ -153,10 +155,27 @@ def schedule_change(before: ResolvedConfig, after: ResolvedConfig, epoch: int) -
             f"epoch {epoch} becomes {now:.6g} instead of {was:.6g} (see docs/runs.md, 'Training longer')")
 
 
+def thread_warning(checkpoint: Path, saved: int, choice: ThreadChoice) -> str:
+    """The one line for a resume whose BLAS thread count differs from the checkpoint's."""
+    now = blas_threads()
+    if choice.how == "the checkpoint":
+        cause = f"this machine's BLAS runs at most {now}"
+        advice = f"resume on a machine with {saved} CPUs for identical numbers"
+    else:
+        cause = f"this run uses {now} ({choice.how})"
+        advice = f"resume without {choice.how} (or with --threads {saved}) for identical numbers"
+    return (f"warning: {checkpoint} was written with {saved} BLAS thread{'s' if saved != 1 else ''} and {cause}; "
+            f"the resumed run will "
+            f"differ from an uninterrupted one by float rounding ({advice})")
+
+
 def resume(target: str | Path, overrides: Sequence[str] = (), config_path: Path | None = None,
            progress: bool = True, callbacks: Sequence[Callback] = (),
-           notify: Callable[[str], None] = to_stderr) -> TrainResult:
-    """Continue the run at `target` (see the module docstring); returns its final report."""
+           notify: Callable[[str], None] = to_stderr, threads: int | None = None) -> TrainResult:
+    """Continue the run at `target` (see the module docstring); returns its final report.
+
+    Threads: `threads` (--threads), else NNCTL_THREADS, else the count the checkpoint recorded, so that the
+    resumed run computes what the uninterrupted one would have; a different count is named in a warning."""
     run_dir, checkpoint = locate(Path(target))
     if checkpoint is not None:
         refuse_edited_config(run_dir, checkpoint)
@@ -166,15 +185,16 @@ def resume(target: str | Path, overrides: Sequence[str] = (), config_path: Path 
             remove_leftovers(folder)
     trainer = build_trainer(config, progress, initialize=checkpoint is None)   # else its weights are the run's own
     trainer.use_folder(run_dir)
+    saved_threads = None
     if checkpoint is not None:
         net = trainer.network
         ckpt = load_checkpoint(checkpoint, expected_shapes(net.params(), net.buffers()))
         restore_snapshot(trainer, ckpt, str(checkpoint))
-        saved_threads, threads = ckpt.meta.blas_threads, blas_threads()
-        if saved_threads is not None and saved_threads != threads:
-            notify(f"warning: {checkpoint} was written with {saved_threads} BLAS threads and this process uses "
-                   f"{threads}; the resumed run will differ from an uninterrupted one by float rounding "
-                   f"(set OPENBLAS_NUM_THREADS={saved_threads} for identical numbers)")
+        saved_threads = ckpt.meta.blas_threads
+    choice = choose_threads(threads, recorded=saved_threads)
+    use_thread_choice(trainer, choice)
+    if saved_threads is not None and saved_threads != blas_threads():
+        notify(thread_warning(checkpoint, saved_threads, choice))
     report = finished_report(run_dir)
     if report is not None and trainer.finished():
         notify(nothing_to_resume(trainer, run_dir, report["status"]))
@@ -188,5 +208,6 @@ def resume(target: str | Path, overrides: Sequence[str] = (), config_path: Path 
             write_text_atomic(run_dir / "config.yaml", dump_yaml(self_contained(config)), "config")
         if progress:
             notify(f"resuming {run_dir} at {trainer.position()}")
+            notify(f"threads: {trainer.threads.describe()}")
         return TrainResult(run_dir, execute(trainer, watchers(trainer, progress, callbacks), signals,
                                             trainer.history))

@@ -27,6 +27,7 @@ from nnctl.atomic import WriteFailed, write_text_atomic
 from nnctl.build.prepare import config_dir, prepare
 from nnctl.config.load import errors_name
 from nnctl.console import say
+from nnctl.cpus import ThreadChoice, apply_threads, choose_threads
 from nnctl.errors import ConfigError, InputError, Interrupted, NnctlError, WorkError
 from nnctl.limits import MAX_CONFIG_BYTES, show_bytes
 from nnctl.loggers.choose import require_packages
@@ -86,10 +87,14 @@ def self_contained(config: dict) -> dict:
 
 
 def train(config: dict, out: str | Path = "runs", progress: bool = True, callbacks: Sequence[Callback] = (),
-          run_dir: Path | None = None) -> TrainResult:
+          run_dir: Path | None = None, threads: ThreadChoice | int | None = None) -> TrainResult:
     """Train the resolved `config` into a new folder out/<name>/<stamp>/ (or into `run_dir`, which must not
-    exist yet or be empty). From the moment the folder exists, stop signals end the run with a report."""
+    exist yet or be empty). From the moment the folder exists, stop signals end the run with a report.
+
+    `threads`: a count given by hand (--threads), a choice made already (a sweep makes one for all its
+    trials), or None for NNCTL_THREADS or the automatic choice (nnctl.cpus), made after the data is loaded."""
     trainer = build_trainer(config, progress)
+    use_thread_choice(trainer, threads if isinstance(threads, ThreadChoice) else choose_threads(threads))
     config_text = run_config_text(config)
     with StopSignals() as signals:
         if run_dir is None:
@@ -99,7 +104,13 @@ def train(config: dict, out: str | Path = "runs", progress: bool = True, callbac
             write_text_atomic(trainer.run_dir / "config.yaml", config_text, "config")
         if progress:
             to_stderr(f"run folder: {trainer.run_dir}")
+            to_stderr(f"threads: {trainer.threads.describe()}")
         return TrainResult(trainer.run_dir, execute(trainer, watchers(trainer, progress, callbacks), signals))
+
+
+def use_thread_choice(trainer: Trainer, choice: ThreadChoice) -> None:
+    """Apply the run's thread count (BLAS and nnctl's workers) and keep it for the report."""
+    trainer.threads = apply_threads(choice)
 
 
 def run_config_text(config: dict) -> str:

@@ -26,6 +26,7 @@ from nnctl.build.metric_names import (
     top_ks,
 )
 from nnctl.build.prepare import Setup, evaluation_generator
+from nnctl.cpus import ThreadChoice
 from nnctl.data.augment import augment_batch
 from nnctl.data.loader import RowGatherer
 from nnctl.data.sampler import epoch_order
@@ -118,6 +119,7 @@ class Trainer:
         self.log: MetricsLog | None = None
         self.improved = False                 # did the last epoch improve the monitored metric?
         self.findings: list[str] = []         # what the sanity check found when the run began (see sanity.py)
+        self.threads: ThreadChoice | None = None     # set by the runner before the first step (nnctl.cpus)
         self.show_progress = show_progress
         x = setup.splits.train[0]
         self.steps_per_epoch = math.ceil(len(x) / self.train_cfg["batch_size"])
