@@ -7,6 +7,7 @@ processes and signals are in test_sweep_signals.py."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -99,7 +100,10 @@ def test_best_yaml_reproduces_the_best_trial_exactly(finished):
     text = (sweep_dir / "best.yaml").read_text()
     assert text.startswith(f"# The best trial of sweep sw (study 'sw' in {sqlite_url(sweep_dir)}): trial "
                            f"{best['trial']}, val_acc {float(best['val_acc'])!r}\n")
-    result = invoke("train", sweep_dir / "best.yaml", "--out", folder / "again", "--quiet", cwd=folder)
+    advice = re.search(r"`nnctl train best.yaml --threads (\d+)` repeats it exactly", text)
+    assert advice is not None, text
+    result = invoke("train", sweep_dir / "best.yaml", "--threads", advice[1], "--out", folder / "again", "--quiet",
+                    cwd=folder)
     assert result.returncode == 0, result.stderr
     again = next((folder / "again" / f"sw-{best['run']}").iterdir())
     report = json.loads((again / "report.json").read_text())

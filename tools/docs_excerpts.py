@@ -177,7 +177,8 @@ def run(excerpt: Excerpt, env: dict[str, str] | None = None) -> str:
     with tempfile.TemporaryDirectory(prefix="nnctl-excerpt-") as folder:
         shutil.copytree(ROOT / "configs", Path(folder) / "configs")
         bin_folder = str(Path(sys.executable).parent)           # the nnctl of this Python's environment
-        environment = {**os.environ, **(env or {}), "COLUMNS": "200",
+        # 2 threads, the count the docs state: the automatic choice would follow how busy the machine is
+        environment = {**os.environ, "NNCTL_THREADS": "2", **(env or {}), "COLUMNS": "200",
                        "PATH": os.pathsep.join([bin_folder, os.environ.get("PATH", "")])}
         for command in excerpt.setup:
             done = subprocess.run(command, shell=True, cwd=folder, env=environment, capture_output=True, text=True)

@@ -67,7 +67,7 @@ def best_yaml(plan, best) -> str:
     run = best.user_attrs.get("run", f"trial-{best.number:04d}")
     config = plan.spec.config_for(best.params, name=f"{plan.spec.name}-{run}")
     threads = best.user_attrs.get("threads")
-    repeat = (f"OPENBLAS_NUM_THREADS={threads} nnctl train best.yaml" if threads else "nnctl train best.yaml")
+    repeat = f"nnctl train best.yaml --threads {threads}" if threads else "nnctl train best.yaml"
     head = (f"# The best trial of sweep {plan.spec.name} ({plan.where}): trial {best.number}, {plan.metric} "
             f"{best.value!r}\n# after {best.user_attrs.get('epochs')} epochs; its run folder is {run}.\n"
             f"# It trained with {threads or 'an unrecorded number of'} BLAS thread(s): `{repeat}` repeats it "
