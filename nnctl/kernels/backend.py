@@ -8,9 +8,12 @@ Nothing here imports numba or compiles anything when nnctl is imported: a kernel
 as plain Python functions and wraps each in `Kernel`, which compiles it (`numba.njit(cache=True,
 nogil=True, error_model="numpy")`: no fastmath, no parallel, so results are the same run to run; nogil
 lets nnctl's own worker threads run chunks side by side; NumPy's error model makes x / 0 give inf or nan
-as NumPy does instead of raising, which also lets the loops vectorize) on its first call. Compiled code is cached on disk, in NUMBA_CACHE_DIR when
-set, else in a folder of the user's cache (`$XDG_CACHE_HOME/nnctl/numba` or `~/.cache/nnctl/numba`), set
-before numba is first imported so that an nnctl installed in a read-only site-packages still caches.
+as NumPy does instead of raising, which also lets the loops vectorize) on its first call.
+
+Compiled code is cached on disk, in NUMBA_CACHE_DIR when set, else in a folder of the user's cache
+(`$XDG_CACHE_HOME/nnctl/numba` or `~/.cache/nnctl/numba`), set before numba is first imported so that an
+nnctl installed in a read-only site-packages still caches. Numba keys the cache on each kernel module's
+file, not on the options above: whoever changes them must clear the cache folder.
 """
 
 from __future__ import annotations
@@ -29,7 +32,6 @@ INSTALL = "pip install 'nnctl[fast]'"
 
 _lock = threading.RLock()
 _numba: Any = None                 # the numba module once imported, False when the NumPy path is chosen
-_all: list["Kernel"] = []
 
 
 def requested() -> str:
@@ -107,7 +109,6 @@ class Kernel:
     def __init__(self, function: Callable):
         self.function = function
         self.compiled: Callable | None = None
-        _all.append(self)
 
     def __call__(self, *args):
         compiled = self.compiled
@@ -135,8 +136,3 @@ def reset() -> None:
     global _numba
     with _lock:
         _numba = None
-
-
-def kernels() -> list[Kernel]:
-    """Every Kernel defined so far (their modules imported)."""
-    return list(_all)
