@@ -24,14 +24,16 @@ import math
 import os
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from nnctl.errors import InputError
-from nnctl.threads import set_blas_threads
-from nnctl.workers import use_threads
+from nnctl.threads import blas_threads, set_blas_threads
+from nnctl.workers import chosen_threads, use_threads
 
 CALIBRATION_SECONDS = 0.15
 SLACK = 0.3                    # obtained CPUs within 0.3 of the next whole count round up to it
@@ -149,3 +151,16 @@ def apply_threads(choice: ThreadChoice) -> ThreadChoice:
     set_blas_threads(choice.count)
     use_threads(choice.count)
     return choice
+
+
+@contextmanager
+def threads_for_run(choice: ThreadChoice) -> Iterator[ThreadChoice]:
+    """`choice` applied while a run trains; afterwards BLAS and the workers are as they were (a process
+    that trains several runs, or a test suite, keeps its own counts)."""
+    blas_before, workers_before = blas_threads(), chosen_threads()
+    apply_threads(choice)
+    try:
+        yield choice
+    finally:
+        set_blas_threads(blas_before)
+        use_threads(workers_before)

@@ -20,7 +20,10 @@ def _from_threadpoolctl() -> int | None:
         from threadpoolctl import threadpool_info
     except ImportError:
         return None
-    counts = [info["num_threads"] for info in threadpool_info() if info.get("user_api") == "blas"]
+    found = [info for info in threadpool_info() if info.get("user_api") == "blas"]
+    # NumPy's own BLAS when several are loaded (numba's first compile loads SciPy's OpenBLAS too)
+    numpy_own = [info for info in found if os.sep + "numpy" in info.get("filepath", "")]
+    counts = [info["num_threads"] for info in numpy_own or found]
     return max(counts) if counts else None
 
 
@@ -32,7 +35,7 @@ def _openblas_function(name: str):
             paths = {line.split()[-1] for line in maps if "openblas" in line.lower() and "/" in line}
     except OSError:
         return None
-    for path in sorted(paths):
+    for path in sorted(paths, key=lambda p: (os.sep + "numpy" not in p, p)):     # NumPy's own first
         try:
             library = ctypes.CDLL(path)
         except OSError:

@@ -73,6 +73,11 @@ def use_threads(count: int | None) -> None:
     _chosen[:] = [] if count is None else [max(1, int(count))]
 
 
+def chosen_threads() -> int | None:
+    """The count set by use_threads, or None."""
+    return _chosen[0] if _chosen else None
+
+
 def thread_count() -> int:
     """The count a run chose (use_threads), else NNCTL_THREADS if set (a positive integer), else the CPUs
     available to this process, at most 8."""

@@ -16,14 +16,14 @@ import time
 import pytest
 
 from nnctl.config.load import load_config
-from nnctl.cpus import (ThreadChoice, apply_threads, available_cpus, calibrate, cgroup_quota, choose_threads,
+from nnctl.cpus import (ThreadChoice, available_cpus, calibrate, cgroup_quota, choose_threads,
                         count_from)
 from nnctl.errors import Interrupted
 from nnctl.threads import blas_threads
 from nnctl.training.callbacks import Callback
 from nnctl.training.resume import resume
 from nnctl.training.runner import train
-from nnctl.workers import use_threads
+from nnctl.workers import chosen_threads
 
 SPIRAL = """\
 name: wide
@@ -39,15 +39,6 @@ model:
 optimizer: {type: adam, lr: 1.0e-3}
 train: {epochs: 3, batch_size: 128, progress: false}
 """
-
-
-@pytest.fixture
-def restore_threads():
-    """In-process runs set the process's BLAS and worker counts; put back the suite's own afterwards."""
-    before = blas_threads()
-    yield
-    apply_threads(ThreadChoice(before, "test", before))
-    use_threads(None)
 
 
 def test_cgroup_v2_and_v1_quotas_are_read(tmp_path):
@@ -80,7 +71,7 @@ def test_the_automatic_count_is_the_free_cpus_rounded_down_with_slack(obtained, 
     assert count_from(obtained, available) == count
 
 
-def test_beside_a_cpu_bound_process_the_automatic_count_leaves_its_core(restore_threads):
+def test_beside_a_cpu_bound_process_the_automatic_count_leaves_its_core():
     available = available_cpus()
     if available < 2:
         pytest.skip(f"this process may use {available} CPU: nothing to leave to another process")
@@ -159,10 +150,11 @@ def metrics(run):
         return [{k: v for k, v in row.items() if k != "seconds"} for row in csv.DictReader(handle)]
 
 
-def test_a_resume_keeps_the_recorded_count_and_names_another_one(tmp_path, restore_threads, monkeypatch):
+def test_a_resume_keeps_the_recorded_count_and_names_another_one(tmp_path, monkeypatch):
     if available_cpus() < 2 or blas_threads() < 2:
         pytest.skip("one CPU (or a one-thread BLAS): a run cannot be resumed with another thread count here")
     monkeypatch.delenv("NNCTL_THREADS", raising=False)
+    before = blas_threads()
     (tmp_path / "wide.yaml").write_text(SPIRAL)
     config = load_config(tmp_path / "wide.yaml")
     whole = train(config, tmp_path / "whole", progress=False, threads=1).run_dir
@@ -183,3 +175,4 @@ def test_a_resume_keeps_the_recorded_count_and_names_another_one(tmp_path, resto
     assert said == []
     assert json.loads((copy / "report.json").read_text())["threads"]["how"] == "the checkpoint"
     assert metrics(copy) == metrics(whole)
+    assert (blas_threads(), chosen_threads()) == (before, None)   # each run's count ended with the run

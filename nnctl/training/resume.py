@@ -20,7 +20,7 @@ from pathlib import Path
 from nnctl.atomic import remove_leftovers, write_text_atomic
 from nnctl.config.load import load_config
 from nnctl.config.sections import ResolvedConfig, resolve
-from nnctl.cpus import ThreadChoice, choose_threads
+from nnctl.cpus import ThreadChoice, choose_threads, threads_for_run
 from nnctl.errors import ConfigError, InputError
 from nnctl.limits import MAX_META_BYTES
 from nnctl.nn.registry import SCHEDULES
@@ -155,9 +155,8 @@ def schedule_change(before: ResolvedConfig, after: ResolvedConfig, epoch: int) -
             f"epoch {epoch} becomes {now:.6g} instead of {was:.6g} (see docs/runs.md, 'Training longer')")
 
 
-def thread_warning(checkpoint: Path, saved: int, choice: ThreadChoice) -> str:
-    """The one line for a resume whose BLAS thread count differs from the checkpoint's."""
-    now = blas_threads()
+def thread_warning(checkpoint: Path, saved: int, choice: ThreadChoice, now: int) -> str:
+    """The one line for a resume whose BLAS thread count (`now`) differs from the checkpoint's."""
     if choice.how == "the checkpoint":
         cause = f"this machine's BLAS runs at most {now}"
         advice = f"resume on a machine with {saved} CPUs for identical numbers"
@@ -193,8 +192,10 @@ def resume(target: str | Path, overrides: Sequence[str] = (), config_path: Path 
         saved_threads = ckpt.meta.blas_threads
     choice = choose_threads(threads, recorded=saved_threads)
     use_thread_choice(trainer, choice)
-    if saved_threads is not None and saved_threads != blas_threads():
-        notify(thread_warning(checkpoint, saved_threads, choice))
+    with threads_for_run(choice):
+        now = blas_threads()                 # what BLAS makes of the count (it cannot exceed its own pool)
+    if saved_threads is not None and saved_threads != now:
+        notify(thread_warning(checkpoint, saved_threads, choice, now))
     report = finished_report(run_dir)
     if report is not None and trainer.finished():
         notify(nothing_to_resume(trainer, run_dir, report["status"]))

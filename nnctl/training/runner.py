@@ -27,7 +27,7 @@ from nnctl.atomic import WriteFailed, write_text_atomic
 from nnctl.build.prepare import config_dir, prepare
 from nnctl.config.load import errors_name
 from nnctl.console import say
-from nnctl.cpus import ThreadChoice, apply_threads, choose_threads
+from nnctl.cpus import ThreadChoice, choose_threads, threads_for_run
 from nnctl.errors import ConfigError, InputError, Interrupted, NnctlError, WorkError
 from nnctl.limits import MAX_CONFIG_BYTES, show_bytes
 from nnctl.loggers.choose import require_packages
@@ -109,8 +109,8 @@ def train(config: dict, out: str | Path = "runs", progress: bool = True, callbac
 
 
 def use_thread_choice(trainer: Trainer, choice: ThreadChoice) -> None:
-    """Apply the run's thread count (BLAS and nnctl's workers) and keep it for the report."""
-    trainer.threads = apply_threads(choice)
+    """The run's thread count (BLAS and nnctl's workers), applied while `execute` runs, and in the report."""
+    trainer.threads = choice
 
 
 def run_config_text(config: dict) -> str:
@@ -157,7 +157,8 @@ def execute(trainer: Trainer, callbacks: CallbackList, signals: StopSignals, row
     and end the run; returns the report, or raises the error that says in one line how the run ended.
     Overflow warnings are silenced: the loss guard reports a diverging run instead. RUN/.running names
     this process until the run has ended (see nnctl.runs.liveness: how `nnctl runs` tells running runs)."""
-    with running_marker(trainer.run_dir), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+    threads = contextlib.nullcontext() if trainer.threads is None else threads_for_run(trainer.threads)
+    with running_marker(trainer.run_dir), threads, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         try:
             trainer.open_log(list(rows))
             signals.check()
