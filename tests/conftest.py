@@ -19,6 +19,10 @@ from nnctl.data import mnist
 # the machine is at that moment (nnctl.cpus): the suite fixes the count, at the one the golden files were
 # written with. tests/test_thread_choice.py unsets it where the automatic choice is what it tests.
 os.environ.setdefault("NNCTL_THREADS", "2")
+# The compiled kernels (the `fast` extra) give NumPy's numbers bit for bit, and importing numba costs every
+# `nnctl` process the suite starts about 0.7 s: the suite runs on NumPy's path, and tests/test_kernels*.py
+# run the kernels (each against NumPy, gradcheck, whole runs) by setting NNCTL_KERNELS themselves.
+os.environ.setdefault("NNCTL_KERNELS", "numpy")
 
 @pytest.fixture(autouse=True)
 def interruptible():
