@@ -11,6 +11,7 @@ import numpy as np
 
 import nnctl
 from nnctl.atomic import WriteFailed, write_text_atomic
+from nnctl.cpus import ThreadChoice
 from nnctl.health.summary import NO_FINDINGS
 from nnctl.kernels import backend
 from nnctl.viz.tables import confusion_markdown, markdown_table, per_class_rows
@@ -51,10 +52,7 @@ def weights_line(init: dict | None) -> str:
 
 def thread_line(threads: dict) -> str:
     """`2 (auto: 2 CPUs available, 1.97 free in a 0.15 s calibration)` from report.json's `threads`."""
-    if threads.get("how") == "auto":
-        return (f"{threads['count']} (auto: {threads['available']} CPUs available, {threads['obtained']:.2f} free "
-                f"in a calibration)")
-    return f"{threads['count']} (from {threads['how']})"
+    return ThreadChoice(**threads).describe()
 
 
 def render_markdown(report: dict) -> str:
