@@ -22,6 +22,10 @@ space:
   optimizer.lr: {{loguniform: [1.0e-3, 1.0e-1]}}
 sampler: random
 """
+# Two workers' trials must overlap for the Ctrl-C test: a trial of 100 epochs here is about 2.5 s of training
+# after a worker's 2-4 s start, so under load one worker could finish both trials before the other began;
+# 300 epochs make the overlap hold with room to spare.
+OVERLAP_EPOCHS = 300
 
 
 def pid_of(trial) -> int:
@@ -38,11 +42,11 @@ def finished_by_retry(study, original) -> object:
     return retry
 
 
-def check_continued(sweep_dir, run: str) -> None:
+def check_continued(sweep_dir, run: str, epochs: int = EPOCHS) -> None:
     """The run folder holds every epoch exactly once and says it was resumed once."""
-    assert epochs_column(sweep_dir / run) == list(range(1, EPOCHS + 1))
+    assert epochs_column(sweep_dir / run) == list(range(1, epochs + 1))
     report = json.loads((sweep_dir / run / "report.json").read_text())
-    assert (report["status"], report["resumes"], report["epochs_run"]) == ("completed", 1, EPOCHS)
+    assert (report["status"], report["resumes"], report["epochs_run"]) == ("completed", 1, epochs)
 
 
 def test_a_killed_workers_trial_is_retried_once_and_continues_its_run(tmp_path):
@@ -76,11 +80,13 @@ def test_a_killed_workers_trial_is_retried_once_and_continues_its_run(tmp_path):
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_ctrl_c_stops_cleanly_and_the_next_run_continues_the_trials_in_flight(tmp_path, workers):
-    sweep = write_sweep(tmp_path, SWEEP + f"trials: {workers}\n")
+    epochs = EPOCHS if workers == 1 else OVERLAP_EPOCHS
+    sweep = write_sweep(tmp_path, SWEEP.replace(f"train.epochs: {EPOCHS}", f"train.epochs: {epochs}") +
+                        f"trials: {workers}\n")
     sweep_dir = tmp_path / "sweeps" / "sw"
     process = start("sweep", sweep, "--workers", str(workers), cwd=tmp_path)
     try:
-        wait_for(lambda: len(running_trials(sqlite_url(sweep_dir), "sw", min_epochs=2)) == workers, 300,
+        wait_for(lambda: len(running_trials(sqlite_url(sweep_dir), "sw", min_epochs=2)) == workers, 120,
                  f"{workers} trials two epochs in")
         os.killpg(process.pid, signal.SIGINT)          # what a terminal does on Ctrl-C
         out, err = process.communicate(timeout=300)
@@ -107,7 +113,7 @@ def test_ctrl_c_stops_cleanly_and_the_next_run_continues_the_trials_in_flight(tm
     for trial in stopped:
         retry = finished_by_retry(study, trial)
         assert retry.user_attrs["kills"] == 0
-        check_continued(sweep_dir, trial.user_attrs["run"])
+        check_continued(sweep_dir, trial.user_attrs["run"], epochs)
     complete = [t for t in study.trials if t.state == TrialState.COMPLETE]
     assert sorted(t.user_attrs["ticket"] for t in complete) == list(range(workers))
 
