@@ -14,6 +14,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 sys.path.insert(0, str(ROOT / "tests" / "golden"))
 
 import docs_excerpts as docs  # noqa: E402
+from docs_figure_list import FIGURES  # noqa: E402
 from machine import fingerprint  # noqa: E402
 
 QUICK = sorted(name for name, excerpt in docs.EXCERPTS.items() if not excerpt.long)
@@ -36,7 +37,11 @@ def test_every_output_block_in_the_docs_is_marked_and_every_excerpt_is_known():
                 if not kind and path.name != "config.md"]
     assert unmarked == []
     quoted = docs.excerpts_in_docs()
-    assert sorted(quoted) == sorted([*docs.EXCERPTS, *CHECKED_ELSEWHERE])
+    figure_sources = {figure.excerpt for figure in FIGURES}       # tests/test_docs_figures.py checks those
+    assert set(quoted) <= {*docs.EXCERPTS, *CHECKED_ELSEWHERE}
+    assert set(docs.EXCERPTS) == {*(set(quoted) & set(docs.EXCERPTS)), *figure_sources}
+    assert sorted(figure_sources) == ["autoencoder", "bench-mlp", "course", "denoising", "fashion-cnn", "fashion-mlp",
+                                      "finetune", "multi-loss", "pruner"]
     assert sorted(quoted) == ["finetune-errors", "gradcheck-all", "health-init_good", "health-init_large",
                               "health-init_lr_high", "health-init_small", "loggers-failed-warning",
                               "loggers-missing-package", "lr-find-lines", "readme-errors", "repeats-errors",

@@ -53,6 +53,7 @@ class Excerpt:
     data: bool = False                      # needs the real Fashion-MNIST
     exit_codes: tuple[int, ...] = (0,)
     inputs: tuple[str, ...] = field(default=())
+    env: tuple[tuple[str, str], ...] = ()   # environment variables the commands run with
 
     def configs(self) -> list[str]:
         """Every configs/... file the commands name, sorted."""
@@ -77,6 +78,19 @@ def _frozen_errors() -> tuple[tuple[str, str], ...]:
 def _health(config: str, epochs: str = "") -> tuple[tuple[str, str], ...]:
     return ((f"nnctl train configs/course/{config}.yaml{epochs} --quiet", "out"),
             (f"nnctl health runs/course-{config}", "out"))
+
+
+def _folder(folder: str) -> tuple[str, ...]:
+    """Every file of a folder (a script's inputs), as paths from the repository's root."""
+    return tuple(sorted(str(path.relative_to(ROOT)) for path in (ROOT / folder).iterdir() if path.is_file()))
+
+
+def _trained(config: str, timed: bool = False) -> Excerpt:
+    """A training's closing line and its report's summary lines (with the time: with the `fast` extra's kernels,
+    regenerated on a quiet machine)."""
+    return Excerpt(((f"nnctl train configs/{config}.yaml --quiet", "out"),
+                    (f"sed -n 3,9p runs/{config}/*/report.md", "out")),
+                   long=True, data=True, env=(("NNCTL_KERNELS", "numba"),) if timed else ())
 
 
 TINY_BASE = """name: tiny
@@ -113,6 +127,49 @@ EXCERPTS: dict[str, Excerpt] = {
     "sweeps-errors": Excerpt(_sweep_errors(), exit_codes=(2,),
                              setup=(f"printf '{TINY_BASE}' > configs/sweeps/tiny.yaml",)),
     "gradcheck-all": Excerpt((("nnctl gradcheck configs/gradcheck_all.yaml", "out"),), long=True, data=True),
+    "fashion-cnn": _trained("fashion_cnn", timed=True),
+    "fashion-mlp": _trained("fashion_mlp", timed=True),
+    "autoencoder": Excerpt((("nnctl train configs/autoencoder.yaml --quiet", "out"),
+                            ("nnctl plot runs/autoencoder --codes code", "out"),
+                            ("nnctl eval runs/autoencoder", "out"),
+                            ("nnctl plot runs/autoencoder --reconstructions 10", "out")), long=True, data=True),
+    "denoising": Excerpt((("nnctl train configs/denoising_autoencoder.yaml --quiet", "out"),
+                          ("nnctl train configs/denoising_autoencoder.yaml --set model.layers[0].p=0 "
+                           "--set name=plain_autoencoder --quiet", "out"),
+                          *((f"nnctl eval runs/{name}{corrupt}", "out") for corrupt in (" --corrupt mask=0.3", "")
+                            for name in ("denoising_autoencoder", "plain_autoencoder"))), long=True, data=True),
+    "multi-loss": Excerpt((("nnctl train configs/multi_loss.yaml --quiet", "out"),
+                           ("sed -n 3,9p runs/multi_loss/*/report.md", "out"),
+                           ("cat runs/multi_loss/*/metrics.csv", "out"),
+                           ("nnctl eval runs/multi_loss", "out")), long=True, data=True),
+    "course": Excerpt((("bash configs/course/run_all.sh", "out"),
+                       *((f"grep -E '^[|] (train|val) [|]' runs/course-{name}/*/report.md", "out")
+                         for name in ("dropout_off", "dropout_on")),
+                       *((f"awk -F, 'NR > 1 && $1 <= 100 {{a += $3; n++}} NR > 1 && $1 > 400 {{b += $3; m++}} "
+                          f"END {{printf \"{name}: mean loss of steps 1-100 %.4f, of steps 401-500 %.4f\\n\", "
+                          f"a / n, b / m}}' runs/course-{name}/*/steps.csv", "out")
+                         for name in ("sgd_steps", "momentum_steps")),
+                       *((f"cat runs/course-{name}/*/metrics.csv", "out") for name in ("sgd_steps", "momentum_steps"))),
+                      long=True, data=True, inputs=_folder("configs/course")),
+    "finetune": Excerpt((("bash configs/finetune/run_all.sh", "out"),
+                         *((f"echo {name}; cat runs/finetune-{name}/*/metrics.csv; "
+                            f"grep -E '^- (epochs run|evaluated)|^[|] (val|test) [|]' runs/finetune-{name}/*/report.md",
+                            "out") for name in ("pretrain", "frozen", "all", "scratch")),
+                         *((f"nnctl train configs/finetune/{name}.yaml --set data.limit=100 "
+                            f"--set name=finetune-{name}-100 --quiet", "out") for name in ("frozen", "scratch")),
+                         *((f"echo {name}-100; cat runs/finetune-{name}-100/*/metrics.csv; grep -E "
+                            f"'^- (epochs run|evaluated)|^[|] (val|test) [|]' runs/finetune-{name}-100/*/report.md", "out")
+                           for name in ("frozen", "scratch"))), long=True, data=True, inputs=_folder("configs/finetune")),
+    "pruner": Excerpt((("nnctl sweep configs/sweeps/fashion_mlp_pruning.yaml --pruner none --out sweeps/unpruned",
+                        "out"),
+                       ("nnctl sweep configs/sweeps/fashion_mlp_pruning.yaml --out sweeps/pruned", "out"),
+                       *((f"grep -E '^- (trial-epochs|best)' sweeps/{name}/fashion_mlp_pruning/report.md; "
+                          f"cut -d, -f1-5 sweeps/{name}/fashion_mlp_pruning/trials.csv", "out")
+                         for name in ("unpruned", "pruned")),
+                       ("nnctl train sweeps/unpruned/fashion_mlp_pruning/best.yaml --out runs/best_repro --quiet",
+                        "out")), long=True, data=True, inputs=("configs/fashion_mlp_small.yaml",)),
+    "bench-mlp": Excerpt(((f"env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python {ROOT}/benchmarks/bench_mlp.py --repeat 3",
+                           "out"),), long=True, data=True, inputs=("benchmarks/bench_mlp.py", "benchmarks/harness.py")),
     "health-init_small": Excerpt(_health("init_small"), long=True, data=True),
     "health-init_good": Excerpt(_health("init_good", " --set train.epochs=2"), long=True, data=True),
     "health-init_large": Excerpt(_health("init_large", " --set train.epochs=2"), long=True, data=True),
@@ -178,7 +235,7 @@ def run(excerpt: Excerpt, env: dict[str, str] | None = None) -> str:
         shutil.copytree(ROOT / "configs", Path(folder) / "configs")
         bin_folder = str(Path(sys.executable).parent)           # the nnctl of this Python's environment
         # 2 threads, the count the docs state: the automatic choice would follow how busy the machine is
-        environment = {**os.environ, "NNCTL_THREADS": "2", **(env or {}), "COLUMNS": "200",
+        environment = {**os.environ, "NNCTL_THREADS": "2", **dict(excerpt.env), **(env or {}), "COLUMNS": "200",
                        "PATH": os.pathsep.join([bin_folder, os.environ.get("PATH", "")])}
         for command in excerpt.setup:
             done = subprocess.run(command, shell=True, cwd=folder, env=environment, capture_output=True, text=True)

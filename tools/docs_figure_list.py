@@ -1,0 +1,146 @@
+"""Every figure quoted in the prose and tables of README.md and docs/ that a training measured, with the kept
+output it comes from (the rules: tools/docs_figures.py; the outputs: tools/docs_excerpts.py)."""
+
+from __future__ import annotations
+
+from docs_figures import Figure, column, printed
+
+NUMBER = r"([0-9][0-9,]*\.?[0-9]*(?:e-?[0-9]+)?)"
+TEST_ACC = r"test accuracy ([0-9.]+)%"
+VAL_ACC = r"val accuracy ([0-9.]+)%"
+EPOCHS = r"after ([0-9]+) epochs"
+BEST = r"best epoch ([0-9]+) by"
+MINUTES = r"\(total ([0-9.]+) s\)"
+CODES = r"2-D codes of 'code': 5-NN test accuracy ([0-9.]+)%"
+PCA = r"PCA of the 784-D inputs: 5-NN test accuracy ([0-9.]+)%"
+LOSS = r"loss ([0-9.]+)"
+DENOISING, PLAIN = "eval runs/denoising_autoencoder", "eval runs/plain_autoencoder"
+
+
+def trained(pattern: str, run: str, fmt: str = ".1f") -> object:
+    """A figure of a course run's closing line (`... run: runs/course-NAME/<time>`)."""
+    return printed(pattern, fmt, line=f"runs/course-{run}/")
+
+
+def corrupted(eval_command: str) -> object:
+    return printed(LOSS, ".4f", command=eval_command + " --corrupt")
+
+
+def best_val(run: str) -> object:
+    return printed(r"^[|] val [|] [0-9.]+ [|] ([0-9.]+)%", ".2f", command=f"echo {run};")
+
+
+README = [
+    Figure("README.md", "fashion-mlp",
+           "| {acc}% test accuracy, {epochs} epochs, {minutes} minutes |",
+           {"acc": printed(TEST_ACC, ".2f"), "epochs": printed(EPOCHS, ".0f"),
+            "minutes": printed(MINUTES, ".1f", scale=1 / 60)}),
+    Figure("README.md", "fashion-cnn",
+           "| {acc}% test accuracy (best epoch {best} by validation), {epochs} epochs, {minutes} minutes |",
+           {"acc": printed(TEST_ACC, ".2f"), "best": printed(BEST, ".0f"), "epochs": printed(EPOCHS, ".0f"),
+            "minutes": printed(MINUTES, ".1f", scale=1 / 60)}),
+    Figure("README.md", "autoencoder", "| autoencoder {codes}%, PCA {pca}% |",
+           {"codes": printed(CODES, ".2f"), "pca": printed(PCA, ".2f")}),
+    Figure("README.md", "denoising", "| denoising {denoising}, plain autoencoder {plain} |",
+           {"denoising": corrupted(DENOISING), "plain": corrupted(PLAIN)}),
+    Figure("README.md", "finetune", "| best val. {frozen}% (frozen convolutions) against {scratch}% from scratch |",
+           {"frozen": best_val("frozen"), "scratch": best_val("scratch")}),
+    Figure("README.md", "pruner", "| {saved}% of trial-epochs saved, same best trial |",
+           {"saved": printed(r"\(([0-9.]+)% saved by pruning\)", ".1f", command="grep -E '^- (trial-epochs|best)' "
+                             "sweeps/pruned")}),
+    Figure("README.md", "bench-mlp",
+           "(float32 GEMM peak {peak} GFLOP/s, measured in the same run) an MLP epoch takes {ratio} of PyTorch's "
+           "time (ratio of the medians of 3 rounds, with the `fast` extra;",
+           {"peak": printed(r"float32 GEMM peak: ([0-9]+) GFLOP/s", ".0f"),
+            "ratio": printed(r"ratio nnctl/PyTorch seconds per epoch: ([0-9.]+)", ".2f")}),
+    Figure("README.md", "course",
+           "batch norm at weight scale 0.02 gives {bn_on}% validation accuracy against {bn_off}% without; weight "
+           "scales 1e-3 / 5e-2 / 1 give {small}% (vanishing) / {good}% / {large}% (saturated tanh); dropout 0.5 on "
+           "1000 images: training accuracy {train_off}% and validation {val_off}% without, {train_on}% and "
+           "{val_on}% with it; 50 samples are memorized by 3 layers ({three}%) but not by 5 ({five}%) at the same "
+           "init; softmax {softmax}% against SVM {svm}%.",
+           {"bn_on": trained(VAL_ACC, "bn_on"), "bn_off": trained(VAL_ACC, "bn_off"),
+            "small": trained(VAL_ACC, "init_small"), "good": trained(VAL_ACC, "init_good"),
+            "large": trained(VAL_ACC, "init_large"),
+            "train_off": printed(r"^[|] train [|] [0-9.]+ [|] ([0-9.]+)%", ".1f", command="course-dropout_off/"),
+            "val_off": printed(r"^[|] val [|] [0-9.]+ [|] ([0-9.]+)%", ".1f", command="course-dropout_off/"),
+            "train_on": printed(r"^[|] train [|] [0-9.]+ [|] ([0-9.]+)%", ".1f", command="course-dropout_on/"),
+            "val_on": printed(r"^[|] val [|] [0-9.]+ [|] ([0-9.]+)%", ".1f", command="course-dropout_on/"),
+            "three": printed(r"overfit check: training accuracy ([0-9.]+)%", ".0f", line="on 50 samples (50/50)"),
+            "five": printed(r"overfit check: training accuracy ([0-9.]+)%", ".0f", line="did NOT reach"),
+            "softmax": trained(VAL_ACC, "softmax"), "svm": trained(VAL_ACC, "svm")}),
+]
+
+AUTOENCODERS = "docs/autoencoders.md"
+CODES_AND_PCA = {"codes": printed(CODES, ".2f"), "pca": printed(PCA, ".2f")}
+EVAL_DENOISING = "nnctl eval runs/denoising_autoencoder"
+EVAL_PLAIN = "nnctl eval runs/plain_autoencoder"
+MASKED = " --corrupt mask=0.3"
+DENOISING_LOSSES = {"dc": printed(LOSS, ".6f", command=EVAL_DENOISING + MASKED),
+                    "dn": printed(LOSS, ".6f", command=EVAL_DENOISING),
+                    "pc": printed(LOSS, ".6f", command=EVAL_PLAIN + MASKED),
+                    "pn": printed(LOSS, ".6f", command=EVAL_PLAIN)}
+
+DOCS_AUTOENCODERS = [
+    Figure(AUTOENCODERS, "autoencoder", "| the autoencoder's codes (node `code`) | **{codes}%** |", CODES_AND_PCA),
+    Figure(AUTOENCODERS, "autoencoder", "| PCA's projection of the 784 pixels onto its first two axes | {pca}% |",
+           CODES_AND_PCA),
+    Figure(AUTOENCODERS, "autoencoder", "# 2-D codes of 'code': 5-NN test accuracy {codes}%\n"
+           "# PCA of the 784-D inputs: 5-NN test accuracy {pca}%", CODES_AND_PCA),
+    Figure(AUTOENCODERS, "autoencoder", "(mean squared error {whole} on the whole test split, from "
+           "`nnctl eval runs/autoencoder`; {drawn} on the ten drawn)",
+           {"whole": printed(r"reconstruction mean squared error ([0-9.]+)", ".5f", command="nnctl eval runs/autoencoder"),
+            "drawn": printed(r"mean squared error to the clean images ([0-9.]+)", ".4f", command="--reconstructions 10")}),
+    Figure(AUTOENCODERS, "denoising",
+           "| masked inputs (denoising, `configs/denoising_autoencoder.yaml`) | **{dc}** | {dn} |", DENOISING_LOSSES),
+    Figure(AUTOENCODERS, "denoising", "| clean inputs (plain, `--set model.layers[0].p=0`) | {pc} | {pn} |",
+           DENOISING_LOSSES),
+    Figure(AUTOENCODERS, "denoising", "# test: 10000 samples, loss {dc} (inputs corrupted: mask p 0.3)\n"
+           "nnctl eval runs/plain_autoencoder --corrupt mask=0.3\n"
+           "# test: 10000 samples, loss {pc} (inputs corrupted: mask p 0.3)", DENOISING_LOSSES),
+]
+
+MULTI_LOSS_CSV = "cat runs/multi_loss"
+MULTI_LOSS_EVAL = "nnctl eval runs/multi_loss"
+MULTI_LOSS_COLUMNS = ("train_loss", "val_loss", "val_loss.main", "val_loss.aux", "val_acc.main", "val_acc.aux")
+
+
+def multi_loss_row(epoch: int, bold: str = "") -> Figure:
+    """A row of docs/autoencoders.md's table of configs/multi_loss.yaml's metrics.csv (`bold`: a column in **)."""
+    cells = " | ".join(f"**{{c{i}}}**" if name == bold else f"{{c{i}}}" for i, name in enumerate(MULTI_LOSS_COLUMNS))
+    return Figure(AUTOENCODERS, "multi-loss", f"| {epoch} | {cells} |",
+                  {f"c{i}": column(MULTI_LOSS_CSV, name, ".4f", 1.0, epoch=epoch)
+                   for i, name in enumerate(MULTI_LOSS_COLUMNS)})
+
+
+DOCS_AUTOENCODERS += [
+    Figure(AUTOENCODERS, "multi-loss", "early stopping ended the run after {epochs} epochs, `val_acc.main` having "
+           "not improved for 3 epochs since epoch {best} (report.json: `status: stopped early`, `message: early "
+           "stopping: val_acc.main did not improve for 3 epochs`, `best_epoch: {best}`); best.npz is epoch {best}'s.",
+           {"epochs": printed(EPOCHS, ".0f"), "best": printed(BEST, ".0f")}),
+    multi_loss_row(1), multi_loss_row(6, bold="val_acc.main"), multi_loss_row(9),
+    Figure(AUTOENCODERS, "multi-loss", "Test split, epoch {best}'s weights: main head {main}%, auxiliary head "
+           "{aux}%, term losses main {loss_main} and aux {loss_aux}",
+           {"best": printed(BEST, ".0f"),
+            "main": printed(r"accuracy of each head: main ([0-9.]+)%", ".2f", command=MULTI_LOSS_EVAL),
+            "aux": printed(r"accuracy of each head: .*aux ([0-9.]+)%", ".2f", command=MULTI_LOSS_EVAL),
+            "loss_main": printed(r"loss of each term: main ([0-9.]+)", ".4f", command=MULTI_LOSS_EVAL),
+            "loss_aux": printed(r"loss of each term: .*aux ([0-9.]+)", ".4f", command=MULTI_LOSS_EVAL)}),
+]
+
+
+def update_ratios(out) -> list[float]:
+    """The update/weight medians of dense1 ... dense4 in `nnctl health`'s table (its last column)."""
+    rows = [row.split() for row in out.of("nnctl health").splitlines()]
+    return [float(row[-1]) for row in rows if row and row[0] in ("dense1", "dense2", "dense3", "dense4")]
+
+
+DOCS_HEALTH = [
+    Figure("docs/health.md", "health-init_lr_high", "(dense1 to dense4 move by {low} to {high} of their size per "
+           "step: {low_x} to {high_x} times the rule of thumb, but below the 0.1 threshold.)",
+           {"low": lambda out: f"{min(update_ratios(out)):.2f}", "high": lambda out: f"{max(update_ratios(out)):.2f}",
+            "low_x": lambda out: f"{min(update_ratios(out)) / 0.001:.0f}",
+            "high_x": lambda out: f"{max(update_ratios(out)) / 0.001:.0f}"}),
+]
+
+FIGURES = [*README, *DOCS_AUTOENCODERS, *DOCS_HEALTH]
