@@ -4,6 +4,7 @@ inputs' hashes and its quoted blocks)."""
 
 from __future__ import annotations
 
+import string
 import sys
 from pathlib import Path
 
@@ -32,6 +33,8 @@ def test_every_figure_comes_from_a_kept_excerpt_and_every_doc_exists():
         assert excerpts.EXCERPTS[figure.excerpt].long, figure.excerpt
         assert (ROOT / figure.doc).is_file(), figure.doc
         assert figure.fields, f"{figure.text!r} has no figure to check"
+        named = {name for _, name, _, _ in string.Formatter().parse(figure.text) if name}
+        assert named == set(figure.fields), f"{figure.text!r}: a field unused is a check that cannot fail"
 
 
 def test_a_changed_figure_in_the_output_or_in_the_doc_is_caught(tmp_path, monkeypatch):

@@ -129,6 +129,23 @@ DOCS_AUTOENCODERS += [
 ]
 
 
+def steps_row(label: str, run: str) -> Figure:
+    """A row of docs/autoencoders.md's SGD-against-momentum table (steps.csv means, the run's best val. accuracy)."""
+    means = rf"{run}: mean loss of steps 1-100 ([0-9.]+), of steps 401-500 ([0-9.]+)"
+    return Figure(AUTOENCODERS, "course", f"| {label} | {{early}} | {{late}} | {{acc}}% |",
+                  {"early": printed(means, ".4f"), "late": printed(means.replace("([0-9.]+),", "[0-9.]+,"), ".4f"),
+                   "acc": trained(VAL_ACC, run, ".2f")})
+
+
+DOCS_AUTOENCODERS += [
+    steps_row("sgd", "sgd_steps"), steps_row("momentum 0.9", "momentum_steps"),
+    Figure(AUTOENCODERS, "course", "(SGD's was at epoch 4{check}; its epoch 5 gave {last}%)",
+           {"last": column("cat runs/course-sgd_steps", "val_acc", ".2f", epoch=5),
+            "check": lambda out: "" if out.csv_value("cat runs/course-sgd_steps", "val_acc", epoch=4) == max(
+                float(row["val_acc"]) for row in out.csv_rows("cat runs/course-sgd_steps")) else "(not epoch 4)"}),
+]
+
+
 def update_ratios(out) -> list[float]:
     """The update/weight medians of dense1 ... dense4 in `nnctl health`'s table (its last column)."""
     rows = [row.split() for row in out.of("nnctl health").splitlines()]
