@@ -17,6 +17,10 @@ LOSS = r"loss ([0-9.]+)"
 DENOISING, PLAIN = "eval runs/denoising_autoencoder", "eval runs/plain_autoencoder"
 
 
+def pick(fields: dict, *names: str) -> dict:
+    return {name: fields[name] for name in names}
+
+
 def trained(pattern: str, run: str, fmt: str = ".1f") -> object:
     """A figure of a course run's closing line (`... run: runs/course-NAME/<time>`)."""
     return printed(pattern, fmt, line=f"runs/course-{run}/")
@@ -82,9 +86,10 @@ DENOISING_LOSSES = {"dc": printed(LOSS, ".6f", command=EVAL_DENOISING + MASKED),
                     "pn": printed(LOSS, ".6f", command=EVAL_PLAIN)}
 
 DOCS_AUTOENCODERS = [
-    Figure(AUTOENCODERS, "autoencoder", "| the autoencoder's codes (node `code`) | **{codes}%** |", CODES_AND_PCA),
+    Figure(AUTOENCODERS, "autoencoder", "| the autoencoder's codes (node `code`) | **{codes}%** |",
+           pick(CODES_AND_PCA, "codes")),
     Figure(AUTOENCODERS, "autoencoder", "| PCA's projection of the 784 pixels onto its first two axes | {pca}% |",
-           CODES_AND_PCA),
+           pick(CODES_AND_PCA, "pca")),
     Figure(AUTOENCODERS, "autoencoder", "# 2-D codes of 'code': 5-NN test accuracy {codes}%\n"
            "# PCA of the 784-D inputs: 5-NN test accuracy {pca}%", CODES_AND_PCA),
     Figure(AUTOENCODERS, "autoencoder", "(mean squared error {whole} on the whole test split, from "
@@ -92,12 +97,13 @@ DOCS_AUTOENCODERS = [
            {"whole": printed(r"reconstruction mean squared error ([0-9.]+)", ".5f", command="nnctl eval runs/autoencoder"),
             "drawn": printed(r"mean squared error to the clean images ([0-9.]+)", ".4f", command="--reconstructions 10")}),
     Figure(AUTOENCODERS, "denoising",
-           "| masked inputs (denoising, `configs/denoising_autoencoder.yaml`) | **{dc}** | {dn} |", DENOISING_LOSSES),
+           "| masked inputs (denoising, `configs/denoising_autoencoder.yaml`) | **{dc}** | {dn} |",
+           pick(DENOISING_LOSSES, "dc", "dn")),
     Figure(AUTOENCODERS, "denoising", "| clean inputs (plain, `--set model.layers[0].p=0`) | {pc} | {pn} |",
-           DENOISING_LOSSES),
+           pick(DENOISING_LOSSES, "pc", "pn")),
     Figure(AUTOENCODERS, "denoising", "# test: 10000 samples, loss {dc} (inputs corrupted: mask p 0.3)\n"
            "nnctl eval runs/plain_autoencoder --corrupt mask=0.3\n"
-           "# test: 10000 samples, loss {pc} (inputs corrupted: mask p 0.3)", DENOISING_LOSSES),
+           "# test: 10000 samples, loss {pc} (inputs corrupted: mask p 0.3)", pick(DENOISING_LOSSES, "dc", "pc")),
 ]
 
 MULTI_LOSS_CSV = "cat runs/multi_loss"
