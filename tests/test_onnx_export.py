@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -50,6 +51,18 @@ def run_onnx(path: Path, raw: np.ndarray) -> dict[str, np.ndarray]:
     return dict(zip([o.name for o in session.get_outputs()], session.run(None, {"input": raw})))
 
 
+def documented_difference(name: str) -> float:
+    """docs/deploy.md's figure for configs/NAME.yaml (README quotes the CNN's: test below)."""
+    doc = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
+    return float(re.search(rf"^[|] `configs/{name}[.]yaml`[^|]*[|] ([0-9.e-]+) [|]$", doc, re.M).group(1))
+
+
+def test_the_readme_quotes_the_documented_cnn_difference():
+    figure = documented_difference("fashion_cnn")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"largest logit difference {figure:.1e} (CNN)".replace("e-0", "e-") in readme
+
+
 def need_fashion() -> None:
     require_fashion()
 
@@ -74,6 +87,8 @@ def test_onnxruntime_matches_nnctl_on_256_fashion_test_images(name, tmp_path, mo
     difference = float(np.max(np.abs(outputs["logits"] - mine)))
     print(f"\n{name}: largest |onnxruntime - nnctl| logit difference on 256 test images: {difference:.3g}")
     assert difference < TOLERANCE
+    quoted = documented_difference(name)          # docs/deploy.md's table: float32 rounding, so within 10x
+    assert quoted / 10 <= difference <= quoted * 10, f"docs/deploy.md quotes {quoted:.1e}, measured {difference:.1e}"
     shifted = np.exp(mine.astype(np.float64) - mine.max(axis=1, keepdims=True))
     np.testing.assert_allclose(outputs["probabilities"], shifted / shifted.sum(axis=1, keepdims=True), atol=1e-5)
     meta = {p.key: p.value for p in onnx.load(str(out)).metadata_props}
