@@ -168,6 +168,12 @@ EXCERPTS: dict[str, Excerpt] = {
                          for name in ("unpruned", "pruned")),
                        ("nnctl train sweeps/unpruned/fashion_mlp_pruning/best.yaml --out runs/best_repro --quiet",
                         "out")), long=True, data=True, inputs=("configs/fashion_mlp_small.yaml",)),
+    "tpe-random": Excerpt((*((f"nnctl sweep configs/sweeps/fashion_mlp_lr.yaml{sampler} --seed {seed} "
+                              f"--out sweeps/{kind}{seed}", "out")
+                             for seed in (0, 1, 2) for kind, sampler in (("tpe", ""), ("random", " --sampler random"))),
+                           *((f"grep -E '^- best' sweeps/{kind}{seed}/fashion_mlp_lr/report.md", "out")
+                             for seed in (0, 1, 2) for kind in ("tpe", "random"))),
+                          long=True, data=True, inputs=("configs/fashion_mlp_small.yaml",)),
     "bench-mlp": Excerpt(((f"env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python {ROOT}/benchmarks/bench_mlp.py --repeat 3",
                            "out"),), long=True, data=True, inputs=("benchmarks/bench_mlp.py", "benchmarks/harness.py")),
     "health-init_small": Excerpt(_health("init_small"), long=True, data=True),
