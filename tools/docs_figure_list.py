@@ -3,6 +3,8 @@ output it comes from (the rules: tools/docs_figures.py; the outputs: tools/docs_
 
 from __future__ import annotations
 
+import re
+
 from docs_figures import Figure, column, printed
 
 NUMBER = r"([0-9][0-9,]*\.?[0-9]*(?:e-?[0-9]+)?)"
@@ -34,6 +36,68 @@ def best_val(run: str) -> object:
     return printed(r"^[|] val [|] [0-9.]+ [|] ([0-9.]+)%", ".2f", command=f"echo {run};")
 
 
+SAVED = r"\(([0-9.]+)% saved by pruning\)"
+SWEEP_BEST = r"^- best: trial ([0-9]+), val_acc ([0-9.]+)"
+SWEEP_END = r"trials finished \(([^)]*)\)"
+
+
+def sweep_part(sweep: str) -> str:
+    """The command that printed a pruning sweep's report lines and trials.csv."""
+    return f"grep -E '^- (trial-epochs|best)' sweeps/{sweep}/"
+
+
+def best_trial(sweep: str) -> str:
+    return lambda out: f"{out.number(SWEEP_BEST, sweep_part(sweep)):.0f}"
+
+
+def trial_value(sweep: str, trial: int, column_name: str, fmt: str = "") -> object:
+    """A cell of a sweep's trials.csv (a figure formatted with `fmt`, or the text as it is when no `fmt`)."""
+    def field(out) -> str:
+        cell = out.csv_cell(sweep_part(sweep), column_name, trial=trial)
+        return format(float(cell), fmt) if fmt else cell
+    return field
+
+
+def rank_unpruned(trial: int) -> object:
+    """'second' when `trial` has the second best val_acc of the unpruned sweep (else its rank, as a number)."""
+    def field(out) -> str:
+        values = sorted((float(r["val_acc"]) for r in out.csv_rows(sweep_part("unpruned"))), reverse=True)
+        rank = values.index(out.csv_value(sweep_part("unpruned"), "val_acc", trial=trial)) + 1
+        return {1: "first", 2: "second", 3: "third"}.get(rank, str(rank))
+    return field
+
+
+PRUNER_FIELDS = {
+    "saved": printed(SAVED, ".1f", command=sweep_part("pruned")),
+    "saved_none": printed(SAVED, ".1f", command=sweep_part("unpruned")),
+    "run": printed(r"trial-epochs of the complete and pruned trials: ([0-9]+) run", ".0f", command=sweep_part("pruned")),
+    "run_none": printed(r"trial-epochs of the complete and pruned trials: ([0-9]+) run", ".0f",
+                        command=sweep_part("unpruned")),
+    "counts": lambda out: re.search(SWEEP_END, out.of("--out sweeps/pruned")).group(1),
+    "counts_none": lambda out: re.search(SWEEP_END, out.of("--out sweeps/unpruned")).group(1),
+    "best": printed(r"^- best: trial [0-9]+, val_acc ([0-9.]+)", ".4f", command=sweep_part("pruned")),
+    "best_none": printed(r"^- best: trial [0-9]+, val_acc ([0-9.]+)", ".4f", command=sweep_part("unpruned")),
+    "trial": best_trial("pruned"), "trial_none": best_trial("unpruned"),
+    "same": lambda out: "same" if best_trial("pruned")(out) == best_trial("unpruned")(out) else "another",
+    "t8_unpruned": trial_value("unpruned", 8, "val_acc", ".4f"), "t8_rank": rank_unpruned(8),
+    "t8_epochs": trial_value("pruned", 8, "epochs", ".0f"), "t8_pruned": trial_value("pruned", 8, "val_acc", ".4f"),
+    "t8_state": trial_value("pruned", 8, "state"),
+    "repro_val": printed(VAL_ACC, ".2f", command="best.yaml"), "repro_test": printed(TEST_ACC, ".2f", command="best.yaml"),
+}
+
+DOCS_SWEEPS = [
+    Figure("docs/sweeps.md", "pruner", "| unpruned | {counts_none} | {run_none} | {saved_none}% | {best_none} (trial "
+           "{trial_none}) |", pick(PRUNER_FIELDS, "counts_none", "run_none", "saved_none", "best_none", "trial_none")),
+    Figure("docs/sweeps.md", "pruner", "| median pruner | {counts} | {run} | {saved}% | {best} (trial {trial}) |",
+           pick(PRUNER_FIELDS, "counts", "run", "saved", "best", "trial")),
+    Figure("docs/sweeps.md", "pruner", "Pruning saved {saved}% of the trial-epochs and found the {same} best trial. It "
+           "did stop a good one: trial 8 ({t8_unpruned} after 6 epochs unpruned, the {t8_rank} best) was {t8_state} "
+           "after epoch {t8_epochs} at {t8_pruned},",
+           pick(PRUNER_FIELDS, "saved", "same", "t8_unpruned", "t8_rank", "t8_state", "t8_epochs", "t8_pruned")),
+    Figure("docs/sweeps.md", "pruner", "gives val accuracy {repro_val}% (and test accuracy {repro_test}%), equal to the "
+           "last bit to trial {trial_none}'s report", pick(PRUNER_FIELDS, "repro_val", "repro_test", "trial_none")),
+]
+
 README = [
     Figure("README.md", "fashion-mlp",
            "| {acc}% test accuracy, {epochs} epochs, {minutes} minutes |",
@@ -49,9 +113,8 @@ README = [
            {"denoising": corrupted(DENOISING), "plain": corrupted(PLAIN)}),
     Figure("README.md", "finetune", "| best val. {frozen}% (frozen convolutions) against {scratch}% from scratch |",
            {"frozen": best_val("frozen"), "scratch": best_val("scratch")}),
-    Figure("README.md", "pruner", "| {saved}% of trial-epochs saved, same best trial |",
-           {"saved": printed(r"\(([0-9.]+)% saved by pruning\)", ".1f", command="grep -E '^- (trial-epochs|best)' "
-                             "sweeps/pruned")}),
+    Figure("README.md", "pruner", "| {saved}% of trial-epochs saved, {same} best trial |",
+           pick(PRUNER_FIELDS, "saved", "same")),
     Figure("README.md", "bench-mlp",
            "(float32 GEMM peak {peak} GFLOP/s, measured in the same run) an MLP epoch takes {ratio} of PyTorch's "
            "time (ratio of the medians of 3 rounds, with the `fast` extra;",
@@ -226,4 +289,4 @@ DOCS_HEALTH = [
             "high_x": lambda out: f"{max(update_ratios(out)) / 0.001:.0f}"}),
 ]
 
-FIGURES = [*README, *DOCS_AUTOENCODERS, *DOCS_FINETUNE, *DOCS_HEALTH]
+FIGURES = [*README, *DOCS_AUTOENCODERS, *DOCS_FINETUNE, *DOCS_HEALTH, *DOCS_SWEEPS]

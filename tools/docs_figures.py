@@ -66,11 +66,15 @@ class Output:
                    len(lines))
         return list(csv.DictReader(io.StringIO("\n".join(lines[start:end]))))
 
-    def csv_value(self, command: str, column: str, **where: object) -> float:
+    def csv_cell(self, command: str, column: str, **where: object) -> str:
+        """The cell of `column` in the one row of the command's CSV whose cells equal `where`'s."""
         rows = [row for row in self.csv_rows(command) if all(row[k] == str(v) for k, v in where.items())]
         if len(rows) != 1:
             raise LookupError(f"{len(rows)} rows of {command!r} have {where}")
-        return float(rows[0][column])
+        return rows[0][column]
+
+    def csv_value(self, command: str, column: str, **where: object) -> float:
+        return float(self.csv_cell(command, column, **where))
 
 
 def printed(pattern: str, fmt: str = "", command: str | None = None, line: str | None = None,
