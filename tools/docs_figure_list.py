@@ -289,4 +289,19 @@ DOCS_HEALTH = [
             "high_x": lambda out: f"{max(update_ratios(out)) / 0.001:.0f}"}),
 ]
 
-FIGURES = [*README, *DOCS_AUTOENCODERS, *DOCS_FINETUNE, *DOCS_HEALTH, *DOCS_SWEEPS]
+def sci(value: float) -> str:
+    """1.8e-4, as the docs write small figures."""
+    return f"{value:.1e}".replace("e-0", "e-")
+
+
+LARGEST_NOISE = r"largest noise ([0-9.e+-]+)"
+DOCS_GRADCHECK = [
+    Figure("docs/gradcheck.md", "gradcheck-all", "There a 1e-3 error of the gradient would read as about 1e-3 / "
+           "(2 x 10 x {noise} / 1e-7) = {reads_as} and pass", {
+               "noise": lambda out: sci(out.number(LARGEST_NOISE)),
+               "reads_as": lambda out: sci(1e-3 / (2 * 10 * float(sci(out.number(LARGEST_NOISE))) / 1e-7))}),
+    Figure("docs/gradcheck.md", "gradcheck-all", "layer by layer (decoder b: noise {noise})",
+           {"noise": lambda out: sci(out.number(r"^ +decoder +b +[(]784,[)] +\S+ +\S+ +([0-9.e+-]+) +pass"))}),
+]
+
+FIGURES = [*README, *DOCS_AUTOENCODERS, *DOCS_FINETUNE, *DOCS_HEALTH, *DOCS_SWEEPS, *DOCS_GRADCHECK]
