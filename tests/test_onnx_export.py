@@ -17,14 +17,13 @@ from click.testing import CliRunner
 
 import nnctl
 from nnctl.cli import cli
+from nnctl.commands.evaluate import setup_from_checkpoint
 from nnctl.config.load import load_config
 from nnctl.data.idx import read_idx
 from nnctl.layers.base import Layer
 from nnctl.nn.registry import LAYERS
-from nnctl.commands.evaluate import setup_from_checkpoint
 from nnctl.training.runner import train
 from tests.conftest import REAL_FASHION, require_fashion
-
 
 
 def optional(name: str):

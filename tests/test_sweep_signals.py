@@ -11,9 +11,17 @@ import signal
 
 import pytest
 from optuna.trial import TrialState
-
-from sweep_support import epochs_column, load_study, read_csv, run, running_trials, sqlite_url, start, wait_for, \
-    write_sweep
+from sweep_support import (
+    epochs_column,
+    load_study,
+    read_csv,
+    run,
+    running_trials,
+    sqlite_url,
+    start,
+    wait_for,
+    write_sweep,
+)
 
 EPOCHS = 100
 SWEEP = f"""\

@@ -8,7 +8,8 @@ tests/test_docs_figures.py fills every Figure from its kept output and finds the
 (line breaks and runs of spaces count as one space), so a figure changed by hand, or a regenerated output
 that prints another figure, fails until the doc says what the output says.
 
-The figures are listed in tools/docs_figure_list.py; this module holds the machinery.
+The figures are listed in tools/docs_figures_*.py, one module per doc family, gathered by
+tools/docs_figure_list.py; this module holds the machinery and the patterns of what nnctl prints.
 """
 
 from __future__ import annotations
@@ -109,3 +110,22 @@ def missing(figure: Figure, output: Output) -> str | None:
     expected = figure.render(output)
     doc = (ROOT / figure.doc).read_text(encoding="utf-8")
     return None if plain(expected) in plain(doc) else expected
+
+
+# What nnctl prints, as the figure lists look for it
+TEST_ACC = r"test accuracy ([0-9.]+)%"
+VAL_ACC = r"val accuracy ([0-9.]+)%"
+EPOCHS = r"after ([0-9]+) epochs"
+BEST = r"best epoch ([0-9]+) by"
+MINUTES = r"\(total ([0-9.]+) s\)"
+LOSS = r"loss ([0-9.]+)"
+
+
+def pick(fields: dict, *names: str) -> dict:
+    """The named fields only (a Figure's text must use every field it has)."""
+    return {name: fields[name] for name in names}
+
+
+def sci(value: float) -> str:
+    """1.8e-4, as the docs write small figures."""
+    return f"{value:.1e}".replace("e-0", "e-")
