@@ -4,10 +4,13 @@ study read back from its real database."""
 from __future__ import annotations
 
 import csv
+import json
 import os
+import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -89,28 +92,80 @@ def sqlite_url(sweep_dir: Path) -> str:
     return f"sqlite:///{(sweep_dir / 'study.db').resolve()}"
 
 
-def wait_for(condition, timeout: float, what: str, every: float = 0.2):
-    """Poll `condition()` until it returns something true; fail the test after `timeout` seconds."""
+def wait_for(condition, timeout: float, what: str, every: float = 0.2, process: subprocess.Popen | None = None):
+    """Poll `condition()` until it returns something true; fail the test after `timeout` seconds (saying, when
+    given the `process` being watched, how it ended and the last lines it printed)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
         if value:
             return value
         time.sleep(every)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+    told = ""
+    if process is not None:
+        running = process.poll() is None
+        process.kill()
+        out, err = process.communicate(timeout=60)
+        told = (f"; the process {'was still running' if running else f'had exited with {process.returncode}'}; "
+                f"its stdout ended {out[-1500:]!r}; its stderr ended {err[-1500:]!r}")
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}{told}")
 
 
-def running_trials(url: str, name: str, min_epochs: int = 1) -> list:
-    """Trials running now with at least `min_epochs` epochs reported (empty while the study is absent)."""
-    from optuna.trial import TrialState
-
+def running_trials(url: str, name: str, min_epochs: int = 1) -> list[SimpleNamespace]:
+    """Trials running now with at least `min_epochs` epochs reported (empty while the study is absent), each
+    with `.number` and `.user_attrs`. Read from the SQLite file read-only, with plain sqlite3: going through
+    Optuna's storage would create the schema when it is not there yet, racing the sweep that is creating it
+    ("table ... already exists", and the sweep fails to start)."""
+    path = url.removeprefix("sqlite:///")
     try:
-        study = load_study(url, name)
-    except Exception:
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1)) as db:
+            rows = db.execute(
+                "SELECT t.trial_id, t.number, (SELECT COUNT(*) FROM trial_intermediate_values v "
+                "WHERE v.trial_id = t.trial_id) FROM trials t JOIN studies s ON s.study_id = t.study_id "
+                "WHERE s.study_name = ? AND t.state = 'RUNNING'", (name,)).fetchall()
+            found = []
+            for trial_id, number, epochs in rows:
+                attrs = {key: json.loads(value) for key, value in db.execute(
+                    "SELECT key, value_json FROM trial_user_attributes WHERE trial_id = ?", (trial_id,))}
+                if epochs >= min_epochs and "worker" in attrs:
+                    found.append(SimpleNamespace(number=number, user_attrs=attrs))
+            return found
+    except sqlite3.Error:
         return []
-    return [t for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-            if len(t.intermediate_values) >= min_epochs and "worker" in t.user_attrs]
 
 
 def epochs_column(run_dir: Path) -> list[int]:
     return [int(row["epoch"]) for row in read_csv(run_dir / "metrics.csv")]
+
+
+# The signal tests' sweep (tests/test_sweep_signals.py, tests/test_sweep_ctrl_c.py)
+EPOCHS = 100
+SWEEP = f"""\
+set: {{train.epochs: {EPOCHS}, data.samples: 300}}
+space:
+  optimizer.lr: {{loguniform: [1.0e-3, 1.0e-1]}}
+sampler: random
+"""
+
+
+def pid_of(trial) -> int:
+    return int(trial.user_attrs["worker"].rsplit(":", 1)[1])
+
+
+def finished_by_retry(study, original) -> object:
+    """The one retry of `original`, which must have completed by continuing the same run folder."""
+    retries = [t for t in study.trials if t.user_attrs.get("retry_of") == original.number]
+    assert len(retries) == 1
+    retry = retries[0]
+    from optuna.trial import TrialState
+
+    assert retry.state == TrialState.COMPLETE and retry.params == original.params
+    assert retry.user_attrs["run"] == original.user_attrs["run"] == f"trial-{original.number:04d}"
+    return retry
+
+
+def check_continued(sweep_dir, run: str) -> None:
+    """The run folder holds every epoch exactly once and says it was resumed once."""
+    assert epochs_column(sweep_dir / run) == list(range(1, EPOCHS + 1))
+    report = json.loads((sweep_dir / run / "report.json").read_text())
+    assert (report["status"], report["resumes"], report["epochs_run"]) == ("completed", 1, EPOCHS)

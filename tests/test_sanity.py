@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from nnctl.cli import cli
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
-SHORT = ["--set", "train.epochs=1", "--set", "data.limit=256", "-q"]
+SHORT = ["--set", "train.epochs=1", "--set", "data.limit=256", "--set", "data.val_size=100", "-q"]
 WARNING = re.compile(r"^warning: initial loss ([0-9.e+]+) is ([0-9.e+]+) times the 2\.303 expected for "
                      r"softmax_cross_entropy at random initialization \(ln C, C = 10\); the weights start too large: "
                      r"check model init and weight_scale, or the data's scale \(train\.sanity: off silences this\)$")
