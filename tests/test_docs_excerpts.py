@@ -41,7 +41,7 @@ def test_every_output_block_in_the_docs_is_marked_and_every_excerpt_is_known():
     assert set(quoted) <= {*docs.EXCERPTS, *CHECKED_ELSEWHERE}
     assert set(docs.EXCERPTS) == {*(set(quoted) & set(docs.EXCERPTS)), *figure_sources}
     assert sorted(figure_sources) == ["autoencoder", "bench-mlp", "course", "denoising", "fashion-cnn", "fashion-mlp",
-                                      "finetune", "gradcheck-all", "health-init_lr_high", "multi-loss", "pruner",
+                                      "finetune", "gradcheck-all", "health-init_lr_high", "imbalanced", "multi-loss", "pruner",
                                       "tpe-random"]
     assert sorted(quoted) == ["finetune-errors", "gradcheck-all", "health-init_good", "health-init_large",
                               "health-init_lr_high", "health-init_small", "loggers-failed-warning",

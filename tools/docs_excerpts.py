@@ -174,6 +174,11 @@ EXCERPTS: dict[str, Excerpt] = {
                            *((f"grep -E '^- best' sweeps/{kind}{seed}/fashion_mlp_lr/report.md", "out")
                              for seed in (0, 1, 2) for kind in ("tpe", "random"))),
                           long=True, data=True, inputs=("configs/fashion_mlp_small.yaml",)),
+    "imbalanced": Excerpt(tuple((f"nnctl train configs/fashion_imbalanced.yaml{extra} --quiet && grep -E "
+                                 f"'^[|] (test|T-shirt/top|Shirt) [|]' runs/fashion_imbalanced/*/report.md && "
+                                 f"rm -r runs/fashion_imbalanced", "out")
+                                for extra in ("", " --set loss.class_weights=balanced", " --set data.sampler=balanced")),
+                          long=True, data=True),
     "bench-mlp": Excerpt(((f"env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python {ROOT}/benchmarks/bench_mlp.py --repeat 3",
                            "out"),), long=True, data=True, inputs=("benchmarks/bench_mlp.py", "benchmarks/harness.py")),
     "health-init_small": Excerpt(_health("init_small"), long=True, data=True),

@@ -6,7 +6,17 @@ from __future__ import annotations
 
 from docs_figures import BEST, EPOCHS, LOSS, MINUTES, TEST_ACC, VAL_ACC, Figure, pick, printed
 from docs_figures_finetune import DOCS_FINETUNE
-from docs_figures_guides import CODES, DOCS_AUTOENCODERS, DOCS_GRADCHECK, DOCS_HEALTH, PCA, trained
+from docs_figures_guides import (
+    CODES,
+    DOCS_AUTOENCODERS,
+    DOCS_GRADCHECK,
+    DOCS_HEALTH,
+    DOCS_IMBALANCED,
+    IMBALANCED_RUNS,
+    PCA,
+    TEST_ROW_F1,
+    trained,
+)
 from docs_figures_sweeps import DOCS_SWEEPS, PRUNER_FIELDS
 
 DENOISING, PLAIN = "eval runs/denoising_autoencoder", "eval runs/plain_autoencoder"
@@ -21,6 +31,11 @@ def best_val(run: str) -> object:
 
 
 README = [
+    Figure("README.md", "imbalanced", "| test macro F1 {plain} as it is, {weights} with `class_weights: balanced`, "
+           "{sampler} with `sampler: balanced` |",
+           {name: printed(TEST_ROW_F1, ".4f", command=IMBALANCED_RUNS[label]) for name, label in
+            (("plain", "as it is"), ("weights", "`loss.class_weights: balanced`"),
+             ("sampler", "`data.sampler: balanced`"))}),
     Figure("README.md", "fashion-mlp",
            "| {acc}% test accuracy, {epochs} epochs, {minutes} minutes |",
            {"acc": printed(TEST_ACC, ".2f"), "epochs": printed(EPOCHS, ".0f"),
@@ -60,4 +75,5 @@ README = [
             "softmax": trained(VAL_ACC, "softmax"), "svm": trained(VAL_ACC, "svm")}),
 ]
 
-FIGURES = [*README, *DOCS_AUTOENCODERS, *DOCS_FINETUNE, *DOCS_HEALTH, *DOCS_SWEEPS, *DOCS_GRADCHECK]
+FIGURES = [*README, *DOCS_AUTOENCODERS, *DOCS_FINETUNE, *DOCS_HEALTH, *DOCS_SWEEPS, *DOCS_GRADCHECK,
+           *DOCS_IMBALANCED]

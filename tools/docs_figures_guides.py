@@ -114,3 +114,29 @@ DOCS_GRADCHECK = [
     Figure("docs/gradcheck.md", "gradcheck-all", "layer by layer (decoder b: noise {noise})",
            {"noise": lambda out: sci(out.number(r"^ +decoder +b +[(]784,[)] +\S+ +\S+ +([0-9.e+-]+) +pass"))}),
 ]
+
+
+IMBALANCED_RUNS = {"as it is": "fashion_imbalanced.yaml --quiet",
+                   "`loss.class_weights: balanced`": "class_weights=balanced",
+                   "`data.sampler: balanced`": "sampler=balanced"}
+TEST_ROW_F1 = r"^[|] test [|] [0-9.]+ [|] [0-9.]+% [|] ([0-9.]+)"
+TEST_ROW_ACC = r"^[|] test [|] [0-9.]+ [|] ([0-9.]+)%"
+
+
+def recall(class_name: str, command: str) -> object:
+    """A class's test recall in report.md's per-class table, as the doc writes it (3 decimals)."""
+    return printed(rf"^[|] {class_name} [|] [0-9.]+ [|] ([0-9.]+)", ".3f", command=command)
+
+
+def imbalanced_row(label: str, command: str) -> Figure:
+    return Figure("docs/imbalanced.md", "imbalanced", f"| {label} | {{f1}} | {{acc}}% | {{shirt}} | {{tshirt}} |",
+                  {"f1": printed(TEST_ROW_F1, ".4f", command=command), "acc": printed(TEST_ROW_ACC, ".2f", command=command),
+                   "shirt": recall("Shirt", command), "tshirt": recall("T-shirt/top", command)})
+
+
+DOCS_IMBALANCED = [
+    *(imbalanced_row(label, command) for label, command in IMBALANCED_RUNS.items()),
+    Figure("docs/imbalanced.md", "imbalanced", "(its recall on T-shirt/top is {tshirt}, on Shirt {shirt})",
+           {"tshirt": recall("T-shirt/top", IMBALANCED_RUNS["as it is"]),
+            "shirt": recall("Shirt", IMBALANCED_RUNS["as it is"])}),
+]
