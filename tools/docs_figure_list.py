@@ -4,36 +4,45 @@ figures are here; the guides' in docs_figures_guides.py, docs_figures_finetune.p
 
 from __future__ import annotations
 
-from docs_figures import BEST, EPOCHS, LOSS, MINUTES, TEST_ACC, VAL_ACC, Figure, pick, printed
-from docs_figures_finetune import DOCS_FINETUNE
+from docs_figures import (
+    BEST,
+    EPOCHS,
+    LOSS,
+    MINUTES,
+    TEST_ACC,
+    TEST_MACRO_F1,
+    VAL_ACC,
+    Figure,
+    pick,
+    printed,
+    split_accuracy,
+)
+from docs_figures_finetune import DOCS_FINETUNE, finetune_fields
 from docs_figures_guides import (
     CODES,
     DOCS_AUTOENCODERS,
     DOCS_GRADCHECK,
     DOCS_HEALTH,
     DOCS_IMBALANCED,
+    EVAL_DENOISING,
+    EVAL_PLAIN,
     IMBALANCED_RUNS,
+    MASKED,
     PCA,
-    TEST_ROW_F1,
     trained,
 )
 from docs_figures_sweeps import DOCS_SWEEPS, PRUNER_FIELDS
 
-DENOISING, PLAIN = "eval runs/denoising_autoencoder", "eval runs/plain_autoencoder"
 
-
-def corrupted(eval_command: str) -> object:
-    return printed(LOSS, ".4f", command=eval_command + " --corrupt")
-
-
-def best_val(run: str) -> object:
-    return printed(r"^[|] val [|] [0-9.]+ [|] ([0-9.]+)%", ".2f", command=f"echo {run};")
+def dropout_accuracy(split: str, run: str) -> object:
+    """A dropout course run's train or validation accuracy, from its report.md row (one decimal)."""
+    return printed(split_accuracy(split), ".1f", command=f"course-{run}/")
 
 
 README = [
     Figure("README.md", "imbalanced", "| test macro F1 {plain} as it is, {weights} with `class_weights: balanced`, "
            "{sampler} with `sampler: balanced` |",
-           {name: printed(TEST_ROW_F1, ".4f", command=IMBALANCED_RUNS[label]) for name, label in
+           {name: printed(TEST_MACRO_F1, ".4f", command=IMBALANCED_RUNS[label]) for name, label in
             (("plain", "as it is"), ("weights", "`loss.class_weights: balanced`"),
              ("sampler", "`data.sampler: balanced`"))}),
     Figure("README.md", "fashion-mlp",
@@ -47,9 +56,11 @@ README = [
     Figure("README.md", "autoencoder", "| autoencoder {codes}%, PCA {pca}% |",
            {"codes": printed(CODES, ".2f"), "pca": printed(PCA, ".2f")}),
     Figure("README.md", "denoising", "| denoising {denoising}, plain autoencoder {plain} |",
-           {"denoising": corrupted(DENOISING), "plain": corrupted(PLAIN)}),
+           {"denoising": printed(LOSS, ".4f", command=EVAL_DENOISING + MASKED),
+            "plain": printed(LOSS, ".4f", command=EVAL_PLAIN + MASKED)}),
     Figure("README.md", "finetune", "| best val. {frozen}% (frozen convolutions) against {scratch}% from scratch |",
-           {"frozen": best_val("frozen"), "scratch": best_val("scratch")}),
+           {"frozen": finetune_fields("frozen_best")["frozen_best"],
+            "scratch": finetune_fields("scratch_best")["scratch_best"]}),
     Figure("README.md", "pruner", "| {saved}% of trial-epochs saved, {same} best trial |",
            pick(PRUNER_FIELDS, "saved", "same")),
     Figure("README.md", "bench-mlp",
@@ -66,10 +77,10 @@ README = [
            {"bn_on": trained(VAL_ACC, "bn_on"), "bn_off": trained(VAL_ACC, "bn_off"),
             "small": trained(VAL_ACC, "init_small"), "good": trained(VAL_ACC, "init_good"),
             "large": trained(VAL_ACC, "init_large"),
-            "train_off": printed(r"^[|] train [|] [0-9.]+ [|] ([0-9.]+)%", ".1f", command="course-dropout_off/"),
-            "val_off": printed(r"^[|] val [|] [0-9.]+ [|] ([0-9.]+)%", ".1f", command="course-dropout_off/"),
-            "train_on": printed(r"^[|] train [|] [0-9.]+ [|] ([0-9.]+)%", ".1f", command="course-dropout_on/"),
-            "val_on": printed(r"^[|] val [|] [0-9.]+ [|] ([0-9.]+)%", ".1f", command="course-dropout_on/"),
+            "train_off": dropout_accuracy("train", "dropout_off"),
+            "val_off": dropout_accuracy("val", "dropout_off"),
+            "train_on": dropout_accuracy("train", "dropout_on"),
+            "val_on": dropout_accuracy("val", "dropout_on"),
             "three": printed(r"overfit check: training accuracy ([0-9.]+)%", ".0f", line="on 50 samples (50/50)"),
             "five": printed(r"overfit check: training accuracy ([0-9.]+)%", ".0f", line="did NOT reach"),
             "softmax": trained(VAL_ACC, "softmax"), "svm": trained(VAL_ACC, "svm")}),

@@ -121,6 +121,19 @@ MINUTES = r"\(total ([0-9.]+) s\)"
 LOSS = r"loss ([0-9.]+)"
 
 
+def split_accuracy(split: str) -> str:
+    """A split's accuracy (%) in report.md's table: `| SPLIT | loss | acc% | macro F1 | weighted F1 |`."""
+    return rf"^[|] {split} [|] [0-9.]+ [|] ([0-9.]+)%"
+
+
+TEST_MACRO_F1 = r"^[|] test [|] [0-9.]+ [|] [0-9.]+% [|] ([0-9.]+)"
+
+
+def class_recall(class_name: str) -> str:
+    """A class's recall in report.md's per-class table: `| CLASS | precision | recall | F1 | support |`."""
+    return rf"^[|] {class_name} [|] [0-9.]+ [|] ([0-9.]+)"
+
+
 def pick(fields: dict, *names: str) -> dict:
     """The named fields only (a Figure's text must use every field it has)."""
     return {name: fields[name] for name in names}

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from docs_figures import BEST, Figure, column, printed
+from docs_figures import BEST, Figure, column, printed, split_accuracy
 
 FINETUNE = "docs/finetune.md"
-VAL_ROW = r"^[|] val [|] [0-9.]+ [|] ([0-9.]+)%"
-TEST_ROW = r"^[|] test [|] [0-9.]+ [|] ([0-9.]+)%"
+VAL_ROW, TEST_ROW = split_accuracy("val"), split_accuracy("test")
 
 
 def run_report(run: str) -> dict:

@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from docs_figures import BEST, EPOCHS, LOSS, VAL_ACC, Figure, column, pick, printed, sci
+from docs_figures import (
+    BEST,
+    EPOCHS,
+    LOSS,
+    TEST_MACRO_F1,
+    VAL_ACC,
+    Figure,
+    class_recall,
+    column,
+    pick,
+    printed,
+    sci,
+    split_accuracy,
+)
 
 CODES = r"2-D codes of 'code': 5-NN test accuracy ([0-9.]+)%"
 PCA = r"PCA of the 784-D inputs: 5-NN test accuracy ([0-9.]+)%"
@@ -119,18 +132,17 @@ DOCS_GRADCHECK = [
 IMBALANCED_RUNS = {"as it is": "fashion_imbalanced.yaml --quiet",
                    "`loss.class_weights: balanced`": "class_weights=balanced",
                    "`data.sampler: balanced`": "sampler=balanced"}
-TEST_ROW_F1 = r"^[|] test [|] [0-9.]+ [|] [0-9.]+% [|] ([0-9.]+)"
-TEST_ROW_ACC = r"^[|] test [|] [0-9.]+ [|] ([0-9.]+)%"
 
 
 def recall(class_name: str, command: str) -> object:
     """A class's test recall in report.md's per-class table, as the doc writes it (3 decimals)."""
-    return printed(rf"^[|] {class_name} [|] [0-9.]+ [|] ([0-9.]+)", ".3f", command=command)
+    return printed(class_recall(class_name), ".3f", command=command)
 
 
 def imbalanced_row(label: str, command: str) -> Figure:
     return Figure("docs/imbalanced.md", "imbalanced", f"| {label} | {{f1}} | {{acc}}% | {{shirt}} | {{tshirt}} |",
-                  {"f1": printed(TEST_ROW_F1, ".4f", command=command), "acc": printed(TEST_ROW_ACC, ".2f", command=command),
+                  {"f1": printed(TEST_MACRO_F1, ".4f", command=command),
+                   "acc": printed(split_accuracy("test"), ".2f", command=command),
                    "shirt": recall("Shirt", command), "tshirt": recall("T-shirt/top", command)})
 
 

@@ -17,7 +17,7 @@ def sweep_part(sweep: str) -> str:
     return f"grep -E '^- (trial-epochs|best)' sweeps/{sweep}/"
 
 
-def best_trial(sweep: str) -> str:
+def best_trial(sweep: str) -> object:
     return lambda out: f"{out.number(SWEEP_BEST, sweep_part(sweep)):.0f}"
 
 
@@ -70,7 +70,7 @@ DOCS_SWEEPS = [
 ]
 
 
-def sweep_best(kind: str, seed: int, group: int) -> float:
+def sweep_best(kind: str, seed: int, group: int) -> object:
     """A TPE or random sweep's best trial (group 1) or its val_acc (group 2), from its report's `- best:` line."""
     return lambda out: float(re.search(SWEEP_BEST, out.of(f"sweeps/{kind}{seed}/fashion_mlp_lr/report.md"),
                                        re.M).group(group))
